@@ -1,0 +1,42 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("YTQA_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared(*parts: str) -> Path:
+    """A path in the shared real-data folder; skips the test where it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(
+            f"needs the shared real data at {path} (put ../shared/data beside the "
+            "project, or set YTQA_SHARED_DATA to its path)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The packaged MiniLM, loaded once for the whole run."""
+    import ytqa
+
+    model = ytqa.Embedder("minilm")
+    model.load()
+    return model
+
+
+@pytest.fixture
+def library(tmp_path, embedder):
+    import ytqa
+
+    return ytqa.Library(tmp_path / "data", embedder=embedder)
+
+
+def write_json_transcript(path: Path, lines) -> Path:
+    import json
+
+    path.write_text(json.dumps([{"text": t, "start": s, "duration": d} for t, s, d in lines]))
+    return path

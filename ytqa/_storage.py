@@ -1,0 +1,98 @@
+"""Files under the data directory: atomic writes, verified reads, one writer at a time.
+
+Every file is written to a temporary name and renamed into place, and an index is
+built in a temporary folder renamed into place only when complete, so a crash at
+any moment leaves either the old state or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_json(path: Path):
+    """The parsed file, or None when it is missing, truncated or not JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def publish_folder(tmp: Path, final: Path) -> bool:
+    """Rename a finished folder into place; False if another writer got there first."""
+    fsync_dir(tmp)
+    try:
+        os.rename(tmp, final)
+    except OSError as error:
+        if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            shutil.rmtree(tmp, ignore_errors=True)
+            return False
+        raise
+    fsync_dir(final.parent)
+    return True
+
+
+def remove_folder(path: Path) -> None:
+    """Move aside first, so a crash mid-delete never leaves a half folder in place."""
+    if not path.exists():
+        return
+    trash = path.with_name(f".trash-{path.name}-{os.getpid()}-{os.urandom(3).hex()}")
+    os.rename(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def locked(path: Path):
+    """An exclusive lock between processes (and threads) on one video's folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

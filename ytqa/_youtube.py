@@ -1,0 +1,229 @@
+"""Fetching transcripts from YouTube (youtube-transcript-api 1.x), with proxies.
+
+Every exception the library raises becomes a ytqa error that says what to do.
+The library is imported lazily: ``import ytqa`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+from . import _errors as errors
+from ._transcript import Line, Transcript, Track
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """A generic HTTP(S) proxy, or Webshare's rotating residential proxies."""
+
+    http_url: str | None = None
+    https_url: str | None = None
+    webshare_username: str | None = None
+    webshare_password: str | None = None
+    webshare_locations: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> "ProxySettings | None":
+        """YTQA_PROXY (both schemes) or YTQA_HTTP_PROXY/YTQA_HTTPS_PROXY; YTQA_WEBSHARE_*."""
+        proxy = environ.get("YTQA_PROXY") or None
+        settings = cls(
+            http_url=environ.get("YTQA_HTTP_PROXY") or proxy,
+            https_url=environ.get("YTQA_HTTPS_PROXY") or proxy,
+            webshare_username=environ.get("YTQA_WEBSHARE_USERNAME") or None,
+            webshare_password=environ.get("YTQA_WEBSHARE_PASSWORD") or None,
+            webshare_locations=tuple(
+                code.strip()
+                for code in environ.get("YTQA_WEBSHARE_LOCATIONS", "").split(",")
+                if code.strip()
+            ),
+        )
+        return settings if settings.is_set else None
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.http_url or self.https_url or self.webshare_username)
+
+    def to_library_config(self):
+        from youtube_transcript_api.proxies import GenericProxyConfig, WebshareProxyConfig
+
+        if self.webshare_username:
+            if not self.webshare_password:
+                raise errors.YtqaError(
+                    "A Webshare username was given without its password: set "
+                    "--webshare-password or YTQA_WEBSHARE_PASSWORD."
+                )
+            return WebshareProxyConfig(
+                proxy_username=self.webshare_username,
+                proxy_password=self.webshare_password,
+                filter_ip_locations=list(self.webshare_locations) or None,
+            )
+        return GenericProxyConfig(http_url=self.http_url, https_url=self.https_url)
+
+
+def _session_class():
+    from requests import Session
+
+    class RecordingSession(Session):
+        """Keeps the player response so we learn the title and length for free."""
+
+        player_response: dict | None = None
+
+        def post(self, url, *args, **kwargs):
+            response = super().post(url, *args, **kwargs)
+            if "/youtubei/v1/player" in url:
+                try:
+                    self.player_response = response.json()
+                except ValueError:
+                    pass
+            return response
+
+    return RecordingSession
+
+
+class YouTube:
+    """One client per use: the library's session is not thread-safe."""
+
+    def __init__(self, proxy: ProxySettings | None = None):
+        from youtube_transcript_api import YouTubeTranscriptApi
+
+        self.proxy = proxy if proxy is not None else ProxySettings.from_env()
+        self._session = _session_class()()
+        config = self.proxy.to_library_config() if self.proxy and self.proxy.is_set else None
+        self._api = YouTubeTranscriptApi(proxy_config=config, http_client=self._session)
+
+    @property
+    def title(self) -> str | None:
+        details = (self._session.player_response or {}).get("videoDetails") or {}
+        return details.get("title")
+
+    def tracks(self, video_id: str) -> list[Track]:
+        """The caption tracks of a video, manual ones first."""
+        with _translated_errors(video_id, self.proxy):
+            listing = list(self._api.list(video_id))
+        tracks = [
+            Track(
+                language=t.language,
+                language_code=t.language_code,
+                is_generated=t.is_generated,
+                translation_languages=tuple(
+                    (tl.language_code, tl.language) for tl in t.translation_languages
+                ),
+            )
+            for t in listing
+        ]
+        return sorted(tracks, key=lambda t: t.is_generated)
+
+    def fetch(self, video_id: str, languages: Sequence[str] = ()) -> Transcript:
+        """The transcript in the first of ``languages`` that exists, else the best track.
+
+        Without languages: a manual track over an auto-generated one, preferring the
+        spoken language (that of the auto-generated track) and then English. When no
+        track is in the asked languages, YouTube's own translation of the best track
+        is used if it offers one.
+        """
+        languages = [code.strip() for code in languages if code and code.strip()]
+        with _translated_errors(video_id, self.proxy):
+            listing = self._api.list(video_id)
+            tracks = list(listing)
+            chosen, translated_from = _choose(video_id, tracks, languages)
+            fetched = chosen.fetch()
+        lines = tuple(Line(s.text, float(s.start), float(s.duration)) for s in fetched.snippets)
+        return Transcript(
+            video_id=video_id,
+            lines=lines,
+            language=chosen.language,
+            language_code=chosen.language_code,
+            is_generated=bool(chosen.is_generated and not translated_from),
+            translated_from=translated_from,
+            source="youtube",
+            title=self.title,
+        )
+
+
+def _choose(video_id: str, tracks, languages: Sequence[str]):
+    if not tracks:
+        raise errors.TranscriptsDisabled(video_id)
+    manual = [t for t in tracks if not t.is_generated]
+    generated = [t for t in tracks if t.is_generated]
+    for code in languages:
+        for track in manual + generated:
+            if track.language_code == code:
+                return track, None
+    spoken = [t.language_code for t in generated]
+    ranked = sorted(
+        manual,
+        key=lambda t: (t.language_code not in spoken, not t.language_code.startswith("en")),
+    ) + generated
+    if languages:
+        for code in languages:
+            for track in ranked:
+                if any(tl.language_code == code for tl in track.translation_languages):
+                    translated = track.translate(code)
+                    return translated, track.language_code
+        raise errors.NoTranscriptInLanguage(
+            video_id,
+            languages,
+            [f"{t.language_code} ({'auto' if t.is_generated else 'manual'})" for t in tracks],
+            sorted({tl.language_code for t in tracks for tl in t.translation_languages}),
+        )
+    return ranked[0], None
+
+
+class _translated_errors:
+    """Maps youtube-transcript-api and network exceptions to ytqa errors."""
+
+    def __init__(self, video_id: str, proxy: ProxySettings | None):
+        self.video_id = video_id
+        self.proxy = proxy
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if error is None or isinstance(error, errors.YtqaError):
+            return False
+        mapped = _map_error(self.video_id, error, bool(self.proxy and self.proxy.is_set))
+        if mapped is None:
+            return False
+        raise mapped from error
+
+
+def _map_error(video_id: str, error: BaseException, with_proxy: bool):
+    import requests
+    import youtube_transcript_api as yta
+
+    if isinstance(error, yta.TranscriptsDisabled):
+        return errors.TranscriptsDisabled(video_id)
+    if isinstance(error, yta.NoTranscriptFound):
+        return errors.NoTranscriptInLanguage(video_id, list(error._requested_language_codes), [])
+    if isinstance(error, (yta.VideoUnavailable, yta.InvalidVideoId)):
+        return errors.VideoUnavailable(video_id)
+    if isinstance(error, yta.AgeRestricted):
+        return errors.AgeRestricted(video_id)
+    if isinstance(error, yta.VideoUnplayable):
+        return errors.VideoUnplayable(video_id, error.reason, error.sub_reasons)
+    if isinstance(error, yta.RequestBlocked):  # IpBlocked included
+        return errors.YouTubeBlocked(video_id, with_proxy=with_proxy)
+    if isinstance(error, yta.PoTokenRequired):
+        return errors.PoTokenRequired(video_id)
+    if isinstance(error, (yta.NotTranslatable, yta.TranslationLanguageNotAvailable)):
+        return errors.NoTranscriptInLanguage(video_id, [], [])
+    if isinstance(error, yta.FailedToCreateConsentCookie):
+        return errors.YouTubeRequestFailed(
+            video_id,
+            "YouTube showed its cookie-consent page and would not accept the automatic "
+            "consent (common from EU addresses); a proxy outside the EU avoids it",
+        )
+    if isinstance(error, yta.YouTubeRequestFailed):
+        return errors.YouTubeRequestFailed(video_id, error.reason)
+    if isinstance(error, yta.YouTubeDataUnparsable):
+        return errors.YouTubeRequestFailed(video_id, "YouTube's answer could not be understood")
+    if isinstance(error, yta.CouldNotRetrieveTranscript):
+        return errors.YouTubeRequestFailed(video_id, error.cause.splitlines()[0])
+    if isinstance(error, (requests.ConnectionError, requests.Timeout)):
+        return errors.NoNetwork(video_id, type(error).__name__)
+    if isinstance(error, requests.RequestException):
+        return errors.YouTubeRequestFailed(video_id, str(error))
+    return None
