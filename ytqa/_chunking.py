@@ -26,14 +26,21 @@ TokenCounter = Callable[[str], int]
 _NOISE_TAG = re.compile(r"\[[^\]]{0,40}\]|\((?:music|applause|laughter|laughs|inaudible)\)|♪+", re.I)
 _SPEAKER_MARK = re.compile(r"(^|\s)(?:>>+|&gt;&gt;|-\s(?=[A-Z]))\s*")
 _SENTENCE_END = re.compile(r"[.!?…。？！][\"')\]]*$")
+_ABBREVIATION = re.compile(
+    r"^(?:mr|mrs|ms|dr|prof|sr|jr|st|vs|etc|e\.g|i\.e|no|vol|fig|approx|[A-Za-z])\.$", re.I
+)
+
+
+def _ends_sentence(word: str) -> bool:
+    return bool(_SENTENCE_END.search(word)) and not _ABBREVIATION.match(word)
 
 
 @dataclass(frozen=True)
 class ChunkSettings:
     """How a transcript is cut. Part of the index key: change it, and we re-embed."""
 
-    window_seconds: float = 30.0
-    stride_seconds: float = 10.0
+    window_seconds: float = 60.0
+    stride_seconds: float = 15.0
     #: Upper bound in model tokens; the model's own max_seq_length caps it further.
     max_tokens: int = 256
 
@@ -151,7 +158,7 @@ def _split_sentences(lines: Sequence[Line], count_tokens: TokenCounter, max_toke
         current.append(word)
         nxt = words[position + 1] if position + 1 < len(words) else None
         pause = nxt is not None and nxt[1] - word[2] > 1.0
-        if _SENTENCE_END.search(word[0]) or pause or len(current) >= limit_words * 2:
+        if _ends_sentence(word[0]) or pause or len(current) >= limit_words * 2:
             close()
         elif len(current) >= limit_words and nxt is not None and nxt[3] != word[3]:
             close()  # long unpunctuated run: cut at the next caption boundary
@@ -163,13 +170,21 @@ def _split_sentences(lines: Sequence[Line], count_tokens: TokenCounter, max_toke
             bounded.append((sentence, line_index))
             continue
         parts = sentence.text.split()
-        per_piece = max(1, max_tokens // 3)
         span = sentence.end - sentence.start
-        for k in range(0, len(parts), per_piece):
-            piece = parts[k : k + per_piece]
-            s = sentence.start + span * k / len(parts)
-            e = sentence.start + span * min(len(parts), k + per_piece) / len(parts)
-            bounded.append((Sentence(" ".join(piece), s, e), line_index))
+        block = max(1, max_tokens // 2)
+        stack = [(a, min(len(parts), a + block)) for a in range(0, len(parts), block)][::-1]
+        pieces = []
+        while stack:  # halve until every piece fits
+            a, b = stack.pop()
+            if b - a > 1 and count_tokens(" ".join(parts[a:b])) > max_tokens:
+                middle = (a + b) // 2
+                stack.extend([(middle, b), (a, middle)])
+            else:
+                pieces.append((a, b))
+        for a, b in pieces:
+            s = sentence.start + span * a / len(parts)
+            e = sentence.start + span * b / len(parts)
+            bounded.append((Sentence(" ".join(parts[a:b]), s, e), line_index))
     return bounded
 
 

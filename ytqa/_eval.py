@@ -1,7 +1,8 @@
 """Retrieval quality on questions with gold answer spans.
 
-A result *hits* when its span overlaps the gold span. wait@1 is how long a person
-who clicks the top hit waits for the answer to begin (0 when they land inside it).
+A result *hits* when its span overlaps the gold span. wait@1 is how far, in seconds,
+the top hit's start is from the answer's start: the wait before the answer begins, or
+the part of it a person misses when they land late (both count).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def metrics(questions: Iterable[Question], results: dict[str, list[tuple[float, 
             ious.append(_iou(s, e, q))
             spans.append(e - s)
             if _overlaps(s, e, q):
-                waits.append(max(0.0, q.answer_start - s))
+                waits.append(abs(q.answer_start - s))
     n = max(1, len(questions))
     return {
         "questions": len(questions),

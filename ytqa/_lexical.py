@@ -53,6 +53,20 @@ def _fold(word: str) -> str:
     return "".join(c for c in word if not unicodedata.combining(c))
 
 
+def guess_language(texts: list[str]) -> str:
+    """The language whose common words the text uses most (for files with no language tag)."""
+    from bm25s import stopwords
+
+    sample = [_fold(w) for text in texts[:400] for w in _WORD.findall(text)]
+    best, best_hits = "en", 0
+    for code, name in _STOPWORD_LISTS.items():
+        words = frozenset(_fold(w) for w in getattr(stopwords, name))
+        hits = sum(w in words for w in sample)
+        if hits > best_hits * 1.1:
+            best, best_hits = code, hits
+    return best
+
+
 def terms(text: str, language: str = "en") -> list[str]:
     stop = _stopwords(language)
     stemmer = _stemmer(language)
@@ -62,9 +76,11 @@ def terms(text: str, language: str = "en") -> list[str]:
 
 
 class LexicalIndex:
-    def __init__(self, texts: list[str], language: str = "en"):
+    def __init__(self, texts: list[str], language: str = "und"):
         import bm25s
 
+        if language.split("-")[0].lower() not in _STEMMER_LANGUAGES:
+            language = guess_language(texts)
         self.language = language
         corpus = [terms(text, language) or ["\u2205"] for text in texts]
         self._bm25 = bm25s.BM25()

@@ -26,14 +26,16 @@ class SearchSettings:
     """Query-time choices; changing them never needs a re-index."""
 
     candidates: int = 50
-    rrf_k: float = 60.0
+    rrf_k: float = 10.0
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    lexical_weight: float = 1.5
     sentence_weight: float = 1.0
     #: Seconds of context kept before the best sentence.
-    lead_in: float = 2.0
+    lead_in: float = 6.0
     #: A moment runs at least this long from its start, so the answer fits in it.
-    min_seconds: float = 20.0
+    min_seconds: float = 30.0
+    #: Weight of the following sentence when choosing where an answer starts.
+    sentence_context: float = 0.5
     #: Blend of a chunk's neighbours into its score (answers span chunk edges).
     neighbour_weight: float = 0.0
 
@@ -146,14 +148,17 @@ class VideoIndex:
         if settings.neighbour_weight:
             padded = np.concatenate([[0.0], fused, [0.0]])
             fused = fused + settings.neighbour_weight * np.maximum(padded[:-2], padded[2:])
+        # On a 0-1 scale: 1 means first in every ranking.
+        fused /= (settings.dense_weight + settings.lexical_weight + settings.sentence_weight) * (
+            1 + settings.neighbour_weight) / (settings.rrf_k + 1)
         ranked = [i for i in np.argsort(-fused, kind="stable") if fused[i] > 0]
         moments: list[Moment] = []
         taken: list[tuple[float, float]] = []
-        question_terms = set(terms(question, self.transcript.language_code))
+        question_terms = set(terms(question, self.lexical.language))
         sentences = self.chunking.sentences
         for index in ranked:
             chunk = chunks[index]
-            best = self._best_sentence(index, question_terms, sentence_scores)
+            best = self._best_sentence(index, question_terms, sentence_scores, settings.sentence_context)
             first = best
             while first > chunk.first_sentence and sentences[best].start - sentences[first - 1].start <= settings.lead_in:
                 first -= 1
@@ -178,12 +183,14 @@ class VideoIndex:
                 break
         return moments
 
-    def _best_sentence(self, chunk_index: int, question_terms: set[str], sentence_scores) -> int:
+    def _best_sentence(self, chunk_index: int, question_terms: set[str], sentence_scores,
+                       context: float = 0.0) -> int:
         chunk = self.chunking.chunks[chunk_index]
         span = range(chunk.first_sentence, chunk.last_sentence)
         if sentence_scores is not None:
-            return max(span, key=lambda i: sentence_scores[i])
-        language = self.transcript.language_code
+            last = len(sentence_scores) - 1
+            return max(span, key=lambda i: sentence_scores[i] + context * sentence_scores[min(i + 1, last)])
+        language = self.lexical.language
 
         def overlap(i: int) -> int:
             return len(question_terms & set(terms(self.chunking.sentences[i].text, language)))

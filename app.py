@@ -1,0 +1,233 @@
+"""ytqa's web app: widgets and layout only; everything else is the ytqa library.
+
+Run with ``streamlit run app.py`` (or ``make run``).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import threading
+
+import streamlit as st
+
+import ytqa
+
+DATA_DIR = os.environ.get("YTQA_DATA_DIR", "data")
+MODEL_CHOICES = {
+    "minilm": "MiniLM (fast, offline, default)",
+    "multi-qa-mpnet": "multi-qa-mpnet (better on questions, slower, downloads once)",
+    "custom": "Another sentence-transformers model...",
+}
+STAGES = {"fetching": "Fetching the transcript", "chunking": "Cutting it into passages",
+          "embedding": "Embedding passages", "saving": "Saving the index"}
+
+st.set_page_config(page_title="ytqa: ask a YouTube video", page_icon="🎬", layout="centered")
+
+
+@st.cache_resource(show_spinner=False)
+def embedder_for(model: str) -> ytqa.Embedder:
+    """One model per process, loading in the background from the moment the page opens."""
+    embedder = ytqa.Embedder(model)
+    threading.Thread(target=_warm, args=(embedder,), daemon=True).start()
+    return embedder
+
+
+def _warm(embedder: ytqa.Embedder) -> None:
+    try:
+        embedder.load()
+    except ytqa.YtqaError:
+        pass  # reported when the model is first used
+
+
+@st.cache_resource(show_spinner=False)
+def library_for(data_dir: str, model: str) -> ytqa.Library:
+    return ytqa.Library(data_dir, embedder=embedder_for(model))
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=200)
+def tracks_of(video_id: str) -> list[ytqa.Track]:
+    return ytqa.YouTube().tracks(video_id)
+
+
+def safe(text: str) -> str:
+    """Transcript text as inert HTML: no tags, no markdown links, no formatting."""
+    escaped = html.escape(text, quote=True)
+    return re.sub(r"[\[\]()*_`#~|\\!{}+\-:]", lambda m: f"&#{ord(m.group())};", escaped)
+
+
+def highlighted(passage: str, sentence: str) -> str:
+    body = safe(passage)
+    mark = safe(sentence)
+    if mark and mark in body:
+        body = body.replace(mark, f"<mark>{mark}</mark>", 1)
+    return body
+
+
+def state():
+    s = st.session_state
+    s.setdefault("history", [])
+    s.setdefault("video", None)
+    s.setdefault("play", None)
+    return s
+
+
+# --- sidebar: the library ---------------------------------------------------
+
+session = state()
+
+with st.sidebar:
+    st.header("Library")
+    choice = st.selectbox("Embedding model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get, key="model_choice")
+    model = choice
+    if choice == "custom":
+        model = st.text_input("Model name or folder", placeholder="sentence-transformers/all-mpnet-base-v2",
+                              key="custom_model").strip() or "minilm"
+    k = st.slider("Moments per answer", 1, 10, 5, key="k")
+    library = library_for(DATA_DIR, model)
+    videos = library.videos()
+    if not videos:
+        st.caption("Videos you index appear here.")
+    for info in videos:
+        minutes = ytqa.format_timestamp(info.duration)
+        label = info.title or info.video_id
+        with st.container(border=True):
+            st.markdown(f"**{safe(label)}**")
+            st.caption(f"{minutes} · {info.language_code} · {info.kind} · "
+                       + (f"{info.chunks} passages" if info.indexed else "not indexed with this model"))
+            open_col, delete_col = st.columns(2)
+            if open_col.button("Open", key=f"open-{info.video_id}", use_container_width=True):
+                session.video = info.video_id
+                session.play = None
+            if delete_col.button("Delete", key=f"delete-{info.video_id}", use_container_width=True):
+                library.delete(info.video_id)
+                if session.video == info.video_id:
+                    session.video = None
+                st.rerun()
+
+# --- main: a video ------------------------------------------------------------
+
+st.title("Ask a YouTube video")
+st.caption("Paste a link, ask in your own words, jump to the moment that answers.")
+
+link = st.text_input("YouTube link or video id", key="link",
+                     placeholder="https://www.youtube.com/watch?v=...")
+video_id = None
+link_error = None
+if link.strip():
+    try:
+        video_id = ytqa.video_id(link)
+    except ytqa.InvalidLink as error:
+        link_error = str(error)
+if link_error:
+    st.error(link_error)
+
+languages: list[str] = []
+if video_id:
+    options = {"": "Best available (manual over auto-generated)"}
+    try:
+        for track in tracks_of(video_id):
+            options.setdefault(track.language_code, track.label)
+        best = next((t for t in tracks_of(video_id) if t.translation_languages), None)
+        if best:
+            for code, name in best.translation_languages:
+                options.setdefault(code, f"{name} (YouTube translation)")
+    except ytqa.YtqaError:
+        pass  # the fetch below reports the problem with its remedy
+    code = st.selectbox("Transcript language", list(options), format_func=options.get, key="lang")
+    languages = [code] if code else []
+
+with st.expander("No captions on YouTube, or YouTube blocks this machine? Upload subtitles"):
+    upload = st.file_uploader("Subtitle file (.srt, .vtt or youtube-transcript-api .json)",
+                              type=["srt", "vtt", "json"], key="upload")
+    st.caption("Give the video's link above too, so timestamps open the right video.")
+
+if st.button("Open video", type="primary", disabled=not video_id, key="open"):
+    progress_bar = None
+    with st.status("Preparing the video...", expanded=True) as status:
+        def progress(stage: str, done: int, total: int) -> None:
+            global progress_bar
+            if stage == "embedding":
+                if progress_bar is None:
+                    progress_bar = st.progress(0.0)
+                progress_bar.progress(done / max(total, 1), text=f"Embedding passages: {done}/{total}")
+            else:
+                status.update(label=STAGES[stage] + "...")
+
+        try:
+            if upload is not None:
+                transcript = library.transcript_from_upload(video_id, upload.getvalue(), upload.name)
+                index = library.index_transcript(transcript, progress)
+            else:
+                index = library.index(video_id, languages=languages, progress=progress)
+            session.video = index.video_id
+            session.play = None
+            status.update(label="Ready: ask a question below.", state="complete", expanded=False)
+        except ytqa.YtqaError as error:
+            status.update(label="Could not open the video", state="error", expanded=True)
+            st.error(str(error))
+
+current = session.video
+if current:
+    try:
+        index = library.open(current)
+    except ytqa.YtqaError as error:
+        st.error(str(error))
+        index = None
+    if index is not None:
+        t = index.transcript
+        st.subheader(t.title or current)
+        st.caption(f"{ytqa.format_timestamp(t.duration)} · {t.language} ({t.kind}) · "
+                   f"{len(index.chunking.chunks)} passages · source: {t.source}")
+        start = session.play or 0
+        st.video(ytqa.watch_url(current), start_time=int(start), autoplay=bool(session.play))
+
+# --- questions ---------------------------------------------------------------------
+
+everywhere = st.toggle("Search all videos in my library", key="everywhere", disabled=not videos)
+with st.form("ask", clear_on_submit=True, border=False):
+    question = st.text_input("Your question", key="question",
+                             placeholder="What does the speaker say about ...?")
+    asked = st.form_submit_button("Ask", disabled=not (current or everywhere))
+
+if asked:
+    entry = {"question": question, "video": None if everywhere else current, "moments": [], "error": None}
+    try:
+        if everywhere:
+            entry["moments"] = library.ask_all(question, k=k)
+        else:
+            entry["moments"] = library.open(current).ask(question, k=k)
+    except ytqa.YtqaError as error:
+        entry["error"] = str(error)
+    session.history.insert(0, entry)
+
+
+def play(video: str, start: float) -> None:
+    session.video = video
+    session.play = start
+
+
+titles = {v.video_id: v.title or v.video_id for v in videos}
+for number, entry in enumerate(session.history):
+    with st.container(border=True):
+        st.markdown(f"**Q: {safe(entry['question'])}**")
+        if entry["error"]:
+            st.error(entry["error"])
+            continue
+        if not entry["moments"]:
+            st.info("No passage matches this question.")
+        for rank, moment in enumerate(entry["moments"]):
+            stamp = f"{moment.timestamp}–{ytqa.format_timestamp(moment.end)}"
+            where = "" if entry["video"] else f" · {safe(titles.get(moment.video_id, moment.video_id))}"
+            st.markdown(
+                f'<a href="{html.escape(moment.url)}" target="_blank" rel="noopener">{stamp}</a>'
+                f"{where} · relevance {moment.score:.2f}",
+                unsafe_allow_html=True,
+            )
+            st.markdown(
+                f'<div class="ytqa-passage">{highlighted(moment.text, moment.sentence)}</div>',
+                unsafe_allow_html=True,
+            )
+            st.button("▶ Play from here", key=f"play-{number}-{rank}",
+                      on_click=play, args=(moment.video_id, moment.start))
