@@ -94,8 +94,8 @@ with st.sidebar:
         label = info.title or info.video_id
         with st.container(border=True):
             st.markdown(f"**{safe(label)}**")
-            st.caption(f"{minutes} · {info.language_code} · {info.kind} · "
-                       + (f"{info.chunks} passages" if info.indexed else "not indexed with this model"))
+            st.caption(safe(f"{minutes} · {info.language_code} · {info.kind} · "
+                            + (f"{info.chunks} passages" if info.indexed else "not indexed with this model")))
             open_col, delete_col = st.columns(2)
             if open_col.button("Open", key=f"open-{info.video_id}", use_container_width=True):
                 session.video = info.video_id
@@ -164,9 +164,13 @@ if st.button("Open video", type="primary", disabled=not video_id, key="open"):
             session.video = index.video_id
             session.play = None
             status.update(label="Ready: ask a question below.", state="complete", expanded=False)
+            opened = True
         except ytqa.YtqaError as error:
             status.update(label="Could not open the video", state="error", expanded=True)
             st.error(str(error))
+            opened = False
+    if opened:
+        st.rerun()  # so the library lists it
 
 current = session.video
 if current:
@@ -177,9 +181,9 @@ if current:
         index = None
     if index is not None:
         t = index.transcript
-        st.subheader(t.title or current)
-        st.caption(f"{ytqa.format_timestamp(t.duration)} · {t.language} ({t.kind}) · "
-                   f"{len(index.chunking.chunks)} passages · source: {t.source}")
+        st.subheader(safe(t.title or current))
+        st.caption(safe(f"{ytqa.format_timestamp(t.duration)} · {t.language} ({t.kind}) · "
+                        f"{len(index.chunking.chunks)} passages · source: {t.source}"))
         start = session.play or 0
         st.video(ytqa.watch_url(current), start_time=int(start), autoplay=bool(session.play))
 

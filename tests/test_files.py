@@ -77,6 +77,11 @@ def test_music_tags_are_cleaned_before_indexing():
     ]
 
 
+def test_comparisons_in_speech_are_not_mistaken_for_tags():
+    data = json.dumps([{"text": "if x < 10 and y > 5 then <i>stop</i>", "start": 0, "duration": 2}]).encode()
+    assert parse_subtitles(data, "x.json", VIDEO).lines[0].text == "if x < 10 and y > 5 then stop"
+
+
 def test_youtube_transcript_api_json():
     data = json.dumps([{"text": "hi there", "start": 0.5, "duration": 2}]).encode()
     assert lines(parse_subtitles(data, "x.json", VIDEO)) == [("hi there", 0.5, 2.0)]

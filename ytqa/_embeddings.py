@@ -148,8 +148,13 @@ class Embedder:
     def _load(self):
         if self.spec.is_local:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         try:
             from langchain_huggingface import HuggingFaceEmbeddings
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
 
             return HuggingFaceEmbeddings(
                 model_name=self.spec.location,

@@ -21,7 +21,8 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
-_TAG = re.compile(r"<[^>\n]*>")
+# Markup only (<i>, </b>, <c.yellow>, <v Name>, <00:00:01.000>), never "a < b and c > d".
+_TAG = re.compile(r"</?[A-Za-z][^<>\n]*>|<\d[\d:.]*>")
 
 
 def load_transcript_file(path: str | os.PathLike, video_id: str) -> Transcript:

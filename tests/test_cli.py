@@ -1,0 +1,100 @@
+"""The ytqa command: what a person types and what they see."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ytqa.cli import main
+from conftest import ROOT, shared, write_json_transcript
+
+ID = "dQw4w9WgXcQ"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_id_prints_each_video_id(capsys):
+    code, out, _ = run(capsys, "id", f"https://youtu.be/{ID}?t=3", f"youtube.com/shorts/{ID}")
+    assert code == 0
+    assert out.split() == [ID, ID]
+
+
+def test_id_of_a_bad_link_exits_non_zero_with_the_reason(capsys):
+    code, out, err = run(capsys, "id", "https://vimeo.com/1234")
+    assert code == 1
+    assert err.startswith("error: Not a YouTube video link") and "vimeo.com is not a YouTube address" in err
+    assert "Traceback" not in err
+
+
+def test_the_console_script_runs():
+    done = subprocess.run([sys.executable, "-m", "ytqa", "id", "not a link"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def talk(tmp_path):
+    return write_json_transcript(tmp_path / "talk.json", [
+        ("Welcome, today we talk about caching.", 0, 5),
+        ("The hardest part of caching is invalidation.", 65, 5),
+        ("Thanks for coming.", 130, 4),
+    ])
+
+
+def test_ask_json_gives_moments_with_links(capsys, tmp_path, talk):
+    code, out, _ = run(capsys, "ask", ID, "what is hard about caching", "--transcript", talk,
+                       "--data-dir", tmp_path / "d", "-k", 2, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["video_id"] == ID and data["question"] == "what is hard about caching"
+    top = data["results"][0]
+    assert set(top) == {"start", "end", "text", "score", "url"}
+    assert "invalidation" in top["text"]
+    assert top["url"] == f"https://www.youtube.com/watch?v={ID}&t={int(top['start'])}s"
+
+
+def test_index_then_ask_in_plain_text(capsys, tmp_path, talk):
+    code, out, _ = run(capsys, "index", ID, "--transcript", talk, "--data-dir", tmp_path)
+    assert code == 0 and out.startswith(f"{ID}: ") and "chunks" in out
+    code, out, _ = run(capsys, "ask", f"https://www.youtube.com/watch?v={ID}", "invalidation", "--data-dir", tmp_path)
+    assert code == 0
+    assert out.startswith("1. 1:") and f"https://www.youtube.com/watch?v={ID}&t=" in out
+
+
+def test_ask_with_a_missing_transcript_file_says_which(capsys, tmp_path):
+    code, _, err = run(capsys, "ask", ID, "anything", "--transcript", tmp_path / "gone.srt", "--data-dir", tmp_path)
+    assert code == 1 and "gone.srt" in err and "no such file" in err
+
+
+def test_ask_an_unknown_video_offline_explains_what_to_do(capsys, tmp_path, monkeypatch):
+    import responses
+    with responses.RequestsMock():  # any request is refused: no network here
+        code, _, err = run(capsys, "ask", ID, "anything", "--data-dir", tmp_path)
+    assert code == 1 and "Traceback" not in err
+    assert "--transcript" in err
+
+
+def test_eval_prints_every_metric(capsys, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "video_id": "tkm0TNFzIeg",
+                                     "question": "Richard Feynman Nobel Prize",
+                                     "answer_start": 78.0, "answer_end": 88.0}) + "\n")
+    code, out, _ = run(capsys, "eval", questions, "--transcripts", shared("transcripts"),
+                       "--data-dir", tmp_path / "d", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert set(report["metrics"]) >= {"hit@1", "hit@3", "hit@5", "mrr@5", "iou@1", "wait@1", "span@1"}
+    assert report["metrics"]["hit@1"] == 1.0
+    assert report["questions"][0]["id"] == "q1" and report["questions"][0]["results"]
+
+
+def test_eval_of_a_malformed_questions_file_names_the_line(capsys, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "q1"}\n')
+    code, _, err = run(capsys, "eval", questions, "--transcripts", tmp_path, "--data-dir", tmp_path)
+    assert code == 1 and "Line 1" in err
