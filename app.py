@@ -51,10 +51,17 @@ def tracks_of(video_id: str) -> list[ytqa.Track]:
     return ytqa.YouTube().tracks(video_id)
 
 
+_SPECIAL = re.compile(r"""[<>&"'\[\]()*_`#~|\\!{}+\-:=$]""")
+
+
 def safe(text: str) -> str:
-    """Transcript text as inert HTML: no tags, no markdown links, no formatting."""
-    escaped = html.escape(text, quote=True)
-    return re.sub(r"[\[\]()*_`#~|\\!{}+\-:]", lambda m: f"&#{ord(m.group())};", escaped)
+    """Untrusted text (transcripts, titles, file names) as inert markup.
+
+    Every character that HTML or Markdown could read as syntax becomes a numeric
+    entity, in one pass so nothing is escaped twice: a caption can hold <script> or
+    [x](javascript:...) and still show as the words it is.
+    """
+    return _SPECIAL.sub(lambda m: f"&#{ord(m.group())};", text)
 
 
 def highlighted(passage: str, sentence: str) -> str:

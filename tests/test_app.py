@@ -194,6 +194,6 @@ def test_transcript_text_renders_inert(app):
     open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg", hostile))
     ask(app, "caching")
     text = markdown(app)
-    assert "&lt;script&gt;" in text
+    assert "&#60;script&#62;" in text
     assert "<script" not in text and "<img" not in text
     assert "](javascript" not in text and "**bold**" not in text

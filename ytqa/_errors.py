@@ -207,5 +207,5 @@ class NoNetwork(TranscriptUnavailable):
             f"Cannot reach YouTube to fetch the transcript of {video_id}"
             + (f" ({detail})" if detail else "")
             + ". Check your internet connection and proxy settings, or pass a "
-            "subtitle file with --transcript to work offline.",
+            "subtitle file with --transcript (in the app: upload it) to work offline.",
         )

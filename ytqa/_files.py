@@ -59,9 +59,14 @@ def parse_subtitles(data: bytes, name: str, video_id: str) -> Transcript:
     else:
         lines = _parse_cues(text, name)
     lines.sort(key=lambda line: line.start)
+    from ._lexical import LANGUAGE_NAMES, guess_language
+
+    code = guess_language([line.text for line in lines])
     return Transcript(
         video_id=video_id,
         lines=tuple(lines),
+        language=f"{LANGUAGE_NAMES.get(code, code)} (guessed)",
+        language_code=code,
         source=Path(name).name,
     )
 

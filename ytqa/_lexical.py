@@ -17,6 +17,10 @@ _STOPWORD_LISTS = {
     "it": "STOPWORDS_ITALIAN", "de": "STOPWORDS_GERMAN", "pt": "STOPWORDS_PORTUGUESE",
     "nl": "STOPWORDS_DUTCH", "ru": "STOPWORDS_RUSSIAN",
 }
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "fr": "French", "it": "Italian", "de": "German",
+    "pt": "Portuguese", "nl": "Dutch", "ru": "Russian",
+}
 # Question phrasing carries no topic: "what does the speaker say about X" is about X.
 _QUESTION_WORDS = {
     "speaker", "talk", "video", "say", "says", "said", "mention", "mentions", "mentioned",

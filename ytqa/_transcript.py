@@ -40,6 +40,8 @@ class Transcript:
         """What a person wants to know about the track: manual, auto or translated."""
         if self.translated_from:
             return f"translated from {self.translated_from}"
+        if self.source != "youtube":
+            return "subtitle file"
         return "auto-generated" if self.is_generated else "manual"
 
     def fingerprint(self) -> str:
