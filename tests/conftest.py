@@ -18,8 +18,16 @@ def shared(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """One ONNX export for the whole run, wherever a test keeps its data."""
+    path = tmp_path_factory.mktemp("models")
+    os.environ["YTQA_MODEL_CACHE"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
-def embedder():
+def embedder(model_cache):
     """The packaged MiniLM, loaded once for the whole run."""
     import ytqa
 

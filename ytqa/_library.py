@@ -33,6 +33,10 @@ from ._transcript import Track, Transcript
 from ._youtube import ProxySettings, YouTube
 
 INDEX_FORMAT = 1
+#: chunks: one vector a chunk; chunks+sentences: also one a sentence (answers start at
+#: the best sentence, and sentence matches rank chunks); sentences: sentence vectors
+#: only, a chunk's vector pooled from its sentences (no long inputs to embed: faster).
+VECTOR_MODES = ("chunks+sentences", "sentences", "chunks")
 Progress = Callable[[str, int, int], None]
 
 
@@ -64,16 +68,19 @@ class Library:
         chunking: ChunkSettings = ChunkSettings(),
         search: SearchSettings = SearchSettings(),
         proxy: ProxySettings | None = None,
-        embed_sentences: bool = True,
+        vectors: str = "chunks+sentences",
         embedder: Embedder | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.chunk_settings = chunking
         self.search_settings = search
         self.proxy = proxy
-        self.embed_sentences = embed_sentences
+        if vectors not in VECTOR_MODES:
+            raise ValueError(f"vectors must be one of {', '.join(VECTOR_MODES)}")
+        #: What is embedded: chunks, their sentences, or both.
+        self.vectors = vectors
         if embedder is None:
-            embedder = Embedder(model, backend) if backend else Embedder(model)
+            embedder = Embedder(model, backend, cache_dir=self.data_dir / "models")
         self.embedder = embedder
         self._open: dict[str, VideoIndex] = {}
 
@@ -86,7 +93,7 @@ class Library:
         return storage.locked(self._video_dir(video_id) / ".lock")
 
     def index_key(self, transcript: Transcript) -> str:
-        sentences = "-sv" if self.embed_sentences else ""
+        sentences = {"chunks": "", "chunks+sentences": "-sv", "sentences": "-so"}[self.vectors]
         return (f"{transcript.fingerprint()}-{self.embedder.key}-"
                 f"{self.chunk_settings.key()}{sentences}-f{INDEX_FORMAT}")
 
@@ -173,6 +180,9 @@ class Library:
         key = self.index_key(transcript)
         if key in self._open:
             return self._open[key]
+        stored = self.stored_transcript(transcript.video_id)
+        if stored is None or stored.fingerprint() != transcript.fingerprint() or stored != transcript:
+            self.save_transcript(transcript)  # the library lists what it has indexed
         folder = self._video_dir(transcript.video_id) / "indexes" / key
         loaded = self._load(folder, transcript)
         if loaded is None:
@@ -235,14 +245,22 @@ class Library:
             model_max_tokens=self.embedder.max_tokens,
         )
         progress("chunking", 1, 1)
-        texts = [c.text for c in chunking.chunks]
-        if self.embed_sentences:
+        texts = [c.text for c in chunking.chunks] if self.vectors != "sentences" else []
+        if self.vectors != "chunks":
             texts += [s.text for s in chunking.sentences]
         vectors = self.embedder.embed_documents(
             texts, progress=lambda done, total: progress("embedding", done, total)
         )
-        chunk_vectors = vectors[: len(chunking.chunks)]
-        sentence_vectors = vectors[len(chunking.chunks) :] if self.embed_sentences else None
+        if self.vectors == "sentences":
+            sentence_vectors = vectors
+            chunk_vectors = np.vstack([
+                vectors[c.first_sentence : c.last_sentence].mean(axis=0) for c in chunking.chunks
+            ])
+            if self.embedder.normalize:
+                chunk_vectors /= np.maximum(np.linalg.norm(chunk_vectors, axis=1, keepdims=True), 1e-12)
+        else:
+            chunk_vectors = vectors[: len(chunking.chunks)]
+            sentence_vectors = vectors[len(chunking.chunks) :] if self.vectors != "chunks" else None
         progress("saving", 0, 1)
         index = VectorIndex.build(chunk_vectors)
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import textwrap
 from typing import Sequence
 
 from . import _errors as errors
+from ._embeddings import BACKENDS, DEFAULT_BACKEND
 from ._links import format_timestamp
 from ._links import video_id as parse_video_id
 
@@ -123,6 +124,21 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from . import _bench
+
+    if not args.transcript:
+        default = Path(__file__).resolve().parents[1].parent / "shared/data/transcripts/nTgKbiWg-YY.json"
+        if not default.exists():
+            raise errors.YtqaError("Name a transcript to measure with --transcript FILE.")
+        args.transcript = str(default)
+    if bool(args.questions) != bool(args.transcripts):
+        raise errors.YtqaError("--questions and --transcripts go together.")
+    return _bench.run(args)
+
+
 def cmd_list(args) -> int:
     from ._library import Library
 
@@ -156,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
         if model:
             p.add_argument("--model", default=os.environ.get("YTQA_MODEL"),
                            help="minilm (default), multi-qa-mpnet, a Hugging Face id or a local folder")
+            p.add_argument("--backend", choices=BACKENDS, default=None,
+                           help=f"how the model runs (default {DEFAULT_BACKEND}, or YTQA_BACKEND)")
         if network:
             p.add_argument("--proxy", metavar="URL",
                            help="HTTP(S) proxy for YouTube, e.g. http://user:pass@host:port (or YTQA_PROXY)")
@@ -191,6 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     common(p)
     p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("bench", help="compare models and backends on this machine")
+    p.add_argument("--transcript", metavar="FILE", help="transcript to index and query "
+                   "(default: the 2h45m tutorial in ../shared/data, if present)")
+    p.add_argument("--video", metavar="ID", help="its video id (default: the file name)")
+    p.add_argument("--models", metavar="NAMES", help="comma-separated (default: installed ones)")
+    p.add_argument("--backends", metavar="NAMES", help=f"comma-separated (default: {','.join(BACKENDS)})")
+    p.add_argument("--questions", metavar="QUESTIONS.jsonl", help="also measure retrieval quality")
+    p.add_argument("--transcripts", metavar="DIR", help="transcripts for --questions")
+    p.add_argument("--json", action="store_true")
+    common(p, model=False)
+    p.set_defaults(run=cmd_bench)
 
     p = sub.add_parser("list", help="list stored videos")
     common(p, model=False)

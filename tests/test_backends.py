@@ -1,0 +1,70 @@
+"""Backends: same vectors from ONNX as from PyTorch, variants never mixed, no torch on the query path."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ytqa
+from ytqa import Library
+from conftest import ROOT, write_json_transcript
+
+TEXTS = ["How do I invalidate a cache?", "Browsers keep copies of pages on disk.",
+         "Mi gato duerme sobre el teclado."]
+
+
+@pytest.fixture(scope="module")
+def torch_vectors():
+    return ytqa.Embedder("minilm", "torch").embed_documents(TEXTS)
+
+
+def test_onnx_gives_the_same_vectors_as_pytorch(torch_vectors, model_cache):
+    onnx = ytqa.Embedder("minilm", "onnx").embed_documents(TEXTS)
+    cosine = (onnx * torch_vectors).sum(axis=1)
+    assert cosine.min() > 0.9999
+
+
+def test_int8_vectors_are_close_but_not_equal(torch_vectors, model_cache):
+    int8 = ytqa.Embedder("minilm", "onnx-int8").embed_documents(TEXTS)
+    cosine = (int8 * torch_vectors).sum(axis=1)
+    assert cosine.min() > 0.95
+    assert not np.allclose(int8, torch_vectors, atol=1e-4)
+
+
+def test_the_onnx_export_is_made_once_and_reused(model_cache):
+    ytqa.Embedder("minilm", "onnx").load()
+    [exported] = list(model_cache.glob("*-onnx/model.onnx"))
+    stamp = exported.stat().st_mtime_ns
+    ytqa.Embedder("minilm", "onnx").load()
+    assert exported.stat().st_mtime_ns == stamp
+
+
+def test_each_backend_gets_its_own_index(tmp_path, model_cache):
+    talk = write_json_transcript(tmp_path / "t.json", [("Caching makes pages fast.", 0, 5),
+                                                      ("Invalidation is the hard part.", 30, 5)])
+    for backend in ("onnx", "onnx-int8"):
+        Library(tmp_path / "d", backend=backend).index("dQw4w9WgXcQ", transcript_file=talk)
+    folders = list((tmp_path / "d" / "videos" / "dQw4w9WgXcQ" / "indexes").iterdir())
+    keys = {json.loads((f / "meta.json").read_text())["model_key"] for f in folders}
+    assert len(folders) == 2 and {k.rsplit("-", 1)[-1] for k in keys} == {"onnx", "int8"}
+
+
+def test_asking_an_indexed_video_never_imports_torch(tmp_path, model_cache):
+    talk = write_json_transcript(tmp_path / "t.json", [("Caching makes pages fast.", 0, 5),
+                                                      ("Invalidation is the hard part.", 30, 5)])
+    Library(tmp_path / "d").index("dQw4w9WgXcQ", transcript_file=talk)
+    code = (
+        "import sys, ytqa\n"
+        f"moments = ytqa.Library({str(tmp_path / 'd')!r}).ask('dQw4w9WgXcQ', 'what is hard?')\n"
+        "assert moments and moments[0].start == 30.0, moments\n"
+        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_unknown_backend_is_refused_with_the_choices():
+    with pytest.raises(ytqa.ModelUnavailable, match="torch, onnx, onnx-int8"):
+        ytqa.Embedder("minilm", "tensorrt")

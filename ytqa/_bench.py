@@ -1,0 +1,246 @@
+"""``ytqa bench``: compare models and backends on this machine.
+
+Each model x backend runs in a fresh process, so "time to ready" includes the
+interpreter and every import, and peak memory is that variant's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GENERIC_QUESTIONS = [
+    "What is this part about?",
+    "Which example does the speaker give?",
+    "How does it work?",
+    "Why does this matter?",
+    "What is the main advice?",
+    "What problem comes up?",
+    "What did they decide?",
+    "What is the definition?",
+]
+
+
+def _child(args) -> None:
+    """Runs in the measured process: ready, index, query, report one JSON line."""
+    from . import Embedder, Library
+    from ._files import load_transcript_file
+
+    data = Path(args.data_dir)
+    embedder = Embedder(args.model, args.backend, cache_dir=data / "models")
+    embedder.load()
+    embedder.embed_query("warm up")
+    print("READY", flush=True)
+
+    report: dict = {"model": embedder.spec.name, "backend": args.backend}
+    transcript = load_transcript_file(args.transcript, args.video)
+    library = Library(data, embedder=embedder)
+
+    started = time.perf_counter()
+    index = library.index_transcript(transcript)
+    report["index_s"] = round(time.perf_counter() - started, 3)
+    report["chunks"] = len(index.chunking.chunks)
+    report["sentences"] = len(index.chunking.sentences)
+
+    texts = [c.text for c in index.chunking.chunks]
+    started = time.perf_counter()
+    vectors = embedder.embed_documents(texts)
+    report["chunks_per_s"] = round(len(texts) / (time.perf_counter() - started), 1)
+    import numpy as np
+
+    np.save(args.vectors_out, vectors, allow_pickle=False)
+
+    questions = list(args.question or GENERIC_QUESTIONS)
+    for question in questions[:3]:
+        index.ask(question)  # warm caches (BM25 build, first query)
+    timings = []
+    for _ in range(max(1, 200 // len(questions))):
+        for question in questions:
+            started = time.perf_counter()
+            index.ask(question)
+            timings.append(time.perf_counter() - started)
+    timings.sort()
+    report["query_p50_ms"] = round(1000 * timings[len(timings) // 2], 2)
+    report["query_p90_ms"] = round(1000 * timings[int(len(timings) * 0.9)], 2)
+
+    again = Library(data, embedder=embedder)
+    started = time.perf_counter()
+    again.open(args.video).ask(questions[0])
+    report["second_visit_s"] = round(time.perf_counter() - started, 3)
+
+    if args.questions and args.transcripts:
+        from ._eval import evaluate, load_questions
+
+        evaluation = evaluate(Library(data / "eval", embedder=embedder),
+                              load_questions(args.questions), args.transcripts)
+        report["quality"] = evaluation["metrics"]
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print("RESULT " + json.dumps(report), flush=True)
+
+
+def _run_variant(model: str, backend: str, transcript: Path, video: str, data: Path,
+                 questions, transcripts, sample_questions) -> dict:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
+    data.mkdir(parents=True, exist_ok=True)
+    vectors = data / "chunk-vectors.npy"
+    command = [sys.executable, "-m", "ytqa._bench", "--child", "--model", model, "--backend", backend,
+               "--transcript", str(transcript), "--video", video, "--data-dir", str(data),
+               "--vectors-out", str(vectors)]
+    for question in sample_questions:
+        command += ["--question", question]
+    if questions and transcripts:
+        command += ["--questions", str(questions), "--transcripts", str(transcripts)]
+    # One untimed run first: a first ONNX use exports the model, which is not "start-up".
+    subprocess.run([sys.executable, "-c",
+                    "import sys, ytqa; ytqa.Embedder(sys.argv[1], sys.argv[2], cache_dir=sys.argv[3]).load()",
+                    model, backend, str(data / "models")], env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ready = None
+    result = None
+    for line in process.stdout:
+        if line.startswith("READY") and ready is None:
+            ready = time.perf_counter() - started
+        elif line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+    error = process.stderr.read()
+    if process.wait() != 0 or result is None:
+        raise RuntimeError(f"{model}/{backend} failed:\n{error[-2000:]}")
+    result["ready_s"] = round(ready, 2)
+    result["vectors"] = str(vectors)
+    return result
+
+
+def _cli_ask_seconds(model: str, backend: str, data_dir: Path, video: str) -> float:
+    """Wall time of `ytqa ask` on an indexed video, process start included."""
+    command = [sys.executable, "-m", "ytqa", "ask", video, "What is this part about?",
+               "--data-dir", str(data_dir), "--model", model, "--backend", backend]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return round(time.perf_counter() - started, 2)
+
+
+def _agreement(reference, variant) -> tuple[float, float]:
+    """Mean cosine with the reference vectors, and the share of top-5 neighbours kept."""
+    import numpy as np
+
+    def unit(v):
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    a, b = unit(reference), unit(variant)
+    cosine = float((a * b).sum(axis=1).mean())
+    k = min(5, len(a) - 1)
+    if k < 1:
+        return cosine, 1.0
+    top_a = np.argsort(-(a @ a.T), axis=1)[:, 1 : k + 1]
+    top_b = np.argsort(-(b @ b.T), axis=1)[:, 1 : k + 1]
+    kept = np.mean([len(set(x) & set(y)) / k for x, y in zip(top_a, top_b)])
+    return round(cosine, 5), round(float(kept), 3)
+
+
+def installed_models() -> list[str]:
+    """The packaged MiniLM, plus models already in the Hugging Face cache."""
+    from ._embeddings import KNOWN_MODELS, resolve_model
+
+    models = ["minilm"]
+    for short, (hub_id, _, _) in KNOWN_MODELS.items():
+        if short == "minilm":
+            continue
+        try:
+            from huggingface_hub import snapshot_download
+
+            snapshot_download(hub_id, local_files_only=True)
+            models.append(short)
+        except Exception:
+            continue
+    return models
+
+
+def run(args) -> int:
+    from ._embeddings import BACKENDS
+
+    transcript = Path(args.transcript)
+    video = args.video or transcript.stem.split(".")[0]
+    models = args.models.split(",") if args.models else installed_models()
+    backends = args.backends.split(",") if args.backends else list(BACKENDS)
+    work = Path(tempfile.mkdtemp(prefix="ytqa-bench-"))
+    sample_questions = []
+    if args.questions:
+        from ._eval import load_questions
+
+        sample_questions = [q.question for q in load_questions(args.questions) if q.video_id == video]
+    rows = []
+    for model in models:
+        reference = None
+        for backend in backends:
+            if not args.json:
+                print(f"measuring {model} / {backend} ...", file=sys.stderr, flush=True)
+            try:
+                data = work / f"{model.replace('/', '_')}-{backend}"
+                row = _run_variant(model, backend, transcript, video, data, args.questions,
+                                   args.transcripts, sample_questions)
+            except RuntimeError as error:
+                print(f"skipped: {error}", file=sys.stderr)
+                continue
+            row["ask_cli_s"] = _cli_ask_seconds(model, backend, data, video)
+            import numpy as np
+
+            vectors = np.load(row.pop("vectors"), allow_pickle=False)
+            if backend == "torch":
+                reference = vectors
+            if reference is not None and reference.shape == vectors.shape:
+                row["cosine_to_torch"], row["top5_kept"] = _agreement(reference, vectors)
+            rows.append(row)
+    if args.json:
+        print(json.dumps({"transcript": str(transcript), "cpus": os.cpu_count(), "results": rows}, indent=2))
+    else:
+        print(table(rows, transcript))
+    return 0
+
+
+def table(rows: list[dict], transcript: Path) -> str:
+    columns = [
+        ("model", "model"), ("backend", "backend"), ("ready_s", "ready s"),
+        ("chunks_per_s", "chunks/s"), ("index_s", "index s"), ("query_p50_ms", "ask p50 ms"),
+        ("query_p90_ms", "ask p90 ms"), ("ask_cli_s", "ytqa ask s"), ("second_visit_s", "2nd visit s"),
+        ("peak_rss_mb", "peak MB"), ("cosine_to_torch", "cos vs torch"), ("top5_kept", "top-5 kept"),
+    ]
+    if any("quality" in r for r in rows):
+        columns += [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("mrr@5", "mrr@5")]
+    cells = [[label for _, label in columns]]
+    for row in rows:
+        flat = {**row, **row.get("quality", {})}
+        cells.append(["" if flat.get(key) is None else str(flat.get(key)) for key, _ in columns])
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, "-|-".join("-" * w for w in widths))
+    chunks = rows[0]["chunks"] if rows else 0
+    header = f"{transcript.name}: {chunks} chunks; {os.cpu_count()} CPUs\n"
+    return header + "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ytqa._bench")
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--model")
+    parser.add_argument("--backend")
+    parser.add_argument("--transcript")
+    parser.add_argument("--video")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--vectors-out")
+    parser.add_argument("--question", action="append")
+    parser.add_argument("--questions")
+    parser.add_argument("--transcripts")
+    _child(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Embeddings with onnxruntime and tokenizers: the same vectors, without importing torch.
+
+``import sentence_transformers`` alone costs about 4 s; this path starts in a fraction
+of that. No package ships ONNX files, so on first use we export them from the model's
+own weights (this one time needs torch) and keep them in the data directory.
+``onnx`` is the exact export; ``onnx-int8`` is dynamically quantised: faster, and
+close but not equal, so its vectors get their own index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import _storage as storage
+
+
+def _pooling(model_dir: Path) -> str:
+    for config in sorted(model_dir.glob("*Pooling*/config.json")):
+        try:
+            data = json.loads(config.read_text())
+        except (OSError, ValueError):
+            continue
+        if data.get("pooling_mode_cls_token"):
+            return "cls"
+        return "mean"
+    return "mean"
+
+
+def export(model_dir: Path, target: Path, quantize: bool) -> Path:
+    """Write model.onnx (and model-int8.onnx) for a sentence-transformers folder, once."""
+    fp32 = target / "model.onnx"
+    int8 = target / "model-int8.onnx"
+    wanted = int8 if quantize else fp32
+    if wanted.exists():
+        return wanted
+    target.mkdir(parents=True, exist_ok=True)
+    with storage.locked(target / ".lock"):
+        if wanted.exists():
+            return wanted
+        if not fp32.exists():
+            _export_fp32(model_dir, fp32)
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            tmp = target / f".model-int8-{os.getpid()}.onnx"
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            os.replace(tmp, int8)
+            storage.fsync_dir(target)
+    return wanted
+
+
+def _export_fp32(model_dir: Path, path: Path) -> None:
+    import inspect
+    import logging
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    model = AutoModel.from_pretrained(str(model_dir))
+    model.eval()
+    takes_types = "token_type_ids" in inspect.signature(model.forward).parameters
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+            if token_type_ids is not None:
+                kwargs["token_type_ids"] = token_type_ids
+            return self.inner(**kwargs).last_hidden_state
+
+    ids = torch.ones((2, 8), dtype=torch.long)
+    inputs = (ids, torch.ones_like(ids)) + ((torch.zeros_like(ids),) if takes_types else ())
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_types else [])
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Encoder(model), inputs, str(tmp),
+            input_names=names, output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]},
+            opset_version=17, dynamo=False,
+        )
+    os.replace(tmp, path)
+    storage.fsync_dir(path.parent)
+
+
+def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize: bool,
+                    batch_size: int = 32, threads: int | None = None):
+    """A LangChain ``Embeddings`` over an exported model (the class is built lazily)."""
+    from langchain_core.embeddings import Embeddings
+
+    class OnnxEmbeddings(Embeddings):
+        def __init__(self):
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads or os.cpu_count() or 1
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            self.session = onnxruntime.InferenceSession(
+                str(onnx_file), options, providers=["CPUExecutionProvider"]
+            )
+            self.inputs = {i.name for i in self.session.get_inputs()}
+            self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+            self.tokenizer.enable_truncation(max_length=max_length)
+            self.tokenizer.no_padding()
+            self.pooling = _pooling(model_dir)
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            encodings = self.tokenizer.encode_batch(list(texts))
+            # Similar lengths together: far less padding to compute over.
+            order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+            out = np.zeros((len(texts), 0), dtype="float32")
+            for start in range(0, len(order), batch_size):
+                batch = [encodings[i] for i in order[start : start + batch_size]]
+                width = max(len(e.ids) for e in batch)
+                ids = np.zeros((len(batch), width), dtype="int64")
+                mask = np.zeros_like(ids)
+                types = np.zeros_like(ids)
+                for row, e in enumerate(batch):
+                    ids[row, : len(e.ids)] = e.ids
+                    mask[row, : len(e.ids)] = 1
+                    types[row, : len(e.ids)] = e.type_ids
+                feed = {"input_ids": ids, "attention_mask": mask}
+                if "token_type_ids" in self.inputs:
+                    feed["token_type_ids"] = types
+                hidden = self.session.run(None, feed)[0]
+                if self.pooling == "cls":
+                    pooled = hidden[:, 0]
+                else:
+                    weights = mask[:, :, None].astype("float32")
+                    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+                if normalize:
+                    pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+                if out.shape[1] == 0:
+                    out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
+                out[order[start : start + batch_size]] = pooled
+            return out
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return self.encode(texts).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return self.encode([text])[0].tolist()
+
+    return OnnxEmbeddings()
