@@ -131,19 +131,26 @@ if link_error:
     st.error(link_error)
 
 languages: list[str] = []
+prefer_generated = False
 if video_id:
+    # Keys: "" (best), "en" (manual), "en|auto" (auto-generated), "fr|translated".
     options = {"": "Best available (manual over auto-generated)"}
     try:
-        for track in tracks_of(video_id):
-            options.setdefault(track.language_code, track.label)
-        best = next((t for t in tracks_of(video_id) if t.translation_languages), None)
+        tracks = tracks_of(video_id)
+        for track in tracks:
+            options[track.language_code + ("|auto" if track.is_generated else "")] = track.label
+        best = next((t for t in tracks if t.translation_languages and not t.is_generated), None) or next(
+            (t for t in tracks if t.translation_languages), None)
         if best:
             for code, name in best.translation_languages:
-                options.setdefault(code, f"{name} (YouTube translation)")
+                if code not in options and f"{code}|auto" not in options:
+                    options[f"{code}|translated"] = f"{name} (YouTube translation)"
     except ytqa.YtqaError:
         pass  # the fetch below reports the problem with its remedy
-    code = st.selectbox("Transcript language", list(options), format_func=options.get, key="lang")
+    choice = st.selectbox("Transcript language", list(options), format_func=options.get, key="lang")
+    code, _, mode = choice.partition("|")
     languages = [code] if code else []
+    prefer_generated = mode == "auto"
 
 with st.expander("No captions on YouTube, or YouTube blocks this machine? Upload subtitles"):
     upload = st.file_uploader("Subtitle file (.srt, .vtt or youtube-transcript-api .json)",
@@ -167,7 +174,8 @@ if st.button("Open video", type="primary", disabled=not video_id, key="open"):
                 transcript = library.transcript_from_upload(video_id, upload.getvalue(), upload.name)
                 index = library.index_transcript(transcript, progress)
             else:
-                index = library.index(video_id, languages=languages, progress=progress)
+                index = library.index(video_id, languages=languages, progress=progress,
+                                      prefer_generated=prefer_generated)
             session.video = index.video_id
             session.play = None
             status.update(label="Ready: ask a question below.", state="complete", expanded=False)

@@ -197,3 +197,42 @@ def test_transcript_text_renders_inert(app):
     assert "&#60;script&#62;" in text
     assert "<script" not in text and "<img" not in text
     assert "](javascript" not in text and "**bold**" not in text
+
+
+def serve_surface_go(mock):
+    mock.get(WATCH, body=shared("youtube_responses", "youtube.html.static").read_text())
+    mock.post(PLAYER, body=shared("youtube_responses", "youtube.innertube.json.static").read_text(),
+              content_type="application/json")
+    mock.get(TIMEDTEXT, body=shared("youtube_responses", "transcript.xml.static").read_text())
+
+
+def test_the_language_choice_lists_tracks_with_their_kind_and_translations(app, youtube):
+    serve_surface_go(youtube)
+    app.text_input(key="link").input("https://youtu.be/GJLlxj_dtq8").run()
+    choice = app.selectbox(key="lang")
+    labels = choice.options  # as shown to the person
+    assert "English (manual)" in labels and "English (auto-generated)" in labels
+    assert "German (manual)" in labels
+    assert "French (YouTube translation)" in labels
+
+
+def test_choosing_the_auto_generated_track_indexes_that_track(app, youtube, tmp_path):
+    serve_surface_go(youtube)
+    app.text_input(key="link").input("GJLlxj_dtq8").run()
+    app.selectbox(key="lang").set_value("en|auto").run()
+    app.button(key="open").click().run()
+    assert not app.error
+    stored = json.loads((tmp_path / "data" / "videos" / "GJLlxj_dtq8" / "transcript.json").read_text())
+    assert stored["language_code"] == "en" and stored["is_generated"] is True
+    assert any("kind=asr" in call.request.url for call in youtube.calls)
+
+
+def test_choosing_a_translation_indexes_youtubes_translated_track(app, youtube, tmp_path):
+    serve_surface_go(youtube)
+    app.text_input(key="link").input("GJLlxj_dtq8").run()
+    app.selectbox(key="lang").set_value("fr|translated").run()
+    app.button(key="open").click().run()
+    assert not app.error
+    stored = json.loads((tmp_path / "data" / "videos" / "GJLlxj_dtq8" / "transcript.json").read_text())
+    assert stored["language_code"] == "fr" and stored["translated_from"] == "en"
+    assert any("tlang=fr" in call.request.url for call in youtube.calls)

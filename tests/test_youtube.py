@@ -56,6 +56,12 @@ def test_fetch_takes_the_language_the_user_asks_for(youtube):
     assert (transcript.language_code, transcript.language) == ("de", "German")
 
 
+def test_the_auto_generated_track_can_be_preferred(youtube):
+    serve(youtube)
+    transcript = ytqa.YouTube().fetch(VIDEO, ["en"], prefer_generated=True)
+    assert transcript.is_generated and transcript.kind == "auto-generated"
+
+
 def test_a_missing_language_is_translated_by_youtube(youtube):
     serve(youtube)
     transcript = ytqa.YouTube().fetch(VIDEO, ["fr"])

@@ -118,6 +118,7 @@ class Library:
         transcript_file: str | os.PathLike | None = None,
         languages: Sequence[str] = (),
         refresh: bool = False,
+        prefer_generated: bool = False,
     ) -> Transcript:
         """The stored transcript when it fits, else read from a file or fetched from YouTube."""
         video_id = parse_video_id(video)
@@ -126,9 +127,10 @@ class Library:
             self.save_transcript(transcript)
             return transcript
         stored = None if refresh else self.stored_transcript(video_id)
-        if stored is not None and (not languages or stored.language_code in languages):
+        if stored is not None and (not languages or stored.language_code in languages) and (
+                not prefer_generated or stored.is_generated):
             return stored
-        transcript = YouTube(self.proxy).fetch(video_id, languages)
+        transcript = YouTube(self.proxy).fetch(video_id, languages, prefer_generated)
         self.save_transcript(transcript)
         return transcript
 
@@ -148,6 +150,7 @@ class Library:
         transcript_file: str | os.PathLike | None = None,
         languages: Sequence[str] = (),
         progress: Progress | None = None,
+        prefer_generated: bool = False,
     ) -> VideoIndex:
         """A searchable index of the video: loaded if built before, else built once."""
         progress = progress or _quiet
@@ -157,7 +160,8 @@ class Library:
             if stored is not None:
                 return self.index_transcript(stored, progress)
         progress("fetching", 0, 1)
-        transcript = self.transcript(video_id, transcript_file, languages)
+        transcript = self.transcript(video_id, transcript_file, languages,
+                                     prefer_generated=prefer_generated)
         progress("fetching", 1, 1)
         return self.index_transcript(transcript, progress)
 
@@ -264,7 +268,9 @@ class Library:
         progress("saving", 0, 1)
         index = VectorIndex.build(chunk_vectors)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.parent / f".building-{folder.name}-{os.getpid()}-{os.urandom(3).hex()}"
+        storage.remove_leftovers(folder.parent)  # from a process killed mid-build
+        storage.remove_leftovers(folder.parent.parent)
+        tmp = folder.parent / f".building-{os.getpid()}-{os.urandom(3).hex()}-{folder.name}"
         tmp.mkdir()
         try:
             storage.write_atomic(tmp / "chunks.json", json.dumps(chunking.to_json(), ensure_ascii=False))

@@ -107,6 +107,9 @@ def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize
             options.intra_op_num_threads = threads or os.cpu_count() or 1
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            # Idle threads would spin for milliseconds after each run, stealing the
+            # core that the search right after a query embedding needs.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self.session = onnxruntime.InferenceSession(
                 str(onnx_file), options, providers=["CPUExecutionProvider"]
             )
@@ -123,7 +126,9 @@ def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize
             out = np.zeros((len(texts), 0), dtype="float32")
             for start in range(0, len(order), batch_size):
                 batch = [encodings[i] for i in order[start : start + batch_size]]
-                width = max(len(e.ids) for e in batch)
+                # Widths in steps of 16: few distinct shapes keep onnxruntime's memory
+                # arena from fragmenting and growing with the length of the video.
+                width = -(-max(len(e.ids) for e in batch) // 16) * 16
                 ids = np.zeros((len(batch), width), dtype="int64")
                 mask = np.zeros_like(ids)
                 types = np.zeros_like(ids)

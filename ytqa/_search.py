@@ -103,6 +103,11 @@ class VideoIndex:
         self.embedder = embedder
         self.key = key
         self._lexical: LexicalIndex | None = None
+        self._sentence_bounds = np.array(
+            [i for c in chunking.chunks for i in (c.first_sentence, c.last_sentence)], dtype=np.intp
+        )
+        self._chunk_starts = np.array([c.start for c in chunking.chunks])
+        self._chunk_ends = np.array([c.end for c in chunking.chunks])
 
     @property
     def video_id(self) -> str:
@@ -139,9 +144,9 @@ class VideoIndex:
         sentence_scores = None
         if self.sentence_vectors is not None and len(self.sentence_vectors):
             sentence_scores = self.sentence_vectors @ query
-            best = np.array([
-                sentence_scores[c.first_sentence : c.last_sentence].max() for c in chunks
-            ])
+            # Each chunk's best sentence, in one vectorised pass over [first, last) pairs.
+            padded = np.append(sentence_scores, -np.inf)
+            best = np.maximum.reduceat(padded, self._sentence_bounds)[::2]
             order = np.argsort(-best, kind="stable")[: settings.candidates]
             for rank, index in enumerate(order):
                 fused[index] += settings.sentence_weight / (settings.rrf_k + rank + 1)
@@ -151,13 +156,17 @@ class VideoIndex:
         # On a 0-1 scale: 1 means first in every ranking.
         fused /= (settings.dense_weight + settings.lexical_weight + settings.sentence_weight) * (
             1 + settings.neighbour_weight) / (settings.rrf_k + 1)
-        ranked = [i for i in np.argsort(-fused, kind="stable") if fused[i] > 0]
+        ranked = np.argsort(-fused, kind="stable")
+        ranked = ranked[fused[ranked] > 0].tolist()
         moments: list[Moment] = []
         taken: list[tuple[float, float]] = []
         question_terms = set(terms(question, self.lexical.language))
         sentences = self.chunking.sentences
         for index in ranked:
             chunk = chunks[index]
+            # A chunk overlapping a moment already chosen is that same moment.
+            if any(chunk.start < e and s < chunk.end for s, e in taken):
+                continue
             best = self._best_sentence(index, question_terms, sentence_scores, settings.sentence_context)
             first = best
             while first > chunk.first_sentence and sentences[best].start - sentences[first - 1].start <= settings.lead_in:

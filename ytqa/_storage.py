@@ -23,7 +23,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -74,6 +74,40 @@ def publish_folder(tmp: Path, final: Path) -> bool:
         raise
     fsync_dir(final.parent)
     return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Delete temporary files and folders whose writing process is gone.
+
+    Called with the video's lock held, so no live writer of ours is mid-way; the pid
+    check also spares other processes' work in progress.
+    """
+    for entry in Path(folder).glob(".*"):
+        parts = entry.name.split("-")
+        dotted = entry.name.split(".")
+        if entry.name.startswith(".building-") and len(parts) > 2 and parts[1].isdigit():
+            if _alive(int(parts[1])):
+                continue
+        elif entry.name.endswith(".tmp") and len(dotted) > 3 and dotted[-3].isdigit():
+            if _alive(int(dotted[-3])):
+                continue
+        elif not entry.name.startswith(".trash-"):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
 
 
 def remove_folder(path: Path) -> None:

@@ -78,4 +78,6 @@ class Track:
 
     @property
     def label(self) -> str:
-        return f"{self.language} ({'auto-generated' if self.is_generated else 'manual'})"
+        kind = "auto-generated" if self.is_generated else "manual"
+        # YouTube already names its speech-recognition tracks "English (auto-generated)".
+        return self.language if kind in self.language else f"{self.language} ({kind})"

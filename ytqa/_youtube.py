@@ -115,19 +115,20 @@ class YouTube:
         ]
         return sorted(tracks, key=lambda t: t.is_generated)
 
-    def fetch(self, video_id: str, languages: Sequence[str] = ()) -> Transcript:
+    def fetch(self, video_id: str, languages: Sequence[str] = (), prefer_generated: bool = False) -> Transcript:
         """The transcript in the first of ``languages`` that exists, else the best track.
 
         Without languages: a manual track over an auto-generated one, preferring the
         spoken language (that of the auto-generated track) and then English. When no
         track is in the asked languages, YouTube's own translation of the best track
-        is used if it offers one.
+        is used if it offers one. ``prefer_generated`` picks the auto-generated track of
+        an asked language over its manual one (the app lets a person choose).
         """
         languages = [code.strip() for code in languages if code and code.strip()]
         with _translated_errors(video_id, self.proxy):
             listing = self._api.list(video_id)
             tracks = list(listing)
-            chosen, translated_from = _choose(video_id, tracks, languages)
+            chosen, translated_from = _choose(video_id, tracks, languages, prefer_generated)
             fetched = chosen.fetch()
         lines = tuple(Line(s.text, float(s.start), float(s.duration)) for s in fetched.snippets)
         return Transcript(
@@ -142,13 +143,13 @@ class YouTube:
         )
 
 
-def _choose(video_id: str, tracks, languages: Sequence[str]):
+def _choose(video_id: str, tracks, languages: Sequence[str], prefer_generated: bool = False):
     if not tracks:
         raise errors.TranscriptsDisabled(video_id)
     manual = [t for t in tracks if not t.is_generated]
     generated = [t for t in tracks if t.is_generated]
     for code in languages:
-        for track in manual + generated:
+        for track in (generated + manual) if prefer_generated else (manual + generated):
             if track.language_code == code:
                 return track, None
     spoken = [t.language_code for t in generated]
