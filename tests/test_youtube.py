@@ -213,3 +213,9 @@ def test_library_fetches_once_and_keeps_the_transcript(youtube, tmp_path):
     again = library.transcript(VIDEO)
     assert again == first
     assert len(youtube.calls) == calls  # the second time needs no network
+
+
+def test_an_unavailable_language_falls_back_to_the_next_one_asked(youtube):
+    serve(youtube, player="youtube_ww1_nl_en.innertube.json.static")
+    transcript = ytqa.YouTube().fetch("F1xioXWb8CY", ["nl", "en"])
+    assert transcript.language_code == "en" and transcript.is_generated is False

@@ -44,10 +44,18 @@ def export(model_dir: Path, target: Path, quantize: bool) -> Path:
         if not fp32.exists():
             _export_fp32(model_dir, fp32)
         if quantize:
+            import logging
+
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            tmp = target / f".model-int8-{os.getpid()}.onnx"
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            tmp = target / f".model-int8.onnx.{os.getpid()}.tmp"
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)  # its advice on pre-processing is not for our users
+            try:
+                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            finally:
+                root.setLevel(level)
             os.replace(tmp, int8)
             storage.fsync_dir(target)
     return wanted
@@ -60,7 +68,10 @@ def _export_fp32(model_dir: Path, path: Path) -> None:
 
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     model = AutoModel.from_pretrained(str(model_dir))
     model.eval()

@@ -30,6 +30,8 @@ class SearchSettings:
     dense_weight: float = 1.0
     lexical_weight: float = 1.5
     sentence_weight: float = 1.0
+    #: Start an answer at its best sentence (else at its chunk's start).
+    start_at_sentence: bool = True
     #: Seconds of context kept before the best sentence.
     lead_in: float = 6.0
     #: A moment runs at least this long from its start, so the answer fits in it.
@@ -168,7 +170,7 @@ class VideoIndex:
             if any(chunk.start < e and s < chunk.end for s, e in taken):
                 continue
             best = self._best_sentence(index, question_terms, sentence_scores, settings.sentence_context)
-            first = best
+            first = best if settings.start_at_sentence else chunk.first_sentence
             while first > chunk.first_sentence and sentences[best].start - sentences[first - 1].start <= settings.lead_in:
                 first -= 1
             last = max(best + 1, chunk.last_sentence)
