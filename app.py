@@ -92,7 +92,11 @@ with st.sidebar:
         model = st.text_input("Model name or folder", placeholder="sentence-transformers/all-mpnet-base-v2",
                               key="custom_model").strip() or "minilm"
     k = st.slider("Moments per answer", 1, 10, 5, key="k")
-    library = library_for(DATA_DIR, model)
+    try:
+        library = library_for(DATA_DIR, model)
+    except ytqa.YtqaError as error:
+        st.error(str(error))
+        library = library_for(DATA_DIR, "minilm")
     videos = library.videos()
     if not videos:
         st.caption("Videos you index appear here.")

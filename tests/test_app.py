@@ -236,3 +236,12 @@ def test_choosing_a_translation_indexes_youtubes_translated_track(app, youtube, 
     stored = json.loads((tmp_path / "data" / "videos" / "GJLlxj_dtq8" / "transcript.json").read_text())
     assert stored["language_code"] == "fr" and stored["translated_from"] == "en"
     assert any("tlang=fr" in call.request.url for call in youtube.calls)
+
+
+def test_an_unknown_custom_model_is_explained_and_the_default_used(app):
+    app.selectbox(key="model_choice").set_value("custom").run()
+    app.text_input(key="custom_model").input("./no/such/folder").run()
+    assert not app.exception
+    assert "Cannot load the embedding model" in app.sidebar.error[0].value
+    open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
+    assert app.subheader[0].value == "tkm0TNFzIeg"

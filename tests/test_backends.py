@@ -68,3 +68,16 @@ def test_asking_an_indexed_video_never_imports_torch(tmp_path, model_cache):
 def test_an_unknown_backend_is_refused_with_the_choices():
     with pytest.raises(ytqa.ModelUnavailable, match="torch, onnx, onnx-int8"):
         ytqa.Embedder("minilm", "tensorrt")
+
+
+def test_a_hub_model_without_a_local_folder_runs_on_pytorch_by_default(monkeypatch):
+    monkeypatch.delenv("YTQA_BACKEND", raising=False)
+    assert ytqa.Embedder("multi-qa-mpnet").backend == "torch"
+    assert ytqa.Embedder("minilm").backend == "onnx"
+
+
+def test_a_hub_model_that_cannot_be_downloaded_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ytqa.ModelUnavailable) as caught:
+        ytqa.Embedder("sentence-transformers/no-such-model-here").load()
+    assert "packaged default" in str(caught.value)

@@ -120,7 +120,10 @@ class Embedder:
     def __init__(self, model: str | ModelSpec | None = None, backend: str | None = None,
                  cache_dir: str | os.PathLike | None = None):
         self.spec = model if isinstance(model, ModelSpec) else resolve_model(model)
-        backend = backend or os.environ.get("YTQA_BACKEND") or DEFAULT_BACKEND
+        backend = backend or os.environ.get("YTQA_BACKEND")
+        if not backend:
+            # ONNX is exported from a local folder; a Hub model runs on PyTorch.
+            backend = DEFAULT_BACKEND if self.spec.is_local else "torch"
         #: Where exported ONNX files are kept.
         self.cache_dir = Path(
             os.environ.get("YTQA_MODEL_CACHE")

@@ -171,7 +171,7 @@ class VideoIndex:
                 continue
             best = self._best_sentence(index, question_terms, sentence_scores, settings.sentence_context)
             first = best if settings.start_at_sentence else chunk.first_sentence
-            while first > chunk.first_sentence and sentences[best].start - sentences[first - 1].start <= settings.lead_in:
+            while first > 0 and sentences[best].start - sentences[first - 1].start <= settings.lead_in:
                 first -= 1
             last = max(best + 1, chunk.last_sentence)
             while last < len(sentences) and sentences[last - 1].end - sentences[first].start < settings.min_seconds:

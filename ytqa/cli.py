@@ -219,7 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", metavar="QUESTIONS.jsonl", help="also measure retrieval quality")
     p.add_argument("--transcripts", metavar="DIR", help="transcripts for --questions")
     p.add_argument("--json", action="store_true")
-    common(p, model=False)
     p.set_defaults(run=cmd_bench)
 
     p = sub.add_parser("list", help="list stored videos")
