@@ -5,6 +5,10 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+# First calls import stopword lists and the like; timing is not what these test.
+settings.register_profile("ytqa", deadline=None)
+settings.load_profile("ytqa")
+
 import ytqa
 from ytqa import ChunkSettings, InvalidLink, TranscriptFileError, chunk_transcript, parse_subtitles, video_id
 
