@@ -185,14 +185,14 @@ class Library:
         if key in self._open:
             return self._open[key]
         stored = self.stored_transcript(transcript.video_id)
-        if stored is None or stored.fingerprint() != transcript.fingerprint() or stored != transcript:
+        if stored != transcript:
             self.save_transcript(transcript)  # the library lists what it has indexed
         folder = self._video_dir(transcript.video_id) / "indexes" / key
         loaded = self._load(folder, transcript)
         if loaded is None:
             with self._lock(transcript.video_id):
                 # Another process may have finished it while we waited for the lock.
-                loaded = self._load(folder, transcript)
+                loaded = self._load(folder, transcript, locked=True)
                 if loaded is None:
                     loaded = self._build(folder, transcript, progress)
         self._open[key] = loaded
@@ -210,7 +210,7 @@ class Library:
             return None
         return meta
 
-    def _load(self, folder: Path, transcript: Transcript) -> VideoIndex | None:
+    def _load(self, folder: Path, transcript: Transcript, locked: bool = False) -> VideoIndex | None:
         if not folder.exists():
             return None
         meta = self._verified(folder)
@@ -230,9 +230,12 @@ class Library:
                     raise ValueError("sentence vectors do not match the sentences")
         except Exception:
             # Damaged beyond use: move it aside so it is rebuilt from the transcript.
-            with self._lock(transcript.video_id):
-                if folder.exists() and self._verified(folder) == meta:
-                    storage.remove_folder(folder)
+            if locked:
+                storage.remove_folder(folder)
+            else:
+                with self._lock(transcript.video_id):
+                    if folder.exists() and self._verified(folder) == meta:
+                        storage.remove_folder(folder)
             return None
         return VideoIndex(transcript, chunking, vectors, self.embedder, sentence_vectors, folder.name)
 

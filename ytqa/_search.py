@@ -38,8 +38,6 @@ class SearchSettings:
     min_seconds: float = 30.0
     #: Weight of the following sentence when choosing where an answer starts.
     sentence_context: float = 0.5
-    #: Blend of a chunk's neighbours into its score (answers span chunk edges).
-    neighbour_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,8 +106,6 @@ class VideoIndex:
         self._sentence_bounds = np.array(
             [i for c in chunking.chunks for i in (c.first_sentence, c.last_sentence)], dtype=np.intp
         )
-        self._chunk_starts = np.array([c.start for c in chunking.chunks])
-        self._chunk_ends = np.array([c.end for c in chunking.chunks])
 
     @property
     def video_id(self) -> str:
@@ -152,17 +148,15 @@ class VideoIndex:
             order = np.argsort(-best, kind="stable")[: settings.candidates]
             for rank, index in enumerate(order):
                 fused[index] += settings.sentence_weight / (settings.rrf_k + rank + 1)
-        if settings.neighbour_weight:
-            padded = np.concatenate([[0.0], fused, [0.0]])
-            fused = fused + settings.neighbour_weight * np.maximum(padded[:-2], padded[2:])
         # On a 0-1 scale: 1 means first in every ranking.
-        fused /= (settings.dense_weight + settings.lexical_weight + settings.sentence_weight) * (
-            1 + settings.neighbour_weight) / (settings.rrf_k + 1)
+        fused /= (settings.dense_weight + settings.lexical_weight + settings.sentence_weight) / (
+            settings.rrf_k + 1)
         ranked = np.argsort(-fused, kind="stable")
         ranked = ranked[fused[ranked] > 0].tolist()
         moments: list[Moment] = []
         taken: list[tuple[float, float]] = []
-        question_terms = set(terms(question, self.lexical.language))
+        # Without sentence vectors, the best sentence is the one sharing most terms.
+        question_terms = set(terms(question, self.lexical.language)) if sentence_scores is None else set()
         sentences = self.chunking.sentences
         for index in ranked:
             chunk = chunks[index]
@@ -177,7 +171,7 @@ class VideoIndex:
             while last < len(sentences) and sentences[last - 1].end - sentences[first].start < settings.min_seconds:
                 last += 1
             start, end = sentences[first].start, sentences[last - 1].end
-            # Chunks that overlap a moment already chosen are the same moment.
+            # So is a moment that, stretched to its lead-in and length, overlaps one.
             if any(start < e and s < end for s, e in taken):
                 continue
             taken.append((start, end))
