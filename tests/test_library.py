@@ -154,3 +154,20 @@ def test_real_talk_answers_a_real_question(library):
     path = shared("transcripts", "XpxTrDDcpPE.json")
     top = library.ask("XpxTrDDcpPE", "patma GitHub repository", transcript_file=path)[0]
     assert top.start < 271.42 and 232.3 < top.end
+
+
+def test_ask_all_puts_the_relevant_video_first_even_for_its_second_moment(library, tmp_path):
+    baking = write_json_transcript(tmp_path / "bake.json", [
+        ("Sourdough bread needs a starter fed with flour and water.", 0, 6),
+        ("Knead the dough and let it rise overnight.", 6, 6),
+        ("Unrelated chatter about the weather follows now.", 100, 6),
+        ("Bake the bread at a high temperature in a covered pot.", 200, 6),
+    ])
+    cats = write_json_transcript(tmp_path / "cats.json", [
+        ("My cat sleeps on the keyboard.", 0, 5), ("Cats love boxes.", 100, 5), ("The vet visit went fine.", 200, 5),
+    ])
+    library.chunk_settings = ChunkSettings(window_seconds=20, stride_seconds=20)
+    library.index("nTgKbiWg-YY", transcript_file=baking)
+    library.index("dQw4w9WgXcQ", transcript_file=cats)
+    moments = library.ask_all("how do I bake sourdough bread", k=2)
+    assert [m.video_id for m in moments] == ["nTgKbiWg-YY", "nTgKbiWg-YY"]

@@ -323,13 +323,13 @@ class Library:
         """One question across every stored video, best moments first."""
         question = check_question(question)
         query = self.embedder.embed_query(question)
-        found: list[tuple[float, int, Moment]] = []
+        found: list[Moment] = []
         for info in self.videos():
-            index = self.open(info.video_id)
-            for rank, moment in enumerate(index.search(question, query, k, self.search_settings)):
-                found.append((rank, -moment.score, moment))
-        found.sort(key=lambda item: (item[0], item[1]))
-        return [moment for _, _, moment in found[:k]]
+            found += self.open(info.video_id).search(question, query, k, self.search_settings)
+        # Each video's fused scores rank its own moments; across videos, the model's
+        # similarity is the common scale.
+        found.sort(key=lambda moment: -moment.similarity)
+        return found[:k]
 
     # --- the library -------------------------------------------------------
 

@@ -52,6 +52,9 @@ class Moment:
     #: The sentence of ``text`` that answers best (shown highlighted).
     sentence: str
     title: str | None = None
+    #: The model's similarity of the question to ``sentence``: unlike ``score``, which
+    #: ranks moments within one video, comparable across videos.
+    similarity: float = 0.0
 
     @property
     def url(self) -> str:
@@ -130,6 +133,7 @@ class VideoIndex:
         n = len(chunks)
         fused = np.zeros(n, dtype="float64")
         dense = self.vectors.search(query, min(n, settings.candidates))
+        dense_of = dict(dense)
         for rank, (index, _score) in enumerate(dense):
             fused[index] += settings.dense_weight / (settings.rrf_k + rank + 1)
         lexical = self.lexical.scores(question)
@@ -183,6 +187,7 @@ class VideoIndex:
                 score=float(fused[index]),
                 sentence=sentences[best].text,
                 title=self.transcript.title,
+                similarity=float(sentence_scores[best]) if sentence_scores is not None else dense_of.get(index, 0.0),
             ))
             if len(moments) == k:
                 break
