@@ -28,22 +28,34 @@ st.set_page_config(page_title="ytqa: ask a YouTube video", page_icon="🎬", lay
 
 @st.cache_resource(show_spinner=False)
 def embedder_for(model: str) -> ytqa.Embedder:
-    """One model per process, loading in the background from the moment the page opens."""
-    embedder = ytqa.Embedder(model)
-    threading.Thread(target=_warm, args=(embedder,), daemon=True).start()
-    return embedder
-
-
-def _warm(embedder: ytqa.Embedder) -> None:
-    try:
-        embedder.load()
-    except ytqa.YtqaError:
-        pass  # reported when the model is first used
+    """One model per process."""
+    return ytqa.Embedder(model)
 
 
 @st.cache_resource(show_spinner=False)
 def library_for(data_dir: str, model: str) -> ytqa.Library:
-    return ytqa.Library(data_dir, embedder=embedder_for(model))
+    """The model and index libraries load in the background from the moment the page opens."""
+    library = ytqa.Library(data_dir, embedder=embedder_for(model))
+    threading.Thread(target=_warm, args=(library,), daemon=True).start()
+    return library
+
+
+def _warm(library: ytqa.Library) -> None:
+    try:
+        library.warm_up()
+    except ytqa.YtqaError:
+        pass  # reported when the model is first used
+
+
+def complete_in_background(library: ytqa.Library, video_id: str) -> None:
+    """Build the full index while the person reads and asks; questions switch to it when ready."""
+    def run():
+        try:
+            library.complete(video_id)
+        except ytqa.YtqaError:
+            pass  # the quick index keeps answering
+
+    threading.Thread(target=run, daemon=True).start()
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=200)
@@ -174,12 +186,14 @@ if st.button("Open video", type="primary", disabled=not video_id, key="open"):
                 status.update(label=STAGES[stage] + "...")
 
         try:
+            # A quick index (sentences only) answers first; the full one is built behind it.
             if upload is not None:
                 transcript = library.transcript_from_upload(video_id, upload.getvalue(), upload.name)
-                index = library.index_transcript(transcript, progress)
+                index = library.index_transcript(transcript, progress, quick=True)
             else:
                 index = library.index(video_id, languages=languages, progress=progress,
-                                      prefer_generated=prefer_generated)
+                                      prefer_generated=prefer_generated, quick=True)
+            complete_in_background(library, index.video_id)
             session.video = index.video_id
             session.play = None
             status.update(label="Ready: ask a question below.", state="complete", expanded=False)
@@ -194,7 +208,7 @@ if st.button("Open video", type="primary", disabled=not video_id, key="open"):
 current = session.video
 if current:
     try:
-        index = library.open(current)
+        index = library.open(current, quick=True)
     except ytqa.YtqaError as error:
         st.error(str(error))
         index = None
@@ -220,7 +234,7 @@ if asked:
         if everywhere:
             entry["moments"] = library.ask_all(question, k=k)
         else:
-            entry["moments"] = library.open(current).ask(question, k=k)
+            entry["moments"] = library.open(current, quick=True).ask(question, k=k)
     except ytqa.YtqaError as error:
         entry["error"] = str(error)
     session.history.insert(0, entry)

@@ -111,18 +111,41 @@ def test_questions_accumulate_in_a_history_newest_first(app):
     assert questions == ["**Q: second question about Feynman**", "**Q: first question about paper**"]
 
 
-def test_a_second_visit_opens_without_re_embedding(app, tmp_path):
+def wait_for_full_index(data_dir, video_id, timeout=120):
+    """The app answers from a quick index at once and builds the full one behind it."""
+    import time
+
+    indexes = data_dir / "videos" / video_id / "indexes"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = [f for f in indexes.glob("*-sv-*") if (f / "meta.json").exists()]
+        if done:
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError("the full index was never built")
+
+
+def test_opening_answers_from_a_quick_index_then_builds_the_full_one(app, tmp_path):
     open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
     indexes = tmp_path / "data" / "videos" / "tkm0TNFzIeg" / "indexes"
-    [folder] = list(indexes.iterdir())
-    built = (folder / "meta.json").read_text()
+    assert list(indexes.glob("*-so-*"))  # the quick one, there as soon as the video opens
+    wait_for_full_index(tmp_path / "data", "tkm0TNFzIeg")
+    ask(app, "Who won a Nobel Prize?")
+    assert "watch?v=tkm0TNFzIeg&amp;t=" in markdown(app)
+
+
+def test_a_second_visit_opens_without_re_embedding(app, tmp_path):
+    open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
+    wait_for_full_index(tmp_path / "data", "tkm0TNFzIeg")
+    indexes = tmp_path / "data" / "videos" / "tkm0TNFzIeg" / "indexes"
+    built = {f.name: (f / "meta.json").read_text() for f in indexes.iterdir()}
     again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     again.run()
     [opener] = [b for b in again.button if b.key == "open-tkm0TNFzIeg"]
     opener.click().run()
     assert again.subheader[0].value == "tkm0TNFzIeg"
-    assert [f.name for f in indexes.iterdir()] == [folder.name]
-    assert (folder / "meta.json").read_text() == built
+    ask(again, "Who won a Nobel Prize?")
+    assert {f.name: (f / "meta.json").read_text() for f in indexes.iterdir()} == built
 
 
 def test_the_library_lists_switches_and_deletes_videos(app):

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 import ytqa
@@ -171,3 +172,26 @@ def test_ask_all_puts_the_relevant_video_first_even_for_its_second_moment(librar
     library.index("dQw4w9WgXcQ", transcript_file=cats)
     moments = library.ask_all("how do I bake sourdough bread", k=2)
     assert [m.video_id for m in moments] == ["nTgKbiWg-YY", "nTgKbiWg-YY"]
+
+
+def test_a_quick_index_answers_first_and_the_full_one_reuses_its_sentence_vectors(tmp_path, counting, talk_file):
+    library = Library(tmp_path, embedder=counting)
+    quick = library.index("dQw4w9WgXcQ", transcript_file=talk_file, quick=True)
+    sentences, chunks = len(quick.chunking.sentences), len(quick.chunking.chunks)
+    assert CountingEmbedder.embedded == sentences  # no chunk was embedded yet
+    assert quick.ask("what is hard about caching?")[0].start <= 80
+    CountingEmbedder.embedded = 0
+    full = Library(tmp_path, embedder=counting).complete("dQw4w9WgXcQ")
+    assert CountingEmbedder.embedded == chunks  # sentences were not embedded again
+    assert full.key != quick.key
+    assert np.allclose(full.sentence_vectors, quick.sentence_vectors)
+    assert Library(tmp_path, embedder=counting).open("dQw4w9WgXcQ", quick=True).key == full.key
+
+
+def test_the_full_index_from_reused_vectors_answers_like_one_built_directly(tmp_path, counting, talk_file):
+    stepwise = Library(tmp_path / "a", embedder=counting)
+    stepwise.index("dQw4w9WgXcQ", transcript_file=talk_file, quick=True)
+    direct = Library(tmp_path / "b", embedder=counting)
+    question = "who sleeps on the keyboard?"
+    assert [(m.start, m.end) for m in stepwise.complete("dQw4w9WgXcQ").ask(question)] == [
+        (m.start, m.end) for m in direct.ask("dQw4w9WgXcQ", question, transcript_file=talk_file)]

@@ -36,13 +36,16 @@ def _child(args) -> None:
 
     data = Path(args.data_dir)
     embedder = Embedder(args.model, args.backend, cache_dir=data / "models")
-    embedder.load()
-    embedder.embed_query("warm up")
+    library = Library(data, embedder=embedder)
+    library.warm_up()  # model loaded, index libraries imported: ready for a first video
     print("READY", flush=True)
 
     report: dict = {"model": embedder.spec.name, "backend": args.backend}
     transcript = load_transcript_file(args.transcript, args.video)
-    library = Library(data, embedder=embedder)
+
+    started = time.perf_counter()
+    Library(data / "quick", embedder=embedder).index_transcript(transcript, quick=True).ask("warm up")
+    report["quick_index_s"] = round(time.perf_counter() - started, 3)
 
     started = time.perf_counter()
     index = library.index_transcript(transcript)
@@ -209,7 +212,7 @@ def run(args) -> int:
 def table(rows: list[dict], transcript: Path) -> str:
     columns = [
         ("model", "model"), ("backend", "backend"), ("ready_s", "ready s"),
-        ("chunks_per_s", "chunks/s"), ("index_s", "index s"), ("query_p50_ms", "ask p50 ms"),
+        ("chunks_per_s", "chunks/s"), ("quick_index_s", "first answer s"), ("index_s", "index s"), ("query_p50_ms", "ask p50 ms"),
         ("query_p90_ms", "ask p90 ms"), ("ask_cli_s", "ytqa ask s"), ("second_visit_s", "2nd visit s"),
         ("peak_rss_mb", "peak MB"), ("cosine_to_torch", "cos vs torch"), ("top5_kept", "top-5 kept"),
     ]

@@ -28,6 +28,13 @@ def _no_embeddings():
     return SearchByVectorOnly()
 
 
+def preload() -> None:
+    """Import FAISS and LangChain's store ahead of the first index (about 0.5 s)."""
+    import faiss  # noqa: F401
+    from langchain_community.docstore.in_memory import InMemoryDocstore  # noqa: F401
+    from langchain_community.vectorstores import FAISS  # noqa: F401
+
+
 class VectorIndex:
     def __init__(self, store):
         self._store = store
@@ -36,39 +43,31 @@ class VectorIndex:
     def build(cls, vectors: np.ndarray) -> "VectorIndex":
         """An exact inner-product index: transcripts are small, so exact search is fast."""
         import faiss
-        from langchain_community.docstore.in_memory import InMemoryDocstore
-        from langchain_community.vectorstores import FAISS
-        from langchain_community.vectorstores.utils import DistanceStrategy
 
         vectors = np.ascontiguousarray(vectors, dtype="float32")
         index = faiss.IndexFlatIP(vectors.shape[1])
-        store = FAISS(
-            embedding_function=_no_embeddings(),
-            index=index,
-            docstore=InMemoryDocstore(),
-            index_to_docstore_id={},
-            distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
-        )
-        store.add_embeddings(
-            text_embeddings=[(str(i), vector.tolist()) for i, vector in enumerate(vectors)],
-            metadatas=[{"chunk": i} for i in range(len(vectors))],
-            ids=[str(i) for i in range(len(vectors))],
-        )
-        return cls(store)
+        index.add(vectors)
+        return cls._wrap(index)
 
     @classmethod
     def load(cls, path: Path, count: int) -> "VectorIndex":
         """Read FAISS's own file; the docstore is rebuilt from chunk numbers, not unpickled."""
         import faiss
+
+        index = faiss.read_index(str(path))
+        if index.ntotal != count:
+            raise ValueError(f"index holds {index.ntotal} vectors, expected {count}")
+        return cls._wrap(index)
+
+    @classmethod
+    def _wrap(cls, index) -> "VectorIndex":
+        """LangChain's FAISS store over a FAISS index whose row i is chunk i."""
         from langchain_community.docstore.in_memory import InMemoryDocstore
         from langchain_community.vectorstores import FAISS
         from langchain_community.vectorstores.utils import DistanceStrategy
         from langchain_core.documents import Document
 
-        index = faiss.read_index(str(path))
-        if index.ntotal != count:
-            raise ValueError(f"index holds {index.ntotal} vectors, expected {count}")
-        ids = [str(i) for i in range(count)]
+        ids = [str(i) for i in range(index.ntotal)]
         store = FAISS(
             embedding_function=_no_embeddings(),
             index=index,

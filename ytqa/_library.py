@@ -84,6 +84,14 @@ class Library:
         self.embedder = embedder
         self._open: dict[str, VideoIndex] = {}
 
+    def warm_up(self) -> None:
+        """Load the model and the index libraries now, so the first video is not kept waiting."""
+        from ._index import preload
+
+        self.embedder.load()
+        self.embedder.embed_query("warm up")
+        preload()
+
     # --- paths -------------------------------------------------------------
 
     def _video_dir(self, video_id: str) -> Path:
@@ -92,10 +100,14 @@ class Library:
     def _lock(self, video_id: str):
         return storage.locked(self._video_dir(video_id) / ".lock")
 
-    def index_key(self, transcript: Transcript) -> str:
-        sentences = {"chunks": "", "chunks+sentences": "-sv", "sentences": "-so"}[self.vectors]
+    def index_key(self, transcript: Transcript, vectors: str | None = None) -> str:
+        mode = {"chunks": "", "chunks+sentences": "-sv", "sentences": "-so"}[vectors or self.vectors]
         return (f"{transcript.fingerprint()}-{self.embedder.key}-"
-                f"{self.chunk_settings.key()}{sentences}-f{INDEX_FORMAT}")
+                f"{self.chunk_settings.key()}{mode}-f{INDEX_FORMAT}")
+
+    def _quick_mode(self) -> str | None:
+        """The cheaper index that can answer first: sentence vectors only."""
+        return "sentences" if self.vectors == "chunks+sentences" else None
 
     # --- transcripts -------------------------------------------------------
 
@@ -151,27 +163,39 @@ class Library:
         languages: Sequence[str] = (),
         progress: Progress | None = None,
         prefer_generated: bool = False,
+        quick: bool = False,
     ) -> VideoIndex:
-        """A searchable index of the video: loaded if built before, else built once."""
+        """A searchable index of the video: loaded if built before, else built once.
+
+        ``quick`` returns a first index that embeds sentences only (about a fifth of
+        the work); call :meth:`complete` afterwards, in the background, for the full one.
+        """
         progress = progress or _quiet
         video_id = parse_video_id(video)
         if transcript_file is None and not languages:
             stored = self.stored_transcript(video_id)
             if stored is not None:
-                return self.index_transcript(stored, progress)
+                return self.index_transcript(stored, progress, quick=quick)
         progress("fetching", 0, 1)
         transcript = self.transcript(video_id, transcript_file, languages,
                                      prefer_generated=prefer_generated)
         progress("fetching", 1, 1)
-        return self.index_transcript(transcript, progress)
+        return self.index_transcript(transcript, progress, quick=quick)
 
-    def open(self, video: str) -> VideoIndex:
-        """The index of a stored video, built from its stored transcript if needed."""
+    def open(self, video: str, quick: bool = False) -> VideoIndex:
+        """The index of a stored video, built from its stored transcript if needed.
+
+        With ``quick``, a quick index is enough when the full one is not built yet.
+        """
         video_id = parse_video_id(video)
         transcript = self.stored_transcript(video_id)
         if transcript is None:
             raise NotIndexed(video_id)
-        return self.index_transcript(transcript)
+        return self.index_transcript(transcript, quick=quick)
+
+    def complete(self, video: str) -> VideoIndex:
+        """Build the full index of a video opened quickly (its sentence vectors are reused)."""
+        return self.open(video, quick=False)
 
     def is_indexed(self, transcript: Transcript) -> bool:
         key = self.index_key(transcript)
@@ -179,7 +203,8 @@ class Library:
             return True
         return self._verified(self._video_dir(transcript.video_id) / "indexes" / key) is not None
 
-    def index_transcript(self, transcript: Transcript, progress: Progress | None = None) -> VideoIndex:
+    def index_transcript(self, transcript: Transcript, progress: Progress | None = None,
+                         quick: bool = False) -> VideoIndex:
         progress = progress or _quiet
         key = self.index_key(transcript)
         if key in self._open:
@@ -189,14 +214,32 @@ class Library:
             self.save_transcript(transcript)  # the library lists what it has indexed
         folder = self._video_dir(transcript.video_id) / "indexes" / key
         loaded = self._load(folder, transcript)
+        if loaded is None and quick and self._quick_mode():
+            return self._quick(transcript, progress)
         if loaded is None:
             with self._lock(transcript.video_id):
                 # Another process may have finished it while we waited for the lock.
                 loaded = self._load(folder, transcript, locked=True)
                 if loaded is None:
-                    loaded = self._build(folder, transcript, progress)
+                    loaded = self._build(folder, transcript, progress, self.vectors,
+                                         reuse=self._open.get(self.index_key(transcript, self._quick_mode()))
+                                         if self._quick_mode() else None)
         self._open[key] = loaded
         return loaded
+
+    def _quick(self, transcript: Transcript, progress: Progress) -> VideoIndex:
+        mode = self._quick_mode()
+        key = self.index_key(transcript, mode)
+        if key not in self._open:
+            folder = self._video_dir(transcript.video_id) / "indexes" / key
+            loaded = self._load(folder, transcript)
+            if loaded is None:
+                with self._lock(transcript.video_id):
+                    loaded = self._load(folder, transcript, locked=True)
+                    if loaded is None:
+                        loaded = self._build(folder, transcript, progress, mode)
+            self._open[key] = loaded
+        return self._open[key]
 
     def _verified(self, folder: Path) -> dict | None:
         meta = storage.read_json(folder / "meta.json")
@@ -239,7 +282,16 @@ class Library:
             return None
         return VideoIndex(transcript, chunking, vectors, self.embedder, sentence_vectors, folder.name)
 
-    def _build(self, folder: Path, transcript: Transcript, progress: Progress) -> VideoIndex:
+    def _open_quick_on_disk(self, transcript: Transcript) -> VideoIndex | None:
+        mode = self._quick_mode()
+        if mode is None:
+            return None
+        key = self.index_key(transcript, mode)
+        return self._open.get(key) or self._load(
+            self._video_dir(transcript.video_id) / "indexes" / key, transcript, locked=True)
+
+    def _build(self, folder: Path, transcript: Transcript, progress: Progress, vectors_mode: str,
+               reuse: VideoIndex | None = None) -> VideoIndex:
         import numpy as np
 
         from ._index import INDEX_FILE, VectorIndex
@@ -252,13 +304,20 @@ class Library:
             model_max_tokens=self.embedder.max_tokens,
         )
         progress("chunking", 1, 1)
-        texts = [c.text for c in chunking.chunks] if self.vectors != "sentences" else []
-        if self.vectors != "chunks":
+        if reuse is None:
+            reuse = self._open_quick_on_disk(transcript) if vectors_mode == "chunks+sentences" else None
+        known = None
+        if reuse is not None and reuse.chunking == chunking and reuse.sentence_vectors is not None:
+            known = reuse.sentence_vectors  # embedded by the quick index already
+        texts = [c.text for c in chunking.chunks] if vectors_mode != "sentences" else []
+        if vectors_mode != "chunks" and known is None:
             texts += [s.text for s in chunking.sentences]
         vectors = self.embedder.embed_documents(
             texts, progress=lambda done, total: progress("embedding", done, total)
         )
-        if self.vectors == "sentences":
+        if known is not None:
+            vectors = np.vstack([vectors, known]) if len(vectors) else known
+        if vectors_mode == "sentences":
             sentence_vectors = vectors
             chunk_vectors = np.vstack([
                 vectors[c.first_sentence : c.last_sentence].mean(axis=0) for c in chunking.chunks
@@ -267,7 +326,7 @@ class Library:
                 chunk_vectors /= np.maximum(np.linalg.norm(chunk_vectors, axis=1, keepdims=True), 1e-12)
         else:
             chunk_vectors = vectors[: len(chunking.chunks)]
-            sentence_vectors = vectors[len(chunking.chunks) :] if self.vectors != "chunks" else None
+            sentence_vectors = vectors[len(chunking.chunks) :] if vectors_mode != "chunks" else None
         progress("saving", 0, 1)
         index = VectorIndex.build(chunk_vectors)
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -292,6 +351,7 @@ class Library:
                 "model": self.embedder.spec.name,
                 "model_key": self.embedder.key,
                 "chunking": self.chunk_settings.key(),
+                "vectors": vectors_mode,
                 "chunks": len(chunking.chunks),
                 "sentences": len(chunking.sentences),
                 "created": time.time(),
@@ -344,7 +404,10 @@ class Library:
             transcript = self.stored_transcript(folder.name)
             if transcript is None:
                 continue
-            meta = self._verified(folder / "indexes" / self.index_key(transcript)) or {}
+            meta = self._verified(folder / "indexes" / self.index_key(transcript))
+            if meta is None and self._quick_mode():
+                meta = self._verified(folder / "indexes" / self.index_key(transcript, self._quick_mode()))
+            meta = meta or {}
             infos.append(VideoInfo(
                 video_id=transcript.video_id,
                 title=transcript.title,
