@@ -221,9 +221,7 @@ class Library:
                 # Another process may have finished it while we waited for the lock.
                 loaded = self._load(folder, transcript, locked=True)
                 if loaded is None:
-                    loaded = self._build(folder, transcript, progress, self.vectors,
-                                         reuse=self._open.get(self.index_key(transcript, self._quick_mode()))
-                                         if self._quick_mode() else None)
+                    loaded = self._build(folder, transcript, progress, self.vectors)
         self._open[key] = loaded
         return loaded
 
@@ -290,8 +288,8 @@ class Library:
         return self._open.get(key) or self._load(
             self._video_dir(transcript.video_id) / "indexes" / key, transcript, locked=True)
 
-    def _build(self, folder: Path, transcript: Transcript, progress: Progress, vectors_mode: str,
-               reuse: VideoIndex | None = None) -> VideoIndex:
+    def _build(self, folder: Path, transcript: Transcript, progress: Progress,
+               vectors_mode: str) -> VideoIndex:
         import numpy as np
 
         from ._index import INDEX_FILE, VectorIndex
@@ -304,8 +302,7 @@ class Library:
             model_max_tokens=self.embedder.max_tokens,
         )
         progress("chunking", 1, 1)
-        if reuse is None:
-            reuse = self._open_quick_on_disk(transcript) if vectors_mode == "chunks+sentences" else None
+        reuse = self._open_quick_on_disk(transcript) if vectors_mode == "chunks+sentences" else None
         known = None
         if reuse is not None and reuse.chunking == chunking and reuse.sentence_vectors is not None:
             known = reuse.sentence_vectors  # embedded by the quick index already
@@ -375,8 +372,7 @@ class Library:
         if transcript_file is not None or languages:
             index = self.index(video, transcript_file=transcript_file, languages=languages)
         else:
-            video_id = parse_video_id(video)
-            index = self.open(video_id) if self.stored_transcript(video_id) else self.index(video_id)
+            index = self.index(video)  # the stored transcript if there is one, else fetched
         return index.ask(question, k, self.search_settings)
 
     def ask_all(self, question: str, k: int = 5) -> list[Moment]:
