@@ -51,7 +51,8 @@ def answers(library: Library, video: str, question: str):
 def assert_every_index_is_complete(data: Path):
     library = Library(data)
     for folder in data.glob("videos/*/indexes/*"):
-        assert not folder.name.startswith("."), "leftovers are hidden and never loaded"
+        if folder.name.startswith("."):
+            continue  # a build in progress (or a dead one's leftovers): no index key starts with "."
         assert library._verified(folder) is not None, f"half-written index visible: {folder}"
 
 
