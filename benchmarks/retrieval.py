@@ -40,13 +40,20 @@ ROWS = [
     ("+ 60 s windows every 15 s",
      dict(window_seconds=60, stride_seconds=15), "chunks+sentences",
      dict(lexical_weight=1.0, rrf_k=60, min_seconds=30, lead_in=0, sentence_context=0)),
-    ("+ BM25 weight 1.5, RRF k 10, 6 s lead-in, next-sentence context (defaults)",
+    ("+ BM25 weight 1.5, RRF k 10, 6 s lead-in, next-sentence context",
+     dict(window_seconds=60, stride_seconds=15), "chunks+sentences", dict(lead_in=6)),
+    ("+ a new window every 20 s instead of 15 s",
+     dict(window_seconds=60, stride_seconds=20), "chunks+sentences", dict(lead_in=6)),
+    ("+ 9 s lead-in (defaults)",
      dict(), "chunks+sentences", dict()),
-    ("defaults, sentence vectors only (chunk vectors pooled; faster indexing)",
+    ("defaults, sentence vectors only (chunk vectors pooled; the app's quick index)",
      dict(), "sentences", dict()),
-    ("defaults, 60 s windows every 20 s",
-     dict(stride_seconds=20), "chunks+sentences", dict()),
+    ("defaults, a new window every 15 s (more vectors)",
+     dict(stride_seconds=15), "chunks+sentences", dict()),
+    ("defaults, a new window every 30 s (fewer vectors)",
+     dict(stride_seconds=30), "chunks+sentences", dict()),
 ]
+LEAD_INS = (0, 3, 6, 7, 8, 9, 10, 12, 15)
 
 
 def main() -> None:
@@ -77,6 +84,17 @@ def main() -> None:
         m = evaluate(library, questions, args.transcripts)["metrics"]
         print(f"| {label} | {m['hit@1']:.3f} | {m['hit@3']:.3f} | {m['hit@5']:.3f} | {m['mrr@5']:.3f} | "
               f"{m['iou@1']:.3f} | {m['wait@1']} | {m['span@1']} |", flush=True)
+
+    # Lead-in moves where an answer starts: too little and the setup is cut off (a miss
+    # when the gold answer begins before the best sentence), too much and people wait.
+    print("\n| lead-in s | hit@1 | hit@3 | mrr@5 | wait@1 s | span@1 s |")
+    print("|---|---|---|---|---|---|")
+    for lead_in in LEAD_INS:
+        library = ytqa.Library(tempfile.mkdtemp(prefix="ytqa-levers-"), embedder=embedder,
+                               search=ytqa.SearchSettings(lead_in=lead_in))
+        m = evaluate(library, questions, args.transcripts)["metrics"]
+        print(f"| {lead_in:g} | {m['hit@1']:.3f} | {m['hit@3']:.3f} | {m['mrr@5']:.3f} | "
+              f"{m['wait@1']} | {m['span@1']} |", flush=True)
 
 
 if __name__ == "__main__":

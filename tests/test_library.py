@@ -77,6 +77,18 @@ def test_the_answer_starts_at_its_sentence_not_at_the_chunk_start(library, tmp_p
     assert top.sentence == "The secret ingredient of the recipe is smoked paprika."
 
 
+def test_the_answer_keeps_a_few_seconds_of_lead_in_before_its_sentence(library, tmp_path):
+    lines = [(f"Filler sentence number {i} about nothing in particular.", i * 4.0, 4.0) for i in range(6)]
+    lines.append(("The secret ingredient of the recipe is smoked paprika.", 24.0, 4.0))
+    lines += [(f"More filler {i} to close the section.", 28.0 + i * 4, 4.0) for i in range(3)]
+    path = write_json_transcript(tmp_path / "recipe.json", lines)
+    library.chunk_settings = ChunkSettings(window_seconds=60, stride_seconds=60)
+    top = library.ask("dQw4w9WgXcQ", "What is the secret ingredient?", transcript_file=path)[0]
+    # The sentences that began up to 9 s before it (at 20 s and 16 s), not the one at 12 s.
+    assert top.start == pytest.approx(16.0)
+    assert top.sentence == "The secret ingredient of the recipe is smoked paprika."
+
+
 def test_a_second_visit_answers_without_re_embedding(tmp_path, counting, talk_file):
     first = Library(tmp_path, embedder=counting)
     first.index("dQw4w9WgXcQ", transcript_file=talk_file)

@@ -40,7 +40,7 @@ class ChunkSettings:
     """How a transcript is cut. Part of the index key: change it, and we re-embed."""
 
     window_seconds: float = 60.0
-    stride_seconds: float = 15.0
+    stride_seconds: float = 20.0
     #: Upper bound in model tokens; the model's own max_seq_length caps it further.
     max_tokens: int = 256
 

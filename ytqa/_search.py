@@ -33,7 +33,7 @@ class SearchSettings:
     #: Start an answer at its best sentence (else at its chunk's start).
     start_at_sentence: bool = True
     #: Seconds of context kept before the best sentence.
-    lead_in: float = 6.0
+    lead_in: float = 9.0
     #: A moment runs at least this long from its start, so the answer fits in it.
     min_seconds: float = 30.0
     #: Weight of the following sentence when choosing where an answer starts.
