@@ -42,6 +42,23 @@ def test_the_onnx_export_is_made_once_and_reused(model_cache):
     assert exported.stat().st_mtime_ns == stamp
 
 
+def test_making_the_int8_model_leaves_logging_quiet(tmp_path, model_cache, monkeypatch):
+    import logging
+    import shutil
+
+    fp32 = ytqa.Embedder("minilm", "onnx")
+    fp32.load()
+    fresh = tmp_path / "models" / f"{fp32.model_tag}-onnx"
+    fresh.mkdir(parents=True)
+    shutil.copy(model_cache / f"{fp32.model_tag}-onnx" / "model.onnx", fresh)  # quantise only
+    monkeypatch.setenv("YTQA_MODEL_CACHE", str(tmp_path / "models"))
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain `ytqa` process
+    ytqa.Embedder("minilm", "onnx-int8").load()
+    assert (fresh / "model-int8.onnx").exists()
+    # onnxruntime's quantiser calls logging.basicConfig: every library's debug lines would follow.
+    assert logging.getLogger().handlers == []
+
+
 def test_each_backend_gets_its_own_index(tmp_path, model_cache):
     talk = write_json_transcript(tmp_path / "t.json", [("Caching makes pages fast.", 0, 5),
                                                       ("Invalidation is the hard part.", 30, 5)])

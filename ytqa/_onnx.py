@@ -50,12 +50,15 @@ def export(model_dir: Path, target: Path, quantize: bool) -> Path:
 
             tmp = target / f".model-int8.onnx.{os.getpid()}.tmp"
             root = logging.getLogger()
-            level = root.level
+            level, handlers = root.level, list(root.handlers)
             root.setLevel(logging.ERROR)  # its advice on pre-processing is not for our users
             try:
                 quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
             finally:
+                # It also calls logging.basicConfig, which would print every library's
+                # debug messages for the rest of the process.
                 root.setLevel(level)
+                root.handlers[:] = handlers
             os.replace(tmp, int8)
             storage.fsync_dir(target)
     return wanted
@@ -137,9 +140,13 @@ def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize
             out = np.zeros((len(texts), 0), dtype="float32")
             for start in range(0, len(order), batch_size):
                 batch = [encodings[i] for i in order[start : start + batch_size]]
-                # Widths in steps of 16: few distinct shapes keep onnxruntime's memory
-                # arena from fragmenting and growing with the length of the video.
-                width = -(-max(len(e.ids) for e in batch) // 16) * 16
+                # Few distinct widths keep onnxruntime's memory arena from fragmenting
+                # and growing with the length of the video: steps of 16, but of 4 up
+                # to 64 tokens, where a step of 16 would pad a 17-token sentence to
+                # 32 (measured: sentences embed 25% faster, chunks the same).
+                longest = max(len(e.ids) for e in batch)
+                step = 4 if longest <= 64 else 16
+                width = -(-longest // step) * step
                 ids = np.zeros((len(batch), width), dtype="int64")
                 mask = np.zeros_like(ids)
                 types = np.zeros_like(ids)
