@@ -36,10 +36,20 @@ def test_int8_vectors_are_close_but_not_equal(torch_vectors, model_cache):
 def test_the_onnx_export_is_made_once_and_reused(model_cache):
     embedder = ytqa.Embedder("minilm", "onnx")
     embedder.load()
-    exported = model_cache / f"{embedder.model_tag}-onnx" / "model.onnx"
+    exported = embedder.onnx_folder / "model.onnx"
     stamp = exported.stat().st_mtime_ns
     ytqa.Embedder("minilm", "onnx").load()
     assert exported.stat().st_mtime_ns == stamp
+
+
+def test_an_older_export_is_removed_once_the_current_one_is_in_place(model_cache):
+    embedder = ytqa.Embedder("minilm", "onnx")
+    stale = model_cache / f"{embedder.model_tag}-onnx"
+    stale.mkdir(exist_ok=True)
+    (stale / "model.onnx").write_bytes(b"an export made by an earlier ytqa")
+    embedder.load()
+    assert not stale.exists()
+    assert (embedder.onnx_folder / "model.onnx").exists()
 
 
 def test_making_the_int8_model_leaves_logging_quiet(tmp_path, model_cache, monkeypatch):
@@ -48,10 +58,10 @@ def test_making_the_int8_model_leaves_logging_quiet(tmp_path, model_cache, monke
 
     fp32 = ytqa.Embedder("minilm", "onnx")
     fp32.load()
-    fresh = tmp_path / "models" / f"{fp32.model_tag}-onnx"
-    fresh.mkdir(parents=True)
-    shutil.copy(model_cache / f"{fp32.model_tag}-onnx" / "model.onnx", fresh)  # quantise only
     monkeypatch.setenv("YTQA_MODEL_CACHE", str(tmp_path / "models"))
+    fresh = ytqa.Embedder("minilm", "onnx-int8").onnx_folder
+    fresh.mkdir(parents=True)
+    shutil.copy(fp32.onnx_folder / "model.onnx", fresh)  # quantise only
     monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain `ytqa` process
     ytqa.Embedder("minilm", "onnx-int8").load()
     assert (fresh / "model-int8.onnx").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +149,13 @@ class Embedder:
         return f"{self.model_tag}-{self.backend}"
 
     @property
+    def onnx_folder(self) -> Path:
+        """Where this model's ONNX export is kept (exported on first use)."""
+        from ._onnx import EXPORT_VERSION
+
+        return self.cache_dir / f"{self.model_tag}-onnx-v{EXPORT_VERSION}"
+
+    @property
     def normalize(self) -> bool:
         return self.spec.normalize
 
@@ -192,9 +200,12 @@ class Embedder:
         if not self.spec.is_local:
             raise ModelUnavailable(self.spec.name, "the ONNX backends need the model in a local folder; "
                                    "use --backend torch for models from the Hub")
-        folder = self.cache_dir / f"{self.model_tag}-onnx"
+        folder = self.onnx_folder
         try:
             onnx_file = _onnx.export(Path(self.spec.location), folder, quantize=self.backend == "onnx-int8")
+            stale = self.cache_dir / f"{self.model_tag}-onnx"  # an older, slower export
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
             return _onnx.onnx_embeddings(
                 Path(self.spec.location), onnx_file, self.spec.max_seq_length() or 256, self.normalize
             )
