@@ -146,6 +146,11 @@ class Embedder:
     @property
     def key(self) -> str:
         """Model and backend variant: vectors with different keys never share an index."""
+        if self.backend == "onnx-int8":
+            # Quantised vectors change with the export they come from; exact ones do not.
+            from ._onnx import EXPORT_VERSION
+
+            return f"{self.model_tag}-x{EXPORT_VERSION}-{self.backend}"
         return f"{self.model_tag}-{self.backend}"
 
     @property
