@@ -239,24 +239,24 @@ def test_the_language_choice_lists_tracks_with_their_kind_and_translations(app, 
     assert "French (YouTube translation)" in labels
 
 
-def test_choosing_the_auto_generated_track_indexes_that_track(app, youtube, tmp_path):
+def open_with_track(app, youtube, tmp_path, choice: str) -> dict:
+    """Open the recorded video with one entry of the language menu; the stored transcript."""
     serve_surface_go(youtube)
     app.text_input(key="link").input("GJLlxj_dtq8").run()
-    app.selectbox(key="lang").set_value("en|auto").run()
+    app.selectbox(key="lang").set_value(choice).run()
     app.button(key="open").click().run()
     assert not app.error
-    stored = json.loads((tmp_path / "data" / "videos" / "GJLlxj_dtq8" / "transcript.json").read_text())
+    return json.loads((tmp_path / "data" / "videos" / "GJLlxj_dtq8" / "transcript.json").read_text())
+
+
+def test_choosing_the_auto_generated_track_indexes_that_track(app, youtube, tmp_path):
+    stored = open_with_track(app, youtube, tmp_path, "en|auto")
     assert stored["language_code"] == "en" and stored["is_generated"] is True
     assert any("kind=asr" in call.request.url for call in youtube.calls)
 
 
 def test_choosing_a_translation_indexes_youtubes_translated_track(app, youtube, tmp_path):
-    serve_surface_go(youtube)
-    app.text_input(key="link").input("GJLlxj_dtq8").run()
-    app.selectbox(key="lang").set_value("fr|translated").run()
-    app.button(key="open").click().run()
-    assert not app.error
-    stored = json.loads((tmp_path / "data" / "videos" / "GJLlxj_dtq8" / "transcript.json").read_text())
+    stored = open_with_track(app, youtube, tmp_path, "fr|translated")
     assert stored["language_code"] == "fr" and stored["translated_from"] == "en"
     assert any("tlang=fr" in call.request.url for call in youtube.calls)
 

@@ -63,27 +63,28 @@ def test_results_are_different_moments(library, talk_file):
     assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
 
 
-def test_the_answer_starts_at_its_sentence_not_at_the_chunk_start(library, tmp_path):
+@pytest.fixture
+def recipe(tmp_path):
+    """Filler every 4 s, and the one sentence that answers at 24 s."""
     lines = [(f"Filler sentence number {i} about nothing in particular.", i * 4.0, 4.0) for i in range(6)]
     lines.append(("The secret ingredient of the recipe is smoked paprika.", 24.0, 4.0))
     lines += [(f"More filler {i} to close the section.", 28.0 + i * 4, 4.0) for i in range(3)]
-    path = write_json_transcript(tmp_path / "recipe.json", lines)
+    return write_json_transcript(tmp_path / "recipe.json", lines)
+
+
+def test_the_answer_starts_at_its_sentence_not_at_the_chunk_start(library, recipe):
     library.chunk_settings = ChunkSettings(window_seconds=60, stride_seconds=60)
     library.search_settings = ytqa.SearchSettings(lead_in=0)
-    top = library.ask("dQw4w9WgXcQ", "What is the secret ingredient?", transcript_file=path)[0]
+    top = library.ask("dQw4w9WgXcQ", "What is the secret ingredient?", transcript_file=recipe)[0]
     index = library.open("dQw4w9WgXcQ")
     assert index.chunking.chunks[0].start == 0.0  # one chunk holds it all...
     assert top.start == pytest.approx(24.0)        # ...but the answer starts at its sentence
     assert top.sentence == "The secret ingredient of the recipe is smoked paprika."
 
 
-def test_the_answer_keeps_a_few_seconds_of_lead_in_before_its_sentence(library, tmp_path):
-    lines = [(f"Filler sentence number {i} about nothing in particular.", i * 4.0, 4.0) for i in range(6)]
-    lines.append(("The secret ingredient of the recipe is smoked paprika.", 24.0, 4.0))
-    lines += [(f"More filler {i} to close the section.", 28.0 + i * 4, 4.0) for i in range(3)]
-    path = write_json_transcript(tmp_path / "recipe.json", lines)
+def test_the_answer_keeps_a_few_seconds_of_lead_in_before_its_sentence(library, recipe):
     library.chunk_settings = ChunkSettings(window_seconds=60, stride_seconds=60)
-    top = library.ask("dQw4w9WgXcQ", "What is the secret ingredient?", transcript_file=path)[0]
+    top = library.ask("dQw4w9WgXcQ", "What is the secret ingredient?", transcript_file=recipe)[0]
     # The sentences that began up to 9 s before it (at 20 s and 16 s), not the one at 12 s.
     assert top.start == pytest.approx(16.0)
     assert top.sentence == "The secret ingredient of the recipe is smoked paprika."
