@@ -53,7 +53,8 @@ def test_ask_json_gives_moments_with_links(capsys, tmp_path, talk):
     data = json.loads(out)
     assert data["video_id"] == ID and data["question"] == "what is hard about caching"
     top = data["results"][0]
-    assert set(top) == {"start", "end", "text", "score", "url"}
+    assert set(top) >= {"start", "end", "seconds", "text", "sentence", "score", "url"}
+    assert top["seconds"] == pytest.approx(top["end"] - top["start"], abs=0.02)
     assert "invalidation" in top["text"]
     assert top["url"] == f"https://www.youtube.com/watch?v={ID}&t={int(top['start'])}s"
 
@@ -88,7 +89,8 @@ def test_eval_prints_every_metric(capsys, tmp_path):
                        "--data-dir", tmp_path / "d", "--json")
     assert code == 0
     report = json.loads(out)
-    assert set(report["metrics"]) >= {"hit@1", "hit@3", "hit@5", "mrr@5", "iou@1", "wait@1", "span@1"}
+    assert set(report["metrics"]) >= {"hit@1", "hit@3", "hit@5", "land@1", "land@3", "mrr@5", "miou",
+                                       "r1@0.3", "r1@0.5", "r1@0.7", "wait@1", "span@1", "whole_video"}
     assert report["metrics"]["hit@1"] == 1.0
     assert report["questions"][0]["id"] == "q1" and report["questions"][0]["results"]
 
