@@ -217,8 +217,11 @@ if current:
         st.subheader(safe(t.title or current))
         st.caption(safe(f"{ytqa.format_timestamp(t.duration)} · {t.language} ({t.kind}) · "
                         f"{len(index.chunking.chunks)} passages · source: {t.source}"))
-        start = session.play or 0
-        st.video(ytqa.watch_url(current), start_time=int(start), autoplay=bool(session.play))
+        # The moment being played: from its start, stopping where its answer ends.
+        start, end = session.play or (0, None)
+        end = int(end) + 1 if end is not None and int(end) + 1 > int(start) else None
+        st.video(ytqa.watch_url(current), start_time=int(start), end_time=end,
+                 autoplay=bool(session.play))
 
 # --- questions ---------------------------------------------------------------------
 
@@ -240,9 +243,25 @@ if asked:
     session.history.insert(0, entry)
 
 
-def play(video: str, start: float) -> None:
+def play(video: str, start: float, end: float) -> None:
     session.video = video
-    session.play = start
+    session.play = (start, end)
+
+
+def excerpt(moment: ytqa.Moment, words: int = 45) -> str:
+    """The best sentence with a little of what comes before and after it."""
+    text, sentence = moment.text, moment.sentence
+    at = text.find(sentence)
+    if at < 0 or len(text.split()) <= words:
+        return highlighted(text, sentence)
+    before = text[:at].split()
+    after = text[at + len(sentence):].split()
+    room = max(0, words - len(sentence.split()))
+    left = before[-(room // 3):] if room // 3 else []
+    right = after[: room - len(left)]
+    body = " ".join(left + [sentence] + right)
+    return ("… " if len(left) < len(before) else "") + highlighted(body, sentence) + (
+        " …" if len(right) < len(after) else "")
 
 
 titles = {v.video_id: v.title or v.video_id for v in videos}
@@ -255,16 +274,17 @@ for number, entry in enumerate(session.history):
         if not entry["moments"]:
             st.info("No passage matches this question.")
         for rank, moment in enumerate(entry["moments"]):
+            length = ytqa.format_timestamp(moment.end - moment.start)
             stamp = f"{moment.timestamp}–{ytqa.format_timestamp(moment.end)}"
             where = "" if entry["video"] else f" · {safe(titles.get(moment.video_id, moment.video_id))}"
             st.markdown(
                 f'<a href="{html.escape(moment.url)}" target="_blank" rel="noopener">{stamp}</a>'
-                f"{where} · relevance {moment.score:.2f}",
+                f" ({length}){where} · relevance {moment.score:.2f}",
                 unsafe_allow_html=True,
             )
-            st.markdown(
-                f'<div class="ytqa-passage">{highlighted(moment.text, moment.sentence)}</div>',
-                unsafe_allow_html=True,
-            )
-            st.button("▶ Play from here", key=f"play-{number}-{rank}",
-                      on_click=play, args=(moment.video_id, moment.start))
+            st.markdown(f'<div class="ytqa-passage">{excerpt(moment)}</div>', unsafe_allow_html=True)
+            with st.expander(f"The whole moment ({length})"):
+                st.markdown(f'<div class="ytqa-passage">{highlighted(moment.text, moment.sentence)}</div>',
+                            unsafe_allow_html=True)
+            st.button(f"▶ Play {stamp}", key=f"play-{number}-{rank}", help="Plays the moment, from its start to its end",
+                      on_click=play, args=(moment.video_id, moment.start, moment.end))

@@ -1,14 +1,23 @@
-"""Retrieval levers, one at a time, on a questions file with gold spans (one run each).
+"""Every retrieval lever on every dev set, one table from one run.
 
-    .venv/bin/python benchmarks/retrieval.py [QUESTIONS.jsonl TRANSCRIPTS_DIR] [--backend onnx]
+    .venv/bin/python benchmarks/retrieval.py [--models minilm,e5] [--sweep]
 
-Prints a Markdown table: each row adds one lever to the row above it. Vectors are
-memoised by text inside the run, so rows that share chunks do not embed them again.
+Sets (from ../shared/data or $YTQA_SHARED_DATA): dev (48), dev2 English (70), dev2
+cross-language (45: English questions over es/fr/de tracks), dev3 medical how-to (30)
+and dev3 software tutorials (58). Each cell is hit@1 / hit@3 / land@1 / mIoU / r1@0.5;
+"whole video" is the reference line for mIoU. Vectors are memoised by text inside the
+run, so rows that share chunks do not embed them again. ``--sweep`` adds the boundary
+sweep (fact and procedure lengths) behind the table.
 """
 
+from __future__ import annotations
+
 import argparse
+import json
+import os
 import sys
-import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,51 +28,49 @@ sys.path.insert(0, str(ROOT))
 import ytqa  # noqa: E402
 from ytqa._eval import evaluate, load_questions  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
-FIXED = dict(lexical_weight=0, sentence_weight=0, start_at_sentence=False, min_seconds=0, lead_in=0)
-ROWS = [
-    ("fixed 30 s windows, dense only (the usual pipeline)",
-     dict(window_seconds=30, stride_seconds=30), "chunks", FIXED),
-    ("sliding 30 s windows every 10 s",
-     dict(window_seconds=30, stride_seconds=10), "chunks", FIXED),
-    ("+ BM25, reciprocal rank fusion",
-     dict(window_seconds=30, stride_seconds=10), "chunks", dict(FIXED, lexical_weight=1.0, rrf_k=60)),
-    ("+ sentence vectors as a third ranking",
-     dict(window_seconds=30, stride_seconds=10), "chunks+sentences",
-     dict(FIXED, lexical_weight=1.0, sentence_weight=1.0, rrf_k=60)),
-    ("+ answer starts at its best sentence",
-     dict(window_seconds=30, stride_seconds=10), "chunks+sentences",
-     dict(lexical_weight=1.0, rrf_k=60, min_seconds=0, lead_in=0, sentence_context=0)),
-    ("+ moments run at least 30 s",
-     dict(window_seconds=30, stride_seconds=10), "chunks+sentences",
-     dict(lexical_weight=1.0, rrf_k=60, min_seconds=30, lead_in=0, sentence_context=0)),
-    ("+ 60 s windows every 15 s",
-     dict(window_seconds=60, stride_seconds=15), "chunks+sentences",
-     dict(lexical_weight=1.0, rrf_k=60, min_seconds=30, lead_in=0, sentence_context=0)),
-    ("+ BM25 weight 1.5, RRF k 10, 6 s lead-in, next-sentence context",
-     dict(window_seconds=60, stride_seconds=15), "chunks+sentences", dict(lead_in=6)),
-    ("+ a new window every 20 s instead of 15 s",
-     dict(window_seconds=60, stride_seconds=20), "chunks+sentences", dict(lead_in=6)),
-    ("+ 9 s lead-in (defaults)",
-     dict(), "chunks+sentences", dict()),
-    ("defaults, sentence vectors only (chunk vectors pooled; the app's quick index)",
-     dict(), "sentences", dict()),
-    ("defaults, a new window every 15 s (more vectors)",
-     dict(stride_seconds=15), "chunks+sentences", dict()),
-    ("defaults, a new window every 30 s (fewer vectors)",
-     dict(stride_seconds=30), "chunks+sentences", dict()),
+SHARED = Path(os.environ.get("YTQA_SHARED_DATA", ROOT.parent / "shared" / "data"))
+EVAL = SHARED / "eval"
+SETS = [  # name, questions file, transcripts, which questions
+    ("dev", EVAL / "dev_questions.jsonl", SHARED / "transcripts", lambda row: True),
+    ("dev2 en", EVAL / "dev2/questions.jsonl", EVAL / "dev2/transcripts", lambda row: not row["cross_lingual"]),
+    ("dev2 cross", EVAL / "dev2/questions.jsonl", EVAL / "dev2/transcripts", lambda row: row["cross_lingual"]),
+    ("dev3 medical", EVAL / "dev3/questions.jsonl", EVAL / "dev3/transcripts",
+     lambda row: not row["video_id"].startswith("tutorialvqa")),
+    ("dev3 tutorial", EVAL / "dev3/questions.jsonl", EVAL / "dev3/transcripts",
+     lambda row: row["video_id"].startswith("tutorialvqa")),
 ]
-LEAD_INS = (0, 3, 6, 7, 8, 9, 10, 12, 15)
+PLAIN = dict(lexical_weight=0, sentence_weight=0, start_at_sentence=False, min_seconds=0, lead_in=0,
+             boundaries="passage")
+PREVIOUS = dict(boundaries="passage", lead_in=9.0, cross_lexical_weight=1.5)
+# label, vectors, search settings (each row adds one lever to the row above)
+ROWS = [
+    ("plain: 60 s windows every 20 s, dense only, the window as the moment", "chunks", PLAIN),
+    ("previous defaults: + BM25, sentence vectors, start at the best sentence (9 s lead-in, >= 30 s)",
+     "chunks+sentences", PREVIOUS),
+    ("+ BM25 off when the question's language is not the transcript's",
+     "chunks+sentences", dict(PREVIOUS, cross_lexical_weight=0.0)),
+    ("+ moments shaped per answer: fact 6 s lead-in, >= 25 s; procedure 10 s, >= 75 s (defaults)",
+     "chunks+sentences", dict()),
+    ("defaults, sentence vectors only (the app's quick index)", "sentences", dict()),
+]
+SWEEP = [(f"fact >= {f} s, procedure >= {p} s", dict(fact_seconds=f, procedure_seconds=p))
+         for f in (15, 20, 25, 30, 40) for p in (45, 60, 75, 90, 120)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("questions", nargs="?", default=SHARED / "eval" / "dev_questions.jsonl")
-    parser.add_argument("transcripts", nargs="?", default=SHARED / "transcripts")
-    parser.add_argument("--backend", default=None)
-    args = parser.parse_args()
-    questions = load_questions(args.questions)
-    embedder = ytqa.Embedder(backend=args.backend)
+def load_sets():
+    sets = []
+    for name, path, transcripts, keep in SETS:
+        rows = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row["id"]] = row
+        questions = [q for q in load_questions(path) if keep(rows[q.id])]
+        sets.append((name, questions, transcripts))
+    return sets
+
+
+def memoise(embedder):
     memo: dict[str, np.ndarray] = {}
     embed = embedder.embed_documents
 
@@ -71,30 +78,46 @@ def main() -> None:
         todo = [t for t in dict.fromkeys(texts) if t not in memo]
         if todo:
             memo.update(zip(todo, embed(todo)))
-        return np.vstack([memo[t] for t in texts])
+        return np.vstack([memo[t] for t in texts]) if texts else embed(texts)
 
     embedder.embed_documents = memoised
-    print(f"{len(questions)} questions, model {embedder.spec.name}, backend {embedder.backend}\n")
-    print("| configuration | hit@1 | hit@3 | hit@5 | mrr@5 | iou@1 | wait@1 s | span@1 s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for label, chunking, vectors, search in ROWS:
-        library = ytqa.Library(tempfile.mkdtemp(prefix="ytqa-levers-"), embedder=embedder,
-                               chunking=ytqa.ChunkSettings(**chunking), search=ytqa.SearchSettings(**search),
-                               vectors=vectors)
-        m = evaluate(library, questions, args.transcripts)["metrics"]
-        print(f"| {label} | {m['hit@1']:.3f} | {m['hit@3']:.3f} | {m['hit@5']:.3f} | {m['mrr@5']:.3f} | "
-              f"{m['iou@1']:.3f} | {m['wait@1']} | {m['span@1']} |", flush=True)
 
-    # Lead-in moves where an answer starts: too little and the setup is cut off (a miss
-    # when the gold answer begins before the best sentence), too much and people wait.
-    print("\n| lead-in s | hit@1 | hit@3 | mrr@5 | wait@1 s | span@1 s |")
-    print("|---|---|---|---|---|---|")
-    for lead_in in LEAD_INS:
-        library = ytqa.Library(tempfile.mkdtemp(prefix="ytqa-levers-"), embedder=embedder,
-                               search=ytqa.SearchSettings(lead_in=lead_in))
-        m = evaluate(library, questions, args.transcripts)["metrics"]
-        print(f"| {lead_in:g} | {m['hit@1']:.3f} | {m['hit@3']:.3f} | {m['mrr@5']:.3f} | "
-              f"{m['wait@1']} | {m['span@1']} |", flush=True)
+
+def cell(m: dict) -> str:
+    return f"{m['hit@1']:.2f} / {m['hit@3']:.2f} / {m['land@1']:.2f} / {m['miou']:.2f} / {m['r1@0.5']:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default="minilm,e5")
+    parser.add_argument("--backend", default=None)
+    parser.add_argument("--sweep", action="store_true")
+    args = parser.parse_args()
+    if not EVAL.is_dir():
+        sys.exit(f"needs the shared data at {SHARED} (or set YTQA_SHARED_DATA)")
+    sets = load_sets()
+    header = "| model | configuration | " + " | ".join(f"{name} ({len(qs)})" for name, qs, _ in sets) + " |"
+    print("Each cell: hit@1 / hit@3 / land@1 / mIoU / r1@0.5\n")
+    print(header)
+    print("|" + "---|" * (len(sets) + 2))
+    whole_printed = False
+    for model in args.models.split(","):
+        embedder = ytqa.Embedder(model, args.backend)
+        memoise(embedder)
+        rows = ROWS + (SWEEP if args.sweep else [])
+        for label, vectors, search in rows:
+            started = time.perf_counter()
+            library = ytqa.Library(ROOT / "data", embedder=embedder, vectors=vectors,
+                                   search=replace(ytqa.SearchSettings(), **search))
+            results = [evaluate(library, qs, transcripts)["metrics"] for _, qs, transcripts in sets]
+            if not whole_printed:
+                print("| | the whole video as the answer: mIoU / r1@0.5 | " + " | ".join(
+                    f"{m['whole_video']['miou']:.2f} / {m['whole_video']['r1@0.5']:.2f}" for m in results) + " |")
+                print("| | median gold span, s | " + " | ".join(f"{m['gold_span']:g}" for m in results) + " |")
+                whole_printed = True
+            spans = ", ".join(f"{m['span@1']:g}" for m in results)
+            print(f"| {embedder.spec.name} | {label} (span@1 {spans} s; {time.perf_counter() - started:.0f} s) | "
+                  + " | ".join(cell(m) for m in results) + " |", flush=True)
 
 
 if __name__ == "__main__":

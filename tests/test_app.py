@@ -83,17 +83,29 @@ def test_a_link_is_fetched_indexed_and_answered_with_timestamps(app, youtube):
     text = markdown(app)
     assert 'href="https://www.youtube.com/watch?v=eF8Qqp7rjDg&amp;t=' in text
     assert "<mark>" in text
-    assert [b.label for b in app.button].count("▶ Play from here") == 5
+    assert len([b for b in app.button if b.label.startswith("▶ Play ")]) == 5
 
 
-def test_play_from_here_starts_the_player_at_that_second(app):
+def test_playing_a_moment_starts_the_player_at_its_start_and_stops_at_its_end(app):
     open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
     ask(app, "What does it mean if my explanation is long-winded?")
-    [play] = [b for b in app.button if b.label == "▶ Play from here"][:1]
+    [play] = [b for b in app.button if b.label.startswith("▶ Play ")][:1]
+    start, end = play.label.removeprefix("▶ Play ").split("–")
     play.click().run()
     video = app.get("video")[0].proto
-    assert video.start_time > 0
+    seconds = lambda stamp: sum(int(x) * 60 ** i for i, x in enumerate(reversed(stamp.split(":"))))
+    assert video.start_time == seconds(start) > 0
+    assert video.end_time == seconds(end) + 1
     assert "tkm0TNFzIeg" in video.url
+
+
+def test_each_moment_shows_its_length_and_its_whole_text_on_demand(app):
+    open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
+    ask(app, "What does it mean if my explanation is long-winded?")
+    plays = [b for b in app.button if b.label.startswith("▶ Play ")]
+    expanders = [e for e in app.expander if e.label.startswith("The whole moment (")]
+    assert len(expanders) == len(plays) >= 2, ([e.label for e in expanders], [b.label for b in plays])
+    assert all(e.markdown for e in expanders)
 
 
 def test_a_subtitle_upload_with_the_videos_link_is_answered(app):

@@ -87,10 +87,12 @@ class Library:
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
         from ._index import preload
+        from ._language import preload as preload_language
 
         self.embedder.load()
         self.embedder.embed_query("warm up")
         preload()
+        preload_language()
 
     # --- paths -------------------------------------------------------------
 

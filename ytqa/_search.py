@@ -14,8 +14,10 @@ import numpy as np
 
 from ._chunking import Chunking
 from ._errors import InvalidQuestion
+from ._language import same_language
 from ._lexical import LexicalIndex, terms
 from ._links import embed_url, format_timestamp, watch_url
+from ._moments import shape_moment
 from ._transcript import Transcript
 
 MAX_QUESTION_CHARS = 2000
@@ -29,12 +31,21 @@ class SearchSettings:
     rrf_k: float = 10.0
     dense_weight: float = 1.0
     lexical_weight: float = 1.5
+    #: BM25's weight when the question and the transcript are in different languages.
+    cross_lexical_weight: float = 0.0
     sentence_weight: float = 1.0
-    #: Start an answer at its best sentence (else at its chunk's start).
+    #: How a moment's edges are chosen: "answer" (per question: a fact or a procedure,
+    #: see ``_moments``) or "passage" (the retrieved passage, at least ``min_seconds``).
+    boundaries: str = "answer"
+    #: Seconds of context kept before the best sentence (a fact; "passage" mode too).
+    lead_in: float = 6.0
+    #: A fact's moment runs at least this long from its start.
+    fact_seconds: float = 25.0
+    #: A procedure's lead-in and length: it is introduced before its best step, and long.
+    procedure_lead_in: float = 10.0
+    procedure_seconds: float = 75.0
+    #: "passage" mode: start at the best sentence (else at the chunk's start), run at least this long.
     start_at_sentence: bool = True
-    #: Seconds of context kept before the best sentence.
-    lead_in: float = 9.0
-    #: A moment runs at least this long from its start, so the answer fits in it.
     min_seconds: float = 30.0
     #: Weight of the following sentence when choosing where an answer starts.
     sentence_context: float = 0.5
@@ -73,6 +84,7 @@ class Moment:
             "video_id": self.video_id,
             "start": round(self.start, 2),
             "end": round(self.end, 2),
+            "seconds": round(self.end - self.start, 2),
             "timestamp": self.timestamp,
             "text": self.text,
             "sentence": self.sentence,
@@ -129,6 +141,37 @@ class VideoIndex:
 
     def search(self, question: str, query: np.ndarray, k: int = 5,
                settings: SearchSettings = SearchSettings()) -> list[Moment]:
+        ranking = self.rank(question, query, settings)
+        moments: list[Moment] = []
+        taken: list[tuple[int, int]] = []  # sentence ranges [first, last) already shown
+        sentences = self.chunking.sentences
+        for index in ranking.order:
+            best = ranking.best_sentence(index)
+            # A chunk whose best sentence is inside a moment already chosen is that same moment.
+            if any(a <= best < b for a, b in taken):
+                continue
+            first, last = shape_moment(self.chunking, index, best, settings, question)
+            # Moments never overlap: this one gives way where it runs into one shown above it.
+            first = max([first] + [b for a, b in taken if b <= best])
+            last = min([last] + [a for a, b in taken if a > best])
+            taken.append((first, last))
+            start, end = sentences[first].start, sentences[last - 1].end
+            moments.append(Moment(
+                video_id=self.video_id,
+                start=start,
+                end=end,
+                text=" ".join(x.text for x in sentences[first:last]),
+                score=float(ranking.fused[index]),
+                sentence=sentences[best].text,
+                title=self.transcript.title,
+                similarity=ranking.similarity(index, best),
+            ))
+            if len(moments) == k:
+                break
+        return moments
+
+    def rank(self, question: str, query: np.ndarray, settings: SearchSettings = SearchSettings()) -> "Ranking":
+        """Chunks best first: dense, BM25 and sentence rankings fused by reciprocal rank."""
         chunks = self.chunking.chunks
         n = len(chunks)
         fused = np.zeros(n, dtype="float64")
@@ -136,13 +179,17 @@ class VideoIndex:
         dense_of = dict(dense)
         for rank, (index, _score) in enumerate(dense):
             fused[index] += settings.dense_weight / (settings.rrf_k + rank + 1)
-        lexical = self.lexical.scores(question)
+        lexical_weight = settings.lexical_weight
+        if lexical_weight != settings.cross_lexical_weight and not same_language(
+                question, self.transcript.language_code):
+            lexical_weight = settings.cross_lexical_weight
+        lexical = self.lexical.scores(question) if lexical_weight else np.zeros(0)
         if lexical.any():
             order = np.argsort(-lexical, kind="stable")[: settings.candidates]
             for rank, index in enumerate(order):
                 if lexical[index] <= 0:
                     break
-                fused[index] += settings.lexical_weight / (settings.rrf_k + rank + 1)
+                fused[index] += lexical_weight / (settings.rrf_k + rank + 1)
         sentence_scores = None
         if self.sentence_vectors is not None and len(self.sentence_vectors):
             sentence_scores = self.sentence_vectors @ query
@@ -153,45 +200,14 @@ class VideoIndex:
             for rank, index in enumerate(order):
                 fused[index] += settings.sentence_weight / (settings.rrf_k + rank + 1)
         # On a 0-1 scale: 1 means first in every ranking.
-        fused /= (settings.dense_weight + settings.lexical_weight + settings.sentence_weight) / (
+        fused /= (settings.dense_weight + lexical_weight + settings.sentence_weight) / (
             settings.rrf_k + 1)
         ranked = np.argsort(-fused, kind="stable")
         ranked = ranked[fused[ranked] > 0].tolist()
-        moments: list[Moment] = []
-        taken: list[tuple[float, float]] = []
         # Without sentence vectors, the best sentence is the one sharing most terms.
         question_terms = set(terms(question, self.lexical.language)) if sentence_scores is None else set()
-        sentences = self.chunking.sentences
-        for index in ranked:
-            chunk = chunks[index]
-            # A chunk overlapping a moment already chosen is that same moment.
-            if any(chunk.start < e and s < chunk.end for s, e in taken):
-                continue
-            best = self._best_sentence(index, question_terms, sentence_scores, settings.sentence_context)
-            first = best if settings.start_at_sentence else chunk.first_sentence
-            while first > 0 and sentences[best].start - sentences[first - 1].start <= settings.lead_in:
-                first -= 1
-            last = max(best + 1, chunk.last_sentence)
-            while last < len(sentences) and sentences[last - 1].end - sentences[first].start < settings.min_seconds:
-                last += 1
-            start, end = sentences[first].start, sentences[last - 1].end
-            # So is a moment that, stretched to its lead-in and length, overlaps one.
-            if any(start < e and s < end for s, e in taken):
-                continue
-            taken.append((start, end))
-            moments.append(Moment(
-                video_id=self.video_id,
-                start=start,
-                end=end,
-                text=" ".join(x.text for x in sentences[first:last]),
-                score=float(fused[index]),
-                sentence=sentences[best].text,
-                title=self.transcript.title,
-                similarity=float(sentence_scores[best]) if sentence_scores is not None else dense_of.get(index, 0.0),
-            ))
-            if len(moments) == k:
-                break
-        return moments
+        return Ranking(self, ranked, fused, sentence_scores, dense_of, question_terms,
+                       settings.sentence_context)
 
     def _best_sentence(self, chunk_index: int, question_terms: set[str], sentence_scores,
                        context: float = 0.0) -> int:
@@ -207,3 +223,25 @@ class VideoIndex:
 
         best = max(span, key=overlap)
         return best if overlap(best) else chunk.first_sentence
+
+
+@dataclass
+class Ranking:
+    """One question's ranking of a video's chunks, and what shaping a moment needs."""
+
+    index: VideoIndex
+    order: list[int]
+    fused: np.ndarray
+    sentence_scores: np.ndarray | None
+    dense_of: dict
+    question_terms: set
+    context: float
+
+    def best_sentence(self, chunk_index: int) -> int:
+        return self.index._best_sentence(chunk_index, self.question_terms, self.sentence_scores,
+                                         self.context)
+
+    def similarity(self, chunk_index: int, sentence: int) -> float:
+        if self.sentence_scores is not None:
+            return float(self.sentence_scores[sentence])
+        return float(self.dense_of.get(chunk_index, 0.0))

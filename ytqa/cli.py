@@ -87,18 +87,18 @@ def cmd_ask(args) -> int:
         print(json.dumps({
             "video_id": parse_video_id(args.video),
             "question": args.question,
-            "results": [
-                {"start": round(m.start, 2), "end": round(m.end, 2), "text": m.text,
-                 "score": round(m.score, 4), "url": m.url}
-                for m in moments
-            ],
+            "results": [m.to_json() for m in moments],
         }, ensure_ascii=False, indent=2))
         return 0
     if not moments:
         print("No passage of this video matches the question.")
-    width = min(100, os.get_terminal_size().columns if sys.stdout.isatty() else 100)
+    # A terminal may report 0 columns (script, some CI consoles).
+    columns = os.get_terminal_size().columns if sys.stdout.isatty() else 100
+    width = max(40, min(100, columns or 100))
     for rank, moment in enumerate(moments, 1):
-        print(f"{rank}. {moment.timestamp}-{format_timestamp(moment.end)}  {moment.url}  (score {moment.score:.3f})")
+        length = format_timestamp(moment.end - moment.start)
+        print(f"{rank}. {moment.timestamp}-{format_timestamp(moment.end)} ({length})  {moment.url}"
+              f"  (score {moment.score:.3f})")
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
     return 0
@@ -117,10 +117,17 @@ def cmd_eval(args) -> int:
         return 0
     metrics = report["metrics"]
     print(f"{metrics['questions']} questions, model {library.embedder.spec.name}, k={args.k}")
-    for name in ("hit@1", "hit@3", "hit@5", "mrr@5", "iou@1"):
-        print(f"  {name:<8}{metrics[name]:.3f}")
-    print(f"  {'wait@1':<8}{metrics['wait@1']} s (median, top-1 hits)")
-    print(f"  {'span@1':<8}{metrics['span@1']} s (median length of top-1 results)")
+    print(f"  hit@1 {metrics['hit@1']:.3f}  hit@3 {metrics['hit@3']:.3f}  hit@5 {metrics['hit@5']:.3f}"
+          f"  mrr@5 {metrics['mrr@5']:.3f}   (a top moment overlaps the answer)")
+    print(f"  land@1 {metrics['land@1']:.3f}  land@3 {metrics['land@3']:.3f}"
+          "   (a click plays the answer within 15 s)")
+    print(f"  mIoU {metrics['miou']:.3f}  r1@0.3 {metrics['r1@0.3']:.3f}  r1@0.5 {metrics['r1@0.5']:.3f}"
+          f"  r1@0.7 {metrics['r1@0.7']:.3f}   (overlap of the top moment with the answer)")
+    whole = metrics.get("whole_video")
+    if whole:
+        print(f"  the whole video as the answer: mIoU {whole['miou']:.3f}  r1@0.5 {whole['r1@0.5']:.3f}")
+    print(f"  wait@1 {metrics['wait@1']} s (median, top-1 hits)   span@1 {metrics['span@1']} s"
+          f" (median top moment; gold {metrics['gold_span']} s)")
     return 0
 
 
