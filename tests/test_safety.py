@@ -15,6 +15,7 @@ import pytest
 
 import ytqa
 from ytqa import Library
+from ytqa._files_store import verified
 from conftest import ROOT, write_json_transcript
 
 VIDEO, OTHER = "dQw4w9WgXcQ", "nTgKbiWg-YY"
@@ -49,11 +50,10 @@ def answers(library: Library, video: str, question: str):
 
 
 def assert_every_index_is_complete(data: Path):
-    library = Library(data)
     for folder in data.glob("videos/*/indexes/*"):
         if folder.name.startswith("."):
             continue  # a build in progress (or a dead one's leftovers): no index key starts with "."
-        assert library._verified(folder) is not None, f"half-written index visible: {folder}"
+        assert verified(folder) is not None, f"half-written index visible: {folder}"
 
 
 @pytest.mark.parametrize("kill_at", ["fetching", "chunking", "embedding", "embedding-late", "saving"])

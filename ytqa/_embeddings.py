@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ._config import current as current_config
 from ._errors import ModelUnavailable
 
 DEFAULT_MODEL = "minilm"
@@ -121,16 +122,13 @@ class Embedder:
     def __init__(self, model: str | ModelSpec | None = None, backend: str | None = None,
                  cache_dir: str | os.PathLike | None = None):
         self.spec = model if isinstance(model, ModelSpec) else resolve_model(model)
-        backend = backend or os.environ.get("YTQA_BACKEND")
+        config = current_config()
+        backend = backend or config.backend
         if not backend:
             # ONNX is exported from a local folder; a Hub model runs on PyTorch.
             backend = DEFAULT_BACKEND if self.spec.is_local else "torch"
         #: Where exported ONNX files are kept.
-        self.cache_dir = Path(
-            os.environ.get("YTQA_MODEL_CACHE")
-            or cache_dir
-            or Path(os.environ.get("YTQA_DATA_DIR", "data")) / "models"
-        )
+        self.cache_dir = config.model_cache_dir(cache_dir)
         if backend not in BACKENDS:
             raise ModelUnavailable(self.spec.name, f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.backend = backend

@@ -14,9 +14,9 @@ literature see them:
 wait@1 is how far the top hit's start is from the answer's start (both directions
 count); span@1 is the median length of top moments.
 
-Evaluation never touches the user's library: videos are indexed in a scratch store
-that is removed afterwards (the model's export cache is shared, as it is read-only
-to us).
+Evaluation never touches the user's library: videos are indexed in a scratch store of
+the same kind (a temporary folder, or a temporary schema on the same PostgreSQL server)
+that is removed afterwards (the model's export cache is shared, as it is read-only to us).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import json
 import math
 import re
 import statistics
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -205,9 +204,9 @@ def evaluate(library, questions: list[Question], transcripts_dir: str | Path, k:
     spans: dict[str, list[tuple[float, float]]] = {}
     durations: dict[str, float] = {}
     indexes = {}
-    with tempfile.TemporaryDirectory(prefix="ytqa-eval-") as scratch_dir:
-        scratch = Library(scratch_dir, embedder=library.embedder, chunking=library.chunk_settings,
-                          search=library.search_settings, vectors=library.vectors)
+    with library.store.scratch() as store:
+        scratch = Library(library.data_dir, embedder=library.embedder, chunking=library.chunk_settings,
+                          search=library.search_settings, vectors=library.vectors, store=store)
         for q in questions:
             if q.video_id not in indexes:
                 if progress:

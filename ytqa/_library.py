@@ -1,42 +1,33 @@
-"""The local library: transcripts and indexes under one data directory.
+"""The library: a thin facade over its parts.
 
-Layout (all JSON is plain data; nothing is ever unpickled)::
+    transcript sources (_sources)  stored copy, subtitle file, YouTube
+    index builder (_builder)       chunks, vectors, pooling, in memory; the key policy
+    store (_store)                 transcripts and indexes: files + FAISS, or PostgreSQL + pgvector
+    ranking and moments (_search)  a query vector in, moments out, for one video
+    this module                    which index to open or build, and one question over many videos
 
-    data/videos/<video id>/transcript.json     the transcript last used
-    data/videos/<video id>/indexes/<key>/      one per transcript x model x chunking
-        meta.json  chunks.json  vectors.faiss  sentences.npy
-
-An index folder appears only when complete (built aside, renamed into place), and
-its meta.json holds checksums of the other files, so a truncated or tampered index
-is noticed and rebuilt rather than trusted.
+An index is built once: looked up by its key, else built under the video's lock (a
+second process waiting there finds it done) and published whole by the store.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from . import _storage as storage
-from ._chunking import Chunking, ChunkSettings, chunk_transcript
-from ._embeddings import Embedder
+from ._builder import Recipe, build_index, quiet
+from ._chunking import ChunkSettings
+from ._config import current as current_config
+from ._config import is_server_url
 from ._errors import NotIndexed
-from ._files import load_transcript_file, parse_subtitles
 from ._links import video_id as parse_video_id
 from ._search import Moment, SearchSettings, VideoIndex, check_question
+from ._sources import TranscriptSources
+from ._store import VECTOR_MODES, Built, Store, StoredVideo, open_store
 from ._transcript import Track, Transcript
-from ._youtube import ProxySettings, YouTube
 
-INDEX_FORMAT = 1
-#: chunks: one vector a chunk; chunks+sentences: also one a sentence (answers start at
-#: the best sentence, and sentence matches rank chunks); sentences: sentence vectors
-#: only, a chunk's vector pooled from its sentences (no long inputs to embed: faster).
-VECTOR_MODES = ("chunks+sentences", "sentences", "chunks")
 Progress = Callable[[str, int, int], None]
 
 
@@ -55,10 +46,6 @@ class VideoInfo:
     indexed: bool
 
 
-def _quiet(stage: str, done: int, total: int) -> None:
-    pass
-
-
 class Library:
     def __init__(
         self,
@@ -67,11 +54,20 @@ class Library:
         backend: str | None = None,
         chunking: ChunkSettings = ChunkSettings(),
         search: SearchSettings = SearchSettings(),
-        proxy: ProxySettings | None = None,
+        proxy=None,
         vectors: str = "chunks+sentences",
-        embedder: Embedder | None = None,
+        embedder=None,
+        store: str | Store | None = None,
     ):
-        self.data_dir = Path(data_dir)
+        """``data_dir``: the library folder, or a postgresql:// URL; ``store`` overrides it."""
+        location = store if store is not None else data_dir
+        if isinstance(location, (str, os.PathLike)):
+            self.store: Store = open_store(location)
+        else:
+            self.store = location
+        server = is_server_url(data_dir if store is None else store)
+        self.data_dir = Path(current_config().data_dir if server or not isinstance(data_dir, (str, os.PathLike))
+                             else data_dir)
         self.chunk_settings = chunking
         self.search_settings = search
         self.proxy = proxy
@@ -79,33 +75,37 @@ class Library:
             raise ValueError(f"vectors must be one of {', '.join(VECTOR_MODES)}")
         #: What is embedded: chunks, their sentences, or both.
         self.vectors = vectors
-        if embedder is None:
-            embedder = Embedder(model, backend, cache_dir=self.data_dir / "models")
-        self.embedder = embedder
+        self._model, self._backend = model, backend
+        self._embedder = embedder
+        self.sources = TranscriptSources(self.store, proxy)
         self._open: dict[str, VideoIndex] = {}
+
+    @property
+    def embedder(self):
+        """The model, made on first use: listing and deleting never need it."""
+        if self._embedder is None:
+            from ._embeddings import Embedder
+
+            self._embedder = Embedder(self._model, self._backend, cache_dir=self.data_dir / "models")
+        return self._embedder
 
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
-        from ._index import preload
         from ._language import preload as preload_language
+        from ._vectors import preload
 
         self.embedder.load()
         self.embedder.embed_query("warm up")
         preload()
         preload_language()
 
-    # --- paths -------------------------------------------------------------
+    # --- keys --------------------------------------------------------------
 
-    def _video_dir(self, video_id: str) -> Path:
-        return self.data_dir / "videos" / video_id
-
-    def _lock(self, video_id: str):
-        return storage.locked(self._video_dir(video_id) / ".lock")
+    def _recipe(self, vectors: str | None = None) -> Recipe:
+        return Recipe(self.embedder.spec.name, self.embedder.key, self.chunk_settings, vectors or self.vectors)
 
     def index_key(self, transcript: Transcript, vectors: str | None = None) -> str:
-        mode = {"chunks": "", "chunks+sentences": "-sv", "sentences": "-so"}[vectors or self.vectors]
-        return (f"{transcript.fingerprint()}-{self.embedder.key}-"
-                f"{self.chunk_settings.key()}{mode}-f{INDEX_FORMAT}")
+        return self._recipe(vectors).key(transcript)
 
     def _quick_mode(self) -> str | None:
         """The cheaper index that can answer first: sentence vectors only."""
@@ -114,17 +114,10 @@ class Library:
     # --- transcripts -------------------------------------------------------
 
     def stored_transcript(self, video_id: str) -> Transcript | None:
-        data = storage.read_json(self._video_dir(video_id) / "transcript.json")
-        if not isinstance(data, dict):
-            return None
-        try:
-            return Transcript.from_json(data)
-        except (KeyError, TypeError, ValueError):
-            return None
+        return self.store.transcript(video_id)
 
     def save_transcript(self, transcript: Transcript) -> None:
-        path = self._video_dir(transcript.video_id) / "transcript.json"
-        storage.write_atomic(path, transcript.dumps())
+        self.store.save_transcript(transcript)
 
     def transcript(
         self,
@@ -135,26 +128,13 @@ class Library:
         prefer_generated: bool = False,
     ) -> Transcript:
         """The stored transcript when it fits, else read from a file or fetched from YouTube."""
-        video_id = parse_video_id(video)
-        if transcript_file is not None:
-            transcript = load_transcript_file(transcript_file, video_id)
-            self.save_transcript(transcript)
-            return transcript
-        stored = None if refresh else self.stored_transcript(video_id)
-        if stored is not None and (not languages or stored.language_code in languages) and (
-                not prefer_generated or stored.is_generated):
-            return stored
-        transcript = YouTube(self.proxy).fetch(video_id, languages, prefer_generated)
-        self.save_transcript(transcript)
-        return transcript
+        return self.sources.get(parse_video_id(video), transcript_file, languages, refresh, prefer_generated)
 
     def transcript_from_upload(self, video: str, data: bytes, name: str) -> Transcript:
-        transcript = parse_subtitles(data, name, parse_video_id(video))
-        self.save_transcript(transcript)
-        return transcript
+        return self.sources.upload(parse_video_id(video), data, name)
 
     def tracks(self, video: str) -> list[Track]:
-        return YouTube(self.proxy).tracks(parse_video_id(video))
+        return self.sources.tracks(parse_video_id(video))
 
     # --- indexes -----------------------------------------------------------
 
@@ -172,7 +152,7 @@ class Library:
         ``quick`` returns a first index that embeds sentences only (about a fifth of
         the work); call :meth:`complete` afterwards, in the background, for the full one.
         """
-        progress = progress or _quiet
+        progress = progress or quiet
         video_id = parse_video_id(video)
         if transcript_file is None and not languages:
             stored = self.stored_transcript(video_id)
@@ -201,170 +181,69 @@ class Library:
 
     def is_indexed(self, transcript: Transcript) -> bool:
         key = self.index_key(transcript)
-        if key in self._open:
-            return True
-        return self._verified(self._video_dir(transcript.video_id) / "indexes" / key) is not None
+        return key in self._open or self.store.has(key)
 
     def index_transcript(self, transcript: Transcript, progress: Progress | None = None,
                          quick: bool = False) -> VideoIndex:
-        progress = progress or _quiet
+        progress = progress or quiet
         key = self.index_key(transcript)
         if key in self._open:
             return self._open[key]
-        stored = self.stored_transcript(transcript.video_id)
-        if stored != transcript:
-            self.save_transcript(transcript)  # the library lists what it has indexed
-        folder = self._video_dir(transcript.video_id) / "indexes" / key
-        loaded = self._load(folder, transcript)
+        self.sources.keep(transcript)  # the library lists what it has indexed
+        loaded = self._get(key, transcript)
         if loaded is None and quick and self._quick_mode():
-            return self._quick(transcript, progress)
+            return self._opened(self._quick_mode(), transcript, progress)
         if loaded is None:
-            with self._lock(transcript.video_id):
-                # Another process may have finished it while we waited for the lock.
-                loaded = self._load(folder, transcript, locked=True)
-                if loaded is None:
-                    loaded = self._build(folder, transcript, progress, self.vectors)
+            return self._opened(self.vectors, transcript, progress)
         self._open[key] = loaded
         return loaded
 
-    def _quick(self, transcript: Transcript, progress: Progress) -> VideoIndex:
-        mode = self._quick_mode()
+    def _opened(self, mode: str, transcript: Transcript, progress: Progress) -> VideoIndex:
+        """The index of that mode: in memory, stored, or built now (once, under the video's lock)."""
         key = self.index_key(transcript, mode)
         if key not in self._open:
-            folder = self._video_dir(transcript.video_id) / "indexes" / key
-            loaded = self._load(folder, transcript)
+            loaded = self._get(key, transcript)
             if loaded is None:
-                with self._lock(transcript.video_id):
-                    loaded = self._load(folder, transcript, locked=True)
-                    if loaded is None:
-                        loaded = self._build(folder, transcript, progress, mode)
+                with self.store.lock(transcript.video_id):
+                    # Another process may have finished it while we waited for the lock.
+                    loaded = self._get(key, transcript) or self._build(transcript, progress, mode)
             self._open[key] = loaded
         return self._open[key]
 
-    def _verified(self, folder: Path) -> dict | None:
-        meta = storage.read_json(folder / "meta.json")
-        if not isinstance(meta, dict) or meta.get("format") != INDEX_FORMAT:
+    def _get(self, key: str, transcript: Transcript) -> VideoIndex | None:
+        stored = self.store.get(key)
+        if stored is None:
             return None
-        try:
-            for name, digest in meta["files"].items():
-                if storage.sha256_file(folder / name) != digest:
-                    return None
-        except (OSError, KeyError, AttributeError, TypeError):
-            return None
-        return meta
+        return VideoIndex(transcript, stored.chunking, stored.vectors, self.embedder, key=key)
 
-    def _load(self, folder: Path, transcript: Transcript, locked: bool = False) -> VideoIndex | None:
-        if not folder.exists():
-            return None
-        meta = self._verified(folder)
-        try:
-            if meta is None:
-                raise ValueError("incomplete or corrupted")
-            import numpy as np
-
-            from ._index import INDEX_FILE, VectorIndex
-
-            chunking = Chunking.from_json(json.loads((folder / "chunks.json").read_text("utf-8")))
-            vectors = VectorIndex.load(folder / INDEX_FILE, len(chunking.chunks))
-            sentence_vectors = None
-            if (folder / "sentences.npy").exists():
-                sentence_vectors = np.load(folder / "sentences.npy", allow_pickle=False)
-                if sentence_vectors.shape[0] != len(chunking.sentences):
-                    raise ValueError("sentence vectors do not match the sentences")
-        except Exception:
-            # Damaged beyond use: move it aside so it is rebuilt from the transcript.
-            if locked:
-                storage.remove_folder(folder)
-            else:
-                with self._lock(transcript.video_id):
-                    if folder.exists() and self._verified(folder) == meta:
-                        storage.remove_folder(folder)
-            return None
-        return VideoIndex(transcript, chunking, vectors, self.embedder, sentence_vectors, folder.name)
-
-    def _open_quick_on_disk(self, transcript: Transcript) -> VideoIndex | None:
-        mode = self._quick_mode()
-        if mode is None:
-            return None
-        key = self.index_key(transcript, mode)
-        return self._open.get(key) or self._load(
-            self._video_dir(transcript.video_id) / "indexes" / key, transcript, locked=True)
-
-    def _build(self, folder: Path, transcript: Transcript, progress: Progress,
-               vectors_mode: str) -> VideoIndex:
-        import numpy as np
-
-        from ._index import INDEX_FILE, VectorIndex
-
-        progress("chunking", 0, 1)
-        chunking = chunk_transcript(
-            transcript,
-            self.chunk_settings,
-            count_tokens=self.embedder.count_tokens,
-            model_max_tokens=self.embedder.max_tokens,
-        )
-        progress("chunking", 1, 1)
-        reuse = self._open_quick_on_disk(transcript) if vectors_mode == "chunks+sentences" else None
+    def _build(self, transcript: Transcript, progress: Progress, mode: str) -> VideoIndex:
+        recipe = self._recipe(mode)
         known = None
-        if reuse is not None and reuse.chunking == chunking and reuse.sentence_vectors is not None:
-            known = reuse.sentence_vectors  # embedded by the quick index already
-        texts = [c.text for c in chunking.chunks] if vectors_mode != "sentences" else []
-        if vectors_mode != "chunks" and known is None:
-            texts += [s.text for s in chunking.sentences]
-        vectors = self.embedder.embed_documents(
-            texts, progress=lambda done, total: progress("embedding", done, total)
-        )
-        if known is not None:
-            vectors = np.vstack([vectors, known]) if len(vectors) else known
-        if vectors_mode == "sentences":
-            sentence_vectors = vectors
-            chunk_vectors = np.vstack([
-                vectors[c.first_sentence : c.last_sentence].mean(axis=0) for c in chunking.chunks
-            ])
-            if self.embedder.normalize:
-                chunk_vectors /= np.maximum(np.linalg.norm(chunk_vectors, axis=1, keepdims=True), 1e-12)
-        else:
-            chunk_vectors = vectors[: len(chunking.chunks)]
-            sentence_vectors = vectors[len(chunking.chunks) :] if vectors_mode != "chunks" else None
+        if mode == "chunks+sentences" and self._quick_mode():
+            quick_key = self.index_key(transcript, self._quick_mode())
+            quick = self._open.get(quick_key) or self._get(quick_key, transcript)
+            if quick is not None:
+                known = Built(quick.chunking, None, quick.sentence_vectors)
+        built = build_index(transcript, self.embedder, recipe, progress, known)
         progress("saving", 0, 1)
-        index = VectorIndex.build(chunk_vectors)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        storage.remove_leftovers(folder.parent)  # from a process killed mid-build
-        storage.remove_leftovers(folder.parent.parent)
-        tmp = folder.parent / f".building-{os.getpid()}-{os.urandom(3).hex()}-{folder.name}"
-        tmp.mkdir()
-        try:
-            storage.write_atomic(tmp / "chunks.json", json.dumps(chunking.to_json(), ensure_ascii=False))
-            index.save(tmp / INDEX_FILE)
-            names = ["chunks.json", INDEX_FILE]
-            if sentence_vectors is not None:
-                with open(tmp / "sentences.npy", "wb") as handle:
-                    np.save(handle, sentence_vectors, allow_pickle=False)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                names.append("sentences.npy")
-            meta = {
-                "format": INDEX_FORMAT,
-                "video_id": transcript.video_id,
-                "transcript": transcript.fingerprint(),
-                "model": self.embedder.spec.name,
-                "model_key": self.embedder.key,
-                "chunking": self.chunk_settings.key(),
-                "vectors": vectors_mode,
-                "chunks": len(chunking.chunks),
-                "sentences": len(chunking.sentences),
-                "created": time.time(),
-                "files": {name: storage.sha256_file(tmp / name) for name in names},
-            }
-            storage.write_atomic(tmp / "meta.json", json.dumps(meta, indent=1))
-            if folder.exists():  # a damaged one the loader could not use
-                storage.remove_folder(folder)
-            storage.publish_folder(tmp, folder)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        stored = self.store.put(recipe.info(transcript, built), built)
         progress("saving", 1, 1)
-        return VideoIndex(transcript, chunking, index, self.embedder, sentence_vectors, folder.name)
+        return VideoIndex(transcript, stored.chunking, stored.vectors, self.embedder, key=stored.info.key)
+
+    def _open_built(self, video_id: str) -> VideoIndex | None:
+        """A stored video's index as it is (the full one, else the quick one), never built here."""
+        transcript = self.stored_transcript(video_id)
+        if transcript is None:
+            return None
+        for mode in dict.fromkeys([self.vectors, self._quick_mode() or self.vectors]):
+            key = self.index_key(transcript, mode)
+            if key not in self._open:
+                loaded = self._get(key, transcript)
+                if loaded is None:
+                    continue
+                self._open[key] = loaded
+            return self._open[key]
+        return None
 
     # --- questions ---------------------------------------------------------
 
@@ -377,52 +256,75 @@ class Library:
             index = self.index(video)  # the stored transcript if there is one, else fetched
         return index.ask(question, k, self.search_settings)
 
-    def ask_all(self, question: str, k: int = 5) -> list[Moment]:
-        """One question across every stored video, best moments first."""
+    def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
+        """One question across every stored video (or those of ``video_ids``), best moments first."""
         question = check_question(question)
-        query = self.embedder.embed_query(question)
+        return self.search_all(question, self.embedder.embed_query(question), k, video_ids)
+
+    def search_all(self, question: str, query, k: int = 5,
+                   video_ids: Iterable[str] | None = None) -> list[Moment]:
+        """One vector search over the chosen videos finds the candidates; the best ``k``
+        videos are then ranked as each would be alone, and the model's similarity orders
+        their moments: comparable across videos, unlike each video's fused score."""
+        wanted = None if video_ids is None else sorted({parse_video_id(v) for v in video_ids})
+        hits = self.store.search(self._recipe().family, query, max(self.search_settings.candidates, k),
+                                 wanted)
+        candidates = list(dict.fromkeys(hit.video_id for hit in hits))[:k]
         found: list[Moment] = []
-        for info in self.videos():
-            found += self.open(info.video_id).search(question, query, k, self.search_settings)
-        # Each video's fused scores rank its own moments; across videos, the model's
-        # similarity is the common scale.
+        for video_id in candidates:
+            index = self._open_built(video_id)
+            if index is not None:
+                found += index.search(question, query, k, self.search_settings)
         found.sort(key=lambda moment: -moment.similarity)
         return found[:k]
 
     # --- the library -------------------------------------------------------
 
-    def videos(self) -> list[VideoInfo]:
-        root = self.data_dir / "videos"
-        if not root.is_dir():
-            return []
-        infos = []
-        for folder in sorted(root.iterdir()):
-            if not re.fullmatch(r"[A-Za-z0-9_-]{11}", folder.name):
-                continue
-            transcript = self.stored_transcript(folder.name)
-            if transcript is None:
-                continue
-            meta = self._verified(folder / "indexes" / self.index_key(transcript))
-            if meta is None and self._quick_mode():
-                meta = self._verified(folder / "indexes" / self.index_key(transcript, self._quick_mode()))
-            meta = meta or {}
-            infos.append(VideoInfo(
-                video_id=transcript.video_id,
-                title=transcript.title,
-                duration=transcript.duration,
-                language=transcript.language,
-                language_code=transcript.language_code,
-                kind=transcript.kind,
-                source=transcript.source,
-                chunks=int(meta.get("chunks", 0)),
-                indexed=bool(meta),
-            ))
-        return infos
+    def _listed(self, video: StoredVideo) -> VideoInfo:
+        chosen = self._index_info(video)
+        return VideoInfo(
+            video_id=video.video_id,
+            title=video.title,
+            duration=video.duration,
+            language=video.language,
+            language_code=video.language_code,
+            kind=video.kind,
+            source=video.source,
+            chunks=chosen.chunks if chosen else 0,
+            indexed=chosen is not None,
+        )
+
+    def _index_info(self, video: StoredVideo):
+        """The index this library would open for the video, judged without the model."""
+        if self._embedder is not None:
+            keys = [self.index_key_of(video, mode) for mode in (self.vectors, self._quick_mode()) if mode]
+            return next((info for key in keys if (info := video.index(key)) is not None), None)
+        from ._embeddings import resolve_model
+
+        name = resolve_model(self._model).name
+        backend = self._backend or current_config().backend
+        modes = [m for m in (self.vectors, self._quick_mode()) if m]
+        candidates = [info for info in video.indexes
+                      if info.model == name and info.chunking == self.chunk_settings.key()
+                      and info.transcript == video.transcript and info.mode in modes
+                      and (backend is None or info.model_key.endswith("-" + backend))]
+        candidates.sort(key=lambda info: modes.index(info.mode))
+        return candidates[0] if candidates else None
+
+    def index_key_of(self, video: StoredVideo, mode: str) -> str:
+        from ._store import index_key
+
+        return index_key(video.video_id, video.transcript, self.embedder.key, self.chunk_settings.key(), mode)
+
+    def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[VideoInfo]:
+        """Stored videos in id order; a page of them with ``offset``/``limit``, those whose
+        title or id contains ``search``. Needs no model."""
+        return [self._listed(v) for v in self.store.videos(offset, limit, search)]
+
+    def count(self, search: str | None = None) -> int:
+        return self.store.count(search)
 
     def delete(self, video: str) -> None:
         video_id = parse_video_id(video)
         self._open = {k: v for k, v in self._open.items() if v.video_id != video_id}
-        folder = self._video_dir(video_id)
-        if folder.exists():
-            with self._lock(video_id):
-                storage.remove_folder(folder)
+        self.store.remove(video_id)

@@ -107,14 +107,17 @@ def check_question(question: str) -> str:
 
 
 class VideoIndex:
-    """A searchable video: its transcript, chunks, vectors and BM25 index."""
+    """A searchable video: its transcript, chunks, vectors and BM25 index.
 
-    def __init__(self, transcript: Transcript, chunking: Chunking, vectors, embedder,
-                 sentence_vectors: np.ndarray | None = None, key: str = ""):
+    ``vectors`` is the store's handle on this index's vectors (``_store.IndexVectors``):
+    every vector score comes from there.
+    """
+
+    def __init__(self, transcript: Transcript, chunking: Chunking, vectors, embedder=None,
+                 key: str = ""):
         self.transcript = transcript
         self.chunking = chunking
         self.vectors = vectors
-        self.sentence_vectors = sentence_vectors
         self.embedder = embedder
         self.key = key
         self._lexical: LexicalIndex | None = None
@@ -125,6 +128,10 @@ class VideoIndex:
     @property
     def video_id(self) -> str:
         return self.transcript.video_id
+
+    @property
+    def sentence_vectors(self) -> np.ndarray | None:
+        return self.vectors.sentence_vectors()
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -190,9 +197,8 @@ class VideoIndex:
                 if lexical[index] <= 0:
                     break
                 fused[index] += lexical_weight / (settings.rrf_k + rank + 1)
-        sentence_scores = None
-        if self.sentence_vectors is not None and len(self.sentence_vectors):
-            sentence_scores = self.sentence_vectors @ query
+        sentence_scores = self.vectors.sentence_scores(query)
+        if sentence_scores is not None:
             # Each chunk's best sentence, in one vectorised pass over [first, last) pairs.
             padded = np.append(sentence_scores, -np.inf)
             best = np.maximum.reduceat(padded, self._sentence_bounds)[::2]

@@ -6,7 +6,6 @@ The library is imported lazily: ``import ytqa`` must stay fast.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -25,19 +24,20 @@ class ProxySettings:
     webshare_locations: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, environ=os.environ) -> "ProxySettings | None":
-        """YTQA_PROXY (both schemes) or YTQA_HTTP_PROXY/YTQA_HTTPS_PROXY; YTQA_WEBSHARE_*."""
-        proxy = environ.get("YTQA_PROXY") or None
+    def from_env(cls, environ=None) -> "ProxySettings | None":
+        """YTQA_PROXY (both schemes) or YTQA_HTTP_PROXY/YTQA_HTTPS_PROXY; YTQA_WEBSHARE_* (see _config)."""
+        from ._config import Config
+
+        return cls.from_config(Config.from_env(environ).proxy)
+
+    @classmethod
+    def from_config(cls, proxy) -> "ProxySettings | None":
         settings = cls(
-            http_url=environ.get("YTQA_HTTP_PROXY") or proxy,
-            https_url=environ.get("YTQA_HTTPS_PROXY") or proxy,
-            webshare_username=environ.get("YTQA_WEBSHARE_USERNAME") or None,
-            webshare_password=environ.get("YTQA_WEBSHARE_PASSWORD") or None,
-            webshare_locations=tuple(
-                code.strip()
-                for code in environ.get("YTQA_WEBSHARE_LOCATIONS", "").split(",")
-                if code.strip()
-            ),
+            http_url=proxy.http_url,
+            https_url=proxy.https_url,
+            webshare_username=proxy.webshare_username,
+            webshare_password=proxy.webshare_password,
+            webshare_locations=tuple(proxy.webshare_locations),
         )
         return settings if settings.is_set else None
 

@@ -10,6 +10,7 @@ import textwrap
 from typing import Sequence
 
 from . import _errors as errors
+from ._config import current as current_config
 from ._embeddings import BACKENDS, DEFAULT_BACKEND
 from ._links import format_timestamp
 from ._links import video_id as parse_video_id
@@ -23,15 +24,17 @@ def _library(args):
     from ._library import Library
     from ._youtube import ProxySettings
 
-    proxy = ProxySettings.from_env()
+    config = current_config()
+    proxy = ProxySettings.from_config(config.proxy)
     if getattr(args, "proxy", None) or getattr(args, "webshare_username", None):
         proxy = ProxySettings(
             http_url=args.proxy,
             https_url=args.proxy,
             webshare_username=args.webshare_username,
-            webshare_password=args.webshare_password or os.environ.get("YTQA_WEBSHARE_PASSWORD"),
+            webshare_password=args.webshare_password or config.proxy.webshare_password,
         )
-    return Library(args.data_dir, model=args.model, backend=getattr(args, "backend", None), proxy=proxy)
+    return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
+                   proxy=proxy, store=args.store)
 
 
 def _progress(quiet: bool):
@@ -147,11 +150,12 @@ def cmd_bench(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from ._library import Library
-
-    videos = Library(args.data_dir).videos()
+    library = _library(args)  # no model: listing reads the store only
+    videos = library.videos(search=args.search)
     if not videos:
-        print(f"No videos stored in {args.data_dir} yet. Add one with 'ytqa index LINK'.")
+        where = args.store or args.data_dir
+        print(f"No videos stored in {where} yet. Add one with 'ytqa index LINK'." if not args.search
+              else f"No stored video has {args.search!r} in its title or id.")
     for v in videos:
         title = v.title or "(untitled)"
         print(f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}")
@@ -159,9 +163,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    from ._library import Library
-
-    Library(args.data_dir).delete(args.video)
+    _library(args).delete(args.video)  # no model either
     print(f"deleted {parse_video_id(args.video)}")
     return 0
 
@@ -173,11 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    config = current_config()
+
     def common(p, model=True, network=False):
-        p.add_argument("--data-dir", default=os.environ.get("YTQA_DATA_DIR", "data"),
-                       help="where transcripts and indexes are kept (default: ./data)")
+        p.add_argument("--data-dir", default=config.data_dir,
+                       help="where transcripts and indexes are kept (default: ./data, or YTQA_DATA_DIR)")
+        p.add_argument("--store", metavar="URL", default=config.store,
+                       help="a shared library on PostgreSQL with pgvector, postgresql://user:pass@host:port/db "
+                            "(or YTQA_STORE); default: the --data-dir folder")
         if model:
-            p.add_argument("--model", default=os.environ.get("YTQA_MODEL"),
+            p.add_argument("--model", default=config.model,
                            help="minilm (default), multi-qa-mpnet, a Hugging Face id or a local folder")
             p.add_argument("--backend", choices=BACKENDS, default=None,
                            help=f"how the model runs (default {DEFAULT_BACKEND}, or YTQA_BACKEND)")
@@ -229,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_bench)
 
     p = sub.add_parser("list", help="list stored videos")
+    p.add_argument("--search", metavar="TEXT", help="only videos whose title or id contains TEXT")
     common(p, model=False)
     p.set_defaults(run=cmd_list)
 

@@ -1,0 +1,89 @@
+"""Every setting ytqa reads from the environment, read here and nowhere else.
+
+    YTQA_DATA_DIR      the library folder (default ./data): FAISS files, exported models
+    YTQA_STORE         where the library lives: a folder (the default: YTQA_DATA_DIR) or
+                       postgresql://user:password@host:port/database (a shared server)
+    YTQA_MODEL         the embedding model (minilm by default)
+    YTQA_BACKEND       how it runs: torch, onnx, onnx-int8
+    YTQA_MODEL_CACHE   where exported models are kept (default: <data dir>/models)
+    YTQA_PROXY         an HTTP(S) proxy for YouTube (YTQA_HTTP_PROXY / YTQA_HTTPS_PROXY apart)
+    YTQA_WEBSHARE_USERNAME, YTQA_WEBSHARE_PASSWORD, YTQA_WEBSHARE_LOCATIONS
+                       Webshare's rotating residential proxies
+
+The CLI's flags override these; the app has no flags, so it uses them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_DATA_DIR = "data"
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """Proxy settings as the environment gives them (``ProxySettings`` is built from these)."""
+
+    http_url: str | None = None
+    https_url: str | None = None
+    webshare_username: str | None = None
+    webshare_password: str | None = None
+    webshare_locations: tuple[str, ...] = ()
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.http_url or self.https_url or self.webshare_username)
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: str = DEFAULT_DATA_DIR
+    #: None: the library is the data folder; else a postgresql:// URL.
+    store: str | None = None
+    model: str | None = None
+    backend: str | None = None
+    model_cache: str | None = None
+    proxy: Proxy = field(default_factory=Proxy)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        proxy = get("YTQA_PROXY")
+        return cls(
+            data_dir=get("YTQA_DATA_DIR") or DEFAULT_DATA_DIR,
+            store=get("YTQA_STORE"),
+            model=get("YTQA_MODEL"),
+            backend=get("YTQA_BACKEND"),
+            model_cache=get("YTQA_MODEL_CACHE"),
+            proxy=Proxy(
+                http_url=get("YTQA_HTTP_PROXY") or proxy,
+                https_url=get("YTQA_HTTPS_PROXY") or proxy,
+                webshare_username=get("YTQA_WEBSHARE_USERNAME"),
+                webshare_password=get("YTQA_WEBSHARE_PASSWORD"),
+                webshare_locations=tuple(
+                    code.strip() for code in (get("YTQA_WEBSHARE_LOCATIONS") or "").split(",")
+                    if code.strip()
+                ),
+            ),
+        )
+
+    def model_cache_dir(self, fallback: str | os.PathLike | None = None) -> Path:
+        """YTQA_MODEL_CACHE, else ``fallback`` (the library's own), else <data dir>/models."""
+        return Path(self.model_cache or fallback or Path(self.data_dir) / "models")
+
+
+def current() -> Config:
+    """The environment as it is now (read on every call: tests and the app may change it)."""
+    return Config.from_env()
+
+
+def is_server_url(location: str | os.PathLike | None) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))

@@ -1,0 +1,198 @@
+"""What a library store is: plain types at its edges and the two protocols every store keeps.
+
+A *store* keeps transcripts and built indexes, lists the library and searches it as one:
+``FileStore`` (FAISS files under a folder, the default) and ``PostgresStore`` (a
+PostgreSQL server with pgvector, shared by many processes and machines). Each index
+is addressed only by its key, which names the video, its transcript, the model and
+how it was cut (``index_key``), so two indexes never mix.
+
+Every vector goes through a store: an index's ``vectors`` (its chunk and sentence
+vectors, searched for one video) and the store's ``search`` (chunk vectors of many
+videos, searched at once). Nothing outside the stores computes ``vectors @ query``.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, Sequence
+
+from ._chunking import Chunking
+from ._transcript import Transcript
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: Bumped when the stored form of an index changes: older indexes are rebuilt.
+INDEX_FORMAT = 1
+#: chunks: one vector a chunk; chunks+sentences: also one a sentence (answers start at
+#: the best sentence, and sentence matches rank chunks); sentences: sentence vectors
+#: only, a chunk's vector pooled from its sentences (no long inputs to embed: faster).
+VECTOR_MODES = ("chunks+sentences", "sentences", "chunks")
+_MODE_TAGS = {"chunks": "", "chunks+sentences": "-sv", "sentences": "-so"}
+
+
+def family_of(model_key: str, chunking_key: str) -> str:
+    """Indexes whose chunk vectors are comparable: one model, one way of cutting."""
+    return f"{model_key}-{chunking_key}-f{INDEX_FORMAT}"
+
+
+def index_key(video_id: str, fingerprint: str, model_key: str, chunking_key: str, mode: str) -> str:
+    """``<video id>/<transcript>-<model>-<chunking><mode>-f<format>``: one index, never another's."""
+    return f"{video_id}/{fingerprint}-{model_key}-{chunking_key}{_MODE_TAGS[mode]}-f{INDEX_FORMAT}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(video id, the rest): the rest names the index among the video's own."""
+    video_id, _, name = key.partition("/")
+    if not video_id or not name or "/" in name or name.startswith("."):
+        raise ValueError(f"not an index key: {key!r}")
+    return video_id, name
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What is known about a stored index without opening it."""
+
+    key: str
+    video_id: str
+    family: str
+    mode: str
+    model: str
+    model_key: str
+    chunking: str
+    transcript: str
+    chunks: int
+    sentences: int
+    created: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "format": INDEX_FORMAT, "key": self.key, "video_id": self.video_id, "family": self.family,
+            "vectors": self.mode, "model": self.model, "model_key": self.model_key,
+            "chunking": self.chunking, "transcript": self.transcript, "chunks": self.chunks,
+            "sentences": self.sentences, "created": self.created,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "IndexInfo":
+        return cls(
+            key=str(data["key"]), video_id=str(data["video_id"]), family=str(data["family"]),
+            mode=str(data["vectors"]), model=str(data["model"]), model_key=str(data["model_key"]),
+            chunking=str(data["chunking"]), transcript=str(data["transcript"]),
+            chunks=int(data["chunks"]), sentences=int(data["sentences"]),
+            created=float(data.get("created", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class Built:
+    """An index as the builder makes it, before any store has it."""
+
+    chunking: Chunking
+    chunk_vectors: "np.ndarray"
+    sentence_vectors: "np.ndarray | None"
+
+
+@dataclass(frozen=True)
+class StoredVideo:
+    """One video of the library, as listing shows it (no transcript lines, no vectors)."""
+
+    video_id: str
+    title: str | None
+    duration: float
+    language: str
+    language_code: str
+    kind: str
+    source: str
+    #: The fingerprint of the transcript stored now.
+    transcript: str
+    indexes: tuple[IndexInfo, ...] = field(default=())
+
+    def index(self, key: str) -> IndexInfo | None:
+        return next((info for info in self.indexes if info.key == key), None)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One chunk found by a search over many videos."""
+
+    video_id: str
+    key: str
+    position: int
+    score: float
+
+
+class IndexVectors(Protocol):
+    """One index's vectors: its chunks searched, its sentences scored."""
+
+    @property
+    def size(self) -> int: ...
+
+    def search(self, query: "np.ndarray", k: int) -> list[tuple[int, float]]:
+        """The k nearest chunks as (chunk number, inner product), best first."""
+
+    def sentence_scores(self, query: "np.ndarray") -> "np.ndarray | None":
+        """Every sentence's inner product with the query, in sentence order (None: no sentence vectors)."""
+
+    def sentence_vectors(self) -> "np.ndarray | None":
+        """The sentence vectors themselves (the full index reuses the quick one's)."""
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    info: IndexInfo
+    chunking: Chunking
+    vectors: IndexVectors
+
+
+class Store(Protocol):
+    """Transcripts, indexes and the library's listing, in one place."""
+
+    location: str
+
+    def transcript(self, video_id: str) -> Transcript | None: ...
+
+    def save_transcript(self, transcript: Transcript) -> None: ...
+
+    def get(self, key: str) -> StoredIndex | None:
+        """The index of that key, verified, or None (a damaged one is removed)."""
+
+    def has(self, key: str) -> bool: ...
+
+    def put(self, info: IndexInfo, built: Built) -> StoredIndex:
+        """Publish an index whole, or not at all; if another writer got there first, theirs."""
+
+    def lock(self, video_id: str) -> AbstractContextManager:
+        """Exclusive between processes (and machines, for a server) for one video's writes."""
+
+    def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[StoredVideo]:
+        """Stored videos in id order; ``search`` keeps those whose title or id contains it."""
+
+    def count(self, search: str | None = None) -> int: ...
+
+    def remove(self, video_id: str) -> None: ...
+
+    def search(self, family: str, query: "np.ndarray", k: int,
+               video_ids: Sequence[str] | None = None) -> list[Hit]:
+        """The k nearest chunks over every video's current index of ``family`` (or those of
+        ``video_ids``), best first: one search, scores comparable across videos."""
+
+    def scratch(self) -> AbstractContextManager["Store"]:
+        """An empty store of the same kind, removed afterwards (evaluation uses one)."""
+
+    def close(self) -> None: ...
+
+
+def open_store(location: str | os.PathLike) -> Store:
+    """A folder (FAISS files) or a postgresql:// URL (a shared server)."""
+    from ._config import is_server_url
+
+    if is_server_url(location):
+        from ._postgres import PostgresStore
+
+        return PostgresStore(str(location))
+    from ._files_store import FileStore
+
+    return FileStore(location)

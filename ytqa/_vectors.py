@@ -1,0 +1,385 @@
+"""The FAISS vector store: every vector of the file store goes through this module.
+
+- One video's index: its chunk vectors in LangChain's ``FAISS`` store (an exact
+  inner-product index, row i = chunk i), its sentence vectors beside it; saved as
+  FAISS's own index file and a ``.npy`` read with ``allow_pickle=False``. We never use
+  ``FAISS.load_local``: it unpickles, and a data folder copied from someone else must
+  not be able to run code.
+- The library: the chunk vectors of many videos in one FAISS index, searched at once.
+  Exact (flat) while it is small, an inverted-file index (IVF) beyond ``FLAT_LIMIT``
+  vectors; rows are grouped by index, so a search over some videos only is an
+  ``IDSelector`` over their rows (or an exact search over just those rows when few).
+  LangChain's FAISS store filters in Python after searching, so the library index
+  calls FAISS directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+INDEX_FILE = "vectors.faiss"
+SENTENCES_FILE = "sentences.npy"
+#: Up to this many vectors, the library index is exact.
+FLAT_LIMIT = 100_000
+#: A search over some videos holding at most this many vectors is exact over their rows.
+EXACT_SUBSET = 50_000
+LIBRARY_FORMAT = 1
+
+
+def _no_embeddings():
+    """Stand-in embedding function: we always search by vector, never by text."""
+    from langchain_core.embeddings import Embeddings
+
+    class SearchByVectorOnly(Embeddings):
+        def embed_documents(self, texts):  # pragma: no cover - never called
+            raise RuntimeError("ytqa searches by vector")
+
+        def embed_query(self, text):  # pragma: no cover - never called
+            raise RuntimeError("ytqa searches by vector")
+
+    return SearchByVectorOnly()
+
+
+def preload() -> None:
+    """Import FAISS and LangChain's store ahead of the first index (about 0.5 s)."""
+    import faiss  # noqa: F401
+    from langchain_community.docstore.in_memory import InMemoryDocstore  # noqa: F401
+    from langchain_community.vectorstores import FAISS  # noqa: F401
+
+
+class VectorIndex:
+    """One index's chunk vectors in LangChain's FAISS store."""
+
+    def __init__(self, store):
+        self._store = store
+
+    @classmethod
+    def build(cls, vectors: np.ndarray) -> "VectorIndex":
+        """An exact inner-product index: transcripts are small, so exact search is fast."""
+        import faiss
+
+        vectors = np.ascontiguousarray(vectors, dtype="float32")
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        return cls._wrap(index)
+
+    @classmethod
+    def load(cls, path: Path, count: int) -> "VectorIndex":
+        """Read FAISS's own file; the docstore is rebuilt from chunk numbers, not unpickled."""
+        import faiss
+
+        index = faiss.read_index(str(path))
+        if index.ntotal != count:
+            raise ValueError(f"index holds {index.ntotal} vectors, expected {count}")
+        return cls._wrap(index)
+
+    @classmethod
+    def _wrap(cls, index) -> "VectorIndex":
+        """LangChain's FAISS store over a FAISS index whose row i is chunk i."""
+        from langchain_community.docstore.in_memory import InMemoryDocstore
+        from langchain_community.vectorstores import FAISS
+        from langchain_community.vectorstores.utils import DistanceStrategy
+        from langchain_core.documents import Document
+
+        ids = [str(i) for i in range(index.ntotal)]
+        store = FAISS(
+            embedding_function=_no_embeddings(),
+            index=index,
+            docstore=InMemoryDocstore(
+                {i: Document(page_content=i, metadata={"chunk": int(i)}, id=i) for i in ids}
+            ),
+            index_to_docstore_id=dict(enumerate(ids)),
+            distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
+        )
+        return cls(store)
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._store.index, str(path))
+
+    @property
+    def size(self) -> int:
+        return int(self._store.index.ntotal)
+
+    def vectors(self) -> np.ndarray:
+        return self._store.index.reconstruct_n(0, self.size)
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k nearest chunks as (chunk number, inner product), best first."""
+        k = min(k, self.size)
+        if k <= 0:
+            return []
+        hits = self._store.similarity_search_with_score_by_vector(vector.tolist(), k=k)
+        return [(int(doc.metadata["chunk"]), float(score)) for doc, score in hits]
+
+
+class FaissIndexVectors:
+    """One video's vectors in memory: ``IndexVectors`` for the file store."""
+
+    def __init__(self, chunks: VectorIndex, sentences: np.ndarray | None):
+        self._chunks = chunks
+        self._sentences = sentences
+
+    @classmethod
+    def build(cls, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray | None) -> "FaissIndexVectors":
+        return cls(VectorIndex.build(chunk_vectors), sentence_vectors)
+
+    @property
+    def size(self) -> int:
+        return self._chunks.size
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        return self._chunks.search(query, k)
+
+    def sentence_scores(self, query: np.ndarray) -> np.ndarray | None:
+        if self._sentences is None or not len(self._sentences):
+            return None
+        return self._sentences @ query
+
+    def sentence_vectors(self) -> np.ndarray | None:
+        return self._sentences
+
+    def chunk_vectors(self) -> np.ndarray:
+        return self._chunks.vectors()
+
+    def save(self, folder: Path) -> list[str]:
+        """Write the vector files into ``folder``; the names written."""
+        self._chunks.save(folder / INDEX_FILE)
+        names = [INDEX_FILE]
+        if self._sentences is not None:
+            with open(folder / SENTENCES_FILE, "wb") as handle:
+                np.save(handle, self._sentences, allow_pickle=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+            names.append(SENTENCES_FILE)
+        return names
+
+    @classmethod
+    def load(cls, folder: Path, chunks: int, sentences: int) -> "FaissIndexVectors":
+        index = VectorIndex.load(folder / INDEX_FILE, chunks)
+        sentence_vectors = None
+        if (folder / SENTENCES_FILE).exists():
+            sentence_vectors = np.load(folder / SENTENCES_FILE, allow_pickle=False)
+            if sentence_vectors.ndim != 2 or sentence_vectors.shape[0] != sentences:
+                raise ValueError("sentence vectors do not match the sentences")
+        return cls(index, sentence_vectors)
+
+
+def read_chunk_vectors(folder: Path, count: int) -> np.ndarray:
+    """Only the chunk vectors of a saved index (for the library index)."""
+    import faiss
+
+    index = faiss.read_index(str(folder / INDEX_FILE))
+    if index.ntotal != count:
+        raise ValueError(f"index holds {index.ntotal} vectors, expected {count}")
+    return index.reconstruct_n(0, index.ntotal)
+
+
+# --- the library: many videos' chunk vectors in one index --------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    """One index's rows in the library index: [offset, offset + count)."""
+
+    key: str
+    video_id: str
+    offset: int
+    count: int
+
+
+def _lists_for(count: int) -> int:
+    """IVF lists: a power of two near 1.5 sqrt(n) (512 at 150 k vectors, 2,048 at 1.5 M)."""
+    return max(64, 2 ** round(math.log2(1.5 * math.sqrt(count))))
+
+
+class LibraryIndex:
+    """Chunk vectors of many indexes in one FAISS index, rows grouped by index."""
+
+    def __init__(self, index, members: Sequence[Member], nprobe: int = 0):
+        self._index = index
+        self.members = list(members)
+        self._by_key = {m.key: m for m in self.members}
+        self._video_of_row = None
+        self.nprobe = nprobe
+        self._selector_cache: tuple | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def kind(self) -> str:
+        return "ivf" if self.nprobe else "flat"
+
+    def keys(self) -> set[str]:
+        return set(self._by_key)
+
+    @classmethod
+    def build(cls, parts: Iterable[tuple[str, str, np.ndarray]], dim: int,
+              flat_limit: int = FLAT_LIMIT, total: int | None = None) -> "LibraryIndex":
+        """From (key, video id, chunk vectors) parts; ``total`` (if known) picks the kind up front."""
+        import faiss
+
+        parts = list(parts) if total is None else parts
+        if total is None:
+            total = sum(len(v) for _, _, v in parts)
+        members, offset = [], 0
+        if total <= flat_limit:
+            index = faiss.IndexFlatIP(dim)
+            nprobe = 0
+            for key, video_id, vectors in parts:
+                index.add(np.ascontiguousarray(vectors, dtype="float32"))
+                members.append(Member(key, video_id, offset, len(vectors)))
+                offset += len(vectors)
+            return cls(index, members)
+        lists = _lists_for(total)
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+        nprobe = max(8, lists // 32)
+        pending: list[np.ndarray] = []
+        pending_rows = 0
+        sample_rows = min(total, 40 * lists)
+        for key, video_id, vectors in parts:
+            vectors = np.ascontiguousarray(vectors, dtype="float32")
+            members.append(Member(key, video_id, offset, len(vectors)))
+            offset += len(vectors)
+            if not index.is_trained:
+                pending.append(vectors)
+                pending_rows += len(vectors)
+                if pending_rows < sample_rows:
+                    continue
+                seen = np.vstack(pending)
+                pending = []
+                pending_rows = 0
+                # Every k-th row of what came first: the parts arrive in no particular order.
+                step = max(1, len(seen) // sample_rows)
+                index.train(np.ascontiguousarray(seen[::step][:sample_rows]))
+                index.add(seen)
+                continue
+            index.add(vectors)
+        if pending:
+            seen = np.vstack(pending)
+            index.train(seen)
+            index.add(seen)
+        index.nprobe = nprobe
+        return cls(index, members, nprobe)
+
+    # --- files ---------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._index, str(folder / "library.faiss"))
+        with open(folder / "members.json", "w", encoding="utf-8") as handle:
+            json.dump({"format": LIBRARY_FORMAT, "nprobe": self.nprobe,
+                       "members": [[m.key, m.video_id, m.count] for m in self.members]}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    @classmethod
+    def load(cls, folder: Path) -> "LibraryIndex":
+        import faiss
+
+        data = json.loads((folder / "members.json").read_text("utf-8"))
+        if data.get("format") != LIBRARY_FORMAT:
+            raise ValueError("an older library index")
+        members, offset = [], 0
+        for key, video_id, count in data["members"]:
+            members.append(Member(str(key), str(video_id), offset, int(count)))
+            offset += int(count)
+        index = faiss.read_index(str(folder / "library.faiss"))
+        if index.ntotal != offset:
+            raise ValueError(f"library index holds {index.ntotal} vectors, its members {offset}")
+        nprobe = int(data.get("nprobe", 0))
+        if nprobe:
+            faiss.extract_index_ivf(index).nprobe = nprobe
+        return cls(index, members, nprobe)
+
+    # --- search --------------------------------------------------------------
+
+    def rows_of(self, keys: Iterable[str]) -> np.ndarray:
+        spans = [self._by_key[k] for k in keys if k in self._by_key]
+        if not spans:
+            return np.zeros(0, dtype="int64")
+        return np.concatenate([np.arange(m.offset, m.offset + m.count, dtype="int64") for m in spans])
+
+    def vectors_of(self, key: str) -> np.ndarray:
+        member = self._by_key[key]
+        if self.nprobe:
+            self._direct_map()
+            return self._index.reconstruct_batch(np.arange(member.offset, member.offset + member.count))
+        return self._index.reconstruct_n(member.offset, member.count)
+
+    def _direct_map(self) -> None:
+        import faiss
+
+        ivf = faiss.extract_index_ivf(self._index)
+        if ivf.direct_map.type == faiss.DirectMap.NoMap:
+            ivf.make_direct_map()
+
+    def _row_owner(self) -> tuple[np.ndarray, list[Member]]:
+        if self._video_of_row is None:
+            starts = np.array([m.offset for m in self.members], dtype="int64")
+            self._video_of_row = starts
+        return self._video_of_row, self.members
+
+    def _hits(self, scores, rows, k) -> list[tuple[Member, int, float]]:
+        starts, members = self._row_owner()
+        found = []
+        for score, row in zip(scores, rows):
+            if row < 0:
+                continue
+            member = members[int(np.searchsorted(starts, row, side="right")) - 1]
+            found.append((member, int(row - member.offset), float(score)))
+        return found[:k]
+
+    def search(self, query: np.ndarray, k: int, keys: set[str] | None = None) -> list[tuple[Member, int, float]]:
+        """(member, chunk number, inner product) best first, over every member or those of ``keys``."""
+        import faiss
+
+        query = np.ascontiguousarray(query, dtype="float32").reshape(1, -1)
+        if self.size == 0 or k <= 0:
+            return []
+        if keys is not None and len(keys) < len(self._by_key):
+            wanted = [self._by_key[key] for key in keys if key in self._by_key]
+            count = sum(m.count for m in wanted)
+            if count == 0:
+                return []
+            if count <= EXACT_SUBSET:
+                # Few rows: score them all, exactly.
+                rows = np.concatenate([np.arange(m.offset, m.offset + m.count) for m in wanted])
+                if self.nprobe:
+                    self._direct_map()
+                    vectors = self._index.reconstruct_batch(rows)
+                else:
+                    vectors = np.vstack([self._index.reconstruct_n(m.offset, m.count) for m in wanted])
+                scores = vectors @ query[0]
+                top = np.argsort(-scores, kind="stable")[:k]
+                return self._hits(scores[top], rows[top], k)
+            selector = self._selector(tuple(sorted(m.key for m in wanted)), wanted)
+            params = (faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe) if self.nprobe
+                      else faiss.SearchParameters(sel=selector))
+            scores, rows = self._index.search(query, min(k, count), params=params)
+        else:
+            scores, rows = self._index.search(query, min(k, self.size))
+        return self._hits(scores[0], rows[0], k)
+
+    def _selector(self, signature: tuple, wanted: list[Member]):
+        import faiss
+
+        if self._selector_cache is None or self._selector_cache[0] != signature:
+            mask = np.zeros(self.size, dtype=bool)
+            for m in wanted:
+                mask[m.offset : m.offset + m.count] = True
+            bits = np.packbits(mask, bitorder="little")
+            self._selector_cache = (signature, bits, faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits)))
+        return self._selector_cache[2]
