@@ -6,7 +6,6 @@ Run with ``streamlit run app.py`` (or ``make run``).
 from __future__ import annotations
 
 import html
-import os
 import re
 import threading
 
@@ -14,7 +13,9 @@ import streamlit as st
 
 import ytqa
 
-DATA_DIR = os.environ.get("YTQA_DATA_DIR", "data")
+CONFIG = ytqa.Config.from_env()
+#: Videos listed in the sidebar at once; a bigger library is paged and searched.
+PAGE = 20
 MODEL_CHOICES = {
     "minilm": "MiniLM (fast, offline, default)",
     "multi-qa-mpnet": "multi-qa-mpnet (better on questions, slower, downloads once)",
@@ -33,9 +34,10 @@ def embedder_for(model: str) -> ytqa.Embedder:
 
 
 @st.cache_resource(show_spinner=False)
-def library_for(data_dir: str, model: str) -> ytqa.Library:
+def library_for(data_dir: str, store: str | None, model: str) -> ytqa.Library:
     """The model and index libraries load in the background from the moment the page opens."""
-    library = ytqa.Library(data_dir, embedder=embedder_for(model))
+    ytqa.resolve_model(model)  # an unknown model is reported now, not at the first question
+    library = ytqa.Library(data_dir, store=store, embedder=lambda: embedder_for(model))
     threading.Thread(target=_warm, args=(library,), daemon=True).start()
     return library
 
@@ -105,13 +107,20 @@ with st.sidebar:
                               key="custom_model").strip() or "minilm"
     k = st.slider("Moments per answer", 1, 10, 5, key="k")
     try:
-        library = library_for(DATA_DIR, model)
+        library = library_for(CONFIG.data_dir, CONFIG.store, model)
     except ytqa.YtqaError as error:
         st.error(str(error))
-        library = library_for(DATA_DIR, "minilm")
-    videos = library.videos()
-    if not videos:
+        library = library_for(CONFIG.data_dir, CONFIG.store, "minilm")
+    total = library.count()
+    find = st.text_input("Find a video", key="library_search", placeholder="title or id") if total > PAGE else ""
+    matches = library.count(find) if find else total
+    page = st.number_input(f"Page (of {-(-matches // PAGE)})", 1, max(1, -(-matches // PAGE)),
+                           key="library_page") if matches > PAGE else 1
+    videos = library.videos(offset=(page - 1) * PAGE, limit=PAGE, search=find or None)
+    if not total:
         st.caption("Videos you index appear here.")
+    elif total > PAGE:
+        st.caption(f"{matches} of {total} videos" if find else f"{total} videos")
     for info in videos:
         minutes = ytqa.format_timestamp(info.duration)
         label = info.title or info.video_id
@@ -225,7 +234,7 @@ if current:
 
 # --- questions ---------------------------------------------------------------------
 
-everywhere = st.toggle("Search all videos in my library", key="everywhere", disabled=not videos)
+everywhere = st.toggle("Search all videos in my library", key="everywhere", disabled=not total)
 with st.form("ask", clear_on_submit=True, border=False):
     question = st.text_input("Your question", key="question",
                              placeholder="What does the speaker say about ...?")
@@ -264,7 +273,6 @@ def excerpt(moment: ytqa.Moment, words: int = 45) -> str:
         " …" if len(right) < len(after) else "")
 
 
-titles = {v.video_id: v.title or v.video_id for v in videos}
 for number, entry in enumerate(session.history):
     with st.container(border=True):
         st.markdown(f"**Q: {safe(entry['question'])}**")
@@ -276,7 +284,7 @@ for number, entry in enumerate(session.history):
         for rank, moment in enumerate(entry["moments"]):
             length = ytqa.format_timestamp(moment.end - moment.start)
             stamp = f"{moment.timestamp}–{ytqa.format_timestamp(moment.end)}"
-            where = "" if entry["video"] else f" · {safe(titles.get(moment.video_id, moment.video_id))}"
+            where = "" if entry["video"] else f" · {safe(moment.title or moment.video_id)}"
             st.markdown(
                 f'<a href="{html.escape(moment.url)}" target="_blank" rel="noopener">{stamp}</a>'
                 f" ({length}){where} · relevance {moment.score:.2f}",

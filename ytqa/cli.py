@@ -168,6 +168,23 @@ def cmd_delete(args) -> int:
     return 0
 
 
+def cmd_postgres(args) -> int:
+    from . import _local_postgres as local
+
+    folder = args.folder or os.path.join(args.data_dir, "postgres")
+    if args.action == "stop":
+        print("stopped" if local.stop(folder) else f"no server was running in {folder}")
+        return 0
+    server = local.running(folder) if args.action == "url" else local.start(folder, port=args.port)
+    if server is None:
+        raise errors.YtqaError(f"No server is running in {folder}: start it with 'ytqa postgres start {folder}'.")
+    print(server.url)
+    if args.action == "start" and sys.stderr.isatty():
+        print(f"use it with --store {server.url} (or export YTQA_STORE={server.url}); "
+              f"stop it with 'ytqa postgres stop {folder}'", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ytqa",
@@ -244,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video", metavar="VIDEO")
     common(p, model=False)
     p.set_defaults(run=cmd_delete)
+
+    p = sub.add_parser("postgres", help="start or stop a local PostgreSQL server with pgvector, to try --store")
+    p.add_argument("action", choices=["start", "stop", "url"])
+    p.add_argument("folder", nargs="?", metavar="FOLDER", help="where the server keeps its data "
+                   "(default: <data dir>/postgres)")
+    p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--data-dir", default=config.data_dir, help=argparse.SUPPRESS)
+    p.set_defaults(run=cmd_postgres)
     return parser
 
 

@@ -1,0 +1,145 @@
+"""Ranking and moment shaping, specified with a stand-in model (tests/fake_model.py).
+
+Ranking and shaping take a query vector, never a model: these tests embed with word
+vectors and check the rules themselves.
+"""
+
+import pytest
+
+from ytqa import ChunkSettings, Library, Line, SearchSettings, Transcript, VideoIndex
+from ytqa._builder import Recipe, build_index
+from ytqa._vectors import FaissIndexVectors
+from fake_model import WordHashEmbedder
+
+MODEL = WordHashEmbedder()
+FILLER = ["Weather report for the northern valley.", "Traffic on the river bridge is slow.",
+          "The market opens at nine on weekdays.", "Music from the local band plays now.",
+          "A reminder about the library hours.", "Sports results from the weekend league."]
+
+
+def video(lines, video_id="dQw4w9WgXcQ", window=20.0, language="en"):
+    """A VideoIndex over (text, start, duration) lines, embedded with word vectors."""
+    transcript = Transcript(video_id, tuple(Line(t, s, d) for t, s, d in lines), "English", language)
+    built = build_index(transcript, MODEL, Recipe("fake", MODEL.key, ChunkSettings(window, window)))
+    return VideoIndex(transcript, built.chunking, FaissIndexVectors.build(built.chunk_vectors,
+                                                                          built.sentence_vectors))
+
+
+def every(seconds, texts, start=0.0):
+    return [(text, start + i * seconds, seconds) for i, text in enumerate(texts)]
+
+
+def ask(index, question, k=5, **settings):
+    return index.search(question, MODEL.embed_query(question), k, SearchSettings(**settings))
+
+
+def test_ranking_takes_a_query_vector_and_no_model():
+    index = video(every(4, FILLER + ["The lighthouse keeper painted his boat orange."]))
+    assert index.embedder is None
+    assert "lighthouse" in ask(index, "lighthouse keeper boat")[0].sentence
+
+
+def test_a_chunk_first_in_every_ranking_scores_one():
+    index = video(every(10, FILLER[:3] + ["Zebra stripes confuse biting flies."] + FILLER[3:]))
+    question = "zebra stripes biting flies"
+    ranking = index.rank(question, MODEL.embed_query(question))
+    best = ranking.order[0]
+    assert "Zebra" in index.chunking.chunks[best].text
+    assert ranking.fused[best] == pytest.approx(1.0)
+    assert all(0 < ranking.fused[i] < 1 for i in ranking.order[1:])
+
+
+def test_fused_scores_fall_with_rank():
+    index = video(every(10, FILLER * 2))
+    moments = ask(index, "market opens weekdays", k=5)
+    assert [m.score for m in moments] == sorted((m.score for m in moments), reverse=True)
+
+
+def test_bm25_alone_ranks_the_passage_with_the_questions_exact_words_first():
+    lines = every(10, FILLER[:4] + ["Order part number XK-4471 from the catalogue."] + FILLER[4:])
+    top = ask(video(lines), "XK-4471", k=1, dense_weight=0, sentence_weight=0)[0]
+    assert "XK-4471" in top.text
+
+
+def test_bm25_is_left_out_when_the_question_is_in_another_language():
+    index = video(every(10, FILLER + ["The market sells fresh bread and cheese."]))
+    question = "¿Dónde venden pan fresco y queso en el mercado?"
+    query = MODEL.embed_query(question)
+    across = index.rank(question, query, SearchSettings())
+    without = index.rank(question, query, SearchSettings(lexical_weight=0, cross_lexical_weight=0))
+    assert across.order == without.order
+    assert list(across.fused) == pytest.approx(list(without.fused))
+
+
+def test_the_best_sentence_of_a_chunk_is_the_one_nearest_the_question():
+    index = video(every(4, ["Alpha gamma.", "Delta.", "Alpha gamma.", "Beta delta."]), window=60)
+    question = "alpha gamma beta"
+    ranking = index.rank(question, MODEL.embed_query(question))
+    # Sentences 0 and 2 are the same words; 2 is followed by one that matches too (counted half).
+    assert ranking.best_sentence(0) == 2
+    no_context = index.rank(question, MODEL.embed_query(question), SearchSettings(sentence_context=0))
+    assert no_context.best_sentence(0) in (0, 2)
+
+
+def test_a_fact_starts_up_to_six_seconds_before_its_sentence_and_lasts_at_least_25_seconds():
+    lines = every(4, FILLER * 4)
+    lines.insert(10, ("The treasure is buried under the old oak tree.", 40.0, 4.0))
+    lines = [(t, s if s < 40 or t.startswith("The treasure") else s + 4, d) for t, s, d in lines]
+    top = ask(video(lines, window=60), "Where is the treasure buried?", k=1)[0]
+    assert top.sentence == "The treasure is buried under the old oak tree."
+    assert top.start == pytest.approx(36.0)  # the line at 36 s, not the one at 32 s
+    assert 25 <= top.end - top.start < 29
+
+
+def test_a_procedure_gets_a_longer_lead_in_and_a_moment_of_at_least_75_seconds():
+    lines = every(4, FILLER * 6)
+    lines[15] = ("Unscrew the cover of the battery box.", 60.0, 4.0)
+    top = ask(video(lines, window=60), "How do I unscrew the battery box cover?", k=1)[0]
+    assert "battery box" in top.sentence
+    assert top.start == pytest.approx(52.0)  # 10 s of lead-in
+    assert top.end - top.start >= 75
+
+
+def test_moments_never_overlap():
+    index = video(every(5, ["Cache invalidation is hard.", "Filler about nothing at all."] * 20), window=20)
+    moments = ask(index, "cache invalidation", k=5)
+    spans = sorted((m.start, m.end) for m in moments)
+    assert len(moments) >= 2
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+
+
+# --- across videos ---------------------------------------------------------------
+
+
+@pytest.fixture
+def three_videos(tmp_path):
+    library = Library(tmp_path / "data", embedder=WordHashEmbedder(),
+                      chunking=ChunkSettings(window_seconds=20, stride_seconds=20))
+    talks = {
+        "dQw4w9WgXcQ": FILLER + ["Cats sleep on warm keyboards."],
+        "nTgKbiWg-YY": FILLER[:2] + ["Bake sourdough bread in a hot oven.", "Sourdough needs a starter."],
+        "XpxTrDDcpPE": FILLER[3:] + ["Tomatoes grow in a sunny garden."],
+    }
+    for video_id, texts in talks.items():
+        library.index_transcript(Transcript(video_id, tuple(Line(t, 10.0 * i, 9.0) for i, t in enumerate(texts)),
+                                            "English", "en"))
+    return library
+
+
+def test_one_question_over_the_library_puts_the_nearest_video_first(three_videos):
+    moments = three_videos.ask_all("bake sourdough bread", k=3)
+    assert moments[0].video_id == "nTgKbiWg-YY"
+    assert [m.similarity for m in moments] == sorted((m.similarity for m in moments), reverse=True)
+
+
+def test_a_moment_found_across_the_library_is_the_one_its_video_gives_alone(three_videos):
+    question = "tomatoes in the garden"
+    across = three_videos.ask_all(question, k=1)[0]
+    alone = three_videos.open(across.video_id).search(question, MODEL.embed_query(question), 1,
+                                                      three_videos.search_settings)[0]
+    assert (across.video_id, across.start, across.end) == ("XpxTrDDcpPE", alone.start, alone.end)
+
+
+def test_a_question_over_some_videos_only_answers_from_them(three_videos):
+    moments = three_videos.ask_all("bake sourdough bread", k=5, video_ids=["dQw4w9WgXcQ", "XpxTrDDcpPE"])
+    assert moments and {m.video_id for m in moments} <= {"dQw4w9WgXcQ", "XpxTrDDcpPE"}
