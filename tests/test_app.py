@@ -280,3 +280,23 @@ def test_an_unknown_custom_model_is_explained_and_the_default_used(app):
     assert "Cannot load the embedding model" in app.sidebar.error[0].value
     open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
     assert app.subheader[0].value == "tkm0TNFzIeg"
+
+
+def test_a_big_library_is_listed_a_page_at_a_time_and_found_by_title(tmp_path, monkeypatch):
+    import ytqa
+    from ytqa._files_store import FileStore
+
+    store = FileStore(tmp_path / "big")
+    with store.batch():
+        for i in range(45):
+            store.save_transcript(ytqa.Transcript(f"v{i:010d}", (ytqa.Line("Hello there.", 0, 2),), "English", "en",
+                                                  title=f"Lecture {i}"))
+    monkeypatch.setenv("YTQA_DATA_DIR", str(tmp_path / "big"))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.run()
+    opens = lambda: [b.key for b in app.button if (b.key or "").startswith("open-")]
+    assert len(opens()) == 20 and "45 videos" in "\n".join(c.value for c in app.sidebar.caption)
+    app.number_input(key="library_page").set_value(3).run()
+    assert opens() == [f"open-v{i:010d}" for i in range(40, 45)]
+    app.text_input(key="library_search").input("Lecture 7").run()
+    assert opens() == ["open-v0000000007"]

@@ -108,6 +108,8 @@ class _Catalog:
         self.path = root / "catalog.json"
         self._cache: tuple | None = None  # (stamp, entries)
         self._empty: set[str] = set()
+        self._listed: tuple | None = None
+        self._batch: dict | None = None
         self._mutex = threading.RLock()
 
     def _lock(self):
@@ -153,11 +155,20 @@ class _Catalog:
                 return entries
 
     def _folders(self) -> set[str]:
+        """The video folders there are; listed again only when the folder of folders changed."""
+        stamp = _stamp(self.root / "videos")
+        if stamp is not None and self._listed is not None and self._listed[0] == stamp:
+            return self._listed[1]
         try:
             names = os.listdir(self.root / "videos")
         except OSError:
             return set()
-        return {n for n in names if VIDEO_ID.fullmatch(n)}
+        folders = {n for n in names if VIDEO_ID.fullmatch(n)}
+        if stamp is not None and time.time_ns() - stamp[0] > 2_000_000_000:
+            # A change within the clock's resolution could leave the stamp as it was: only
+            # a listing older than that is kept.
+            self._listed = (stamp, folders)
+        return folders
 
     def _scan(self, video_id: str) -> dict | None:
         folder = self.root / "videos" / video_id
@@ -175,8 +186,29 @@ class _Catalog:
         return {"video": _video_entry(transcript), "stamp": _stamp(folder / "transcript.json"),
                 "indexes": indexes}
 
+    @contextlib.contextmanager
+    def batch(self):
+        """Many updates, one write: the catalog stays locked meanwhile (an import of many videos)."""
+        with self._mutex:
+            self.entries()  # reconciled with the folders first (that may take the lock itself)
+            with self._lock():
+                self._batch = dict(self._read())
+                try:
+                    yield
+                    self._write(self._batch)
+                finally:
+                    self._batch = None
+
     def update(self, video_id: str, change) -> None:
         """Apply ``change(entry or None) -> entry or None`` under the catalog's lock."""
+        if self._batch is not None:
+            with self._mutex:
+                entry = change(self._batch.get(video_id))
+                if entry is None:
+                    self._batch.pop(video_id, None)
+                else:
+                    self._batch[video_id] = entry
+            return
         with self._mutex, self._lock():
             entries = dict(self._read())
             if not self.path.exists() and self._folders():
@@ -233,9 +265,15 @@ class FileStore:
         self._held = threading.local()
         self._families: dict[str, _FamilyState] = {}
         self._family_mutex = threading.Lock()
+        self._building: set[str] = set()
+        self._fresh: dict[str, tuple] = {}
 
     def close(self) -> None:
         self._families.clear()
+
+    def batch(self):
+        """``with store.batch():`` many videos saved and indexed, the catalog written once."""
+        return self._catalog.batch()
 
     @contextlib.contextmanager
     def scratch(self):
@@ -444,6 +482,9 @@ class FileStore:
         version = self._published(family)
         if state.catalog == stamp and state.version == version:
             return state
+        fresh = self._fresh.pop(family, None)
+        if fresh is not None and fresh[0] == version and version != state.version:
+            state.base, state.version = fresh[1], version  # built here, in the background
         if version != state.version:
             state.base, state.version = None, None
             if version is not None:
@@ -465,14 +506,27 @@ class FileStore:
         base_size = state.base.size if state.base is not None else 0
         waiting = sum(len(v) for v in state.loaded.values())
         stale = sum(m.count for m in state.base.members if m.key not in live) if state.base else 0
-        if (waiting >= COMPACT_MIN and waiting >= 0.1 * base_size) or (base_size and stale > STALE_SHARE * base_size):
-            self.build_library(family, state)
-        else:
-            parts = [(key, live[key][0], vectors) for key, vectors in state.loaded.items()]
-            dim = next((v.shape[1] for v in state.loaded.values()), 0)
-            state.delta = LibraryIndex.build(parts, dim, flat_limit=1 << 62) if parts else None
+        parts = [(key, live[key][0], vectors) for key, vectors in state.loaded.items()]
+        dim = next((v.shape[1] for v in state.loaded.values()), 0)
+        state.delta = LibraryIndex.build(parts, dim, flat_limit=1 << 62) if parts else None
         state.catalog = stamp
+        due = (waiting >= COMPACT_MIN and waiting >= 0.1 * base_size) or (
+            base_size and stale > STALE_SHARE * base_size)
+        if due and family not in self._building:
+            # Rebuilt behind the questions, which the published part and the rest answer meanwhile.
+            self._building.add(family)
+            threading.Thread(target=self._build_behind, args=(family,), daemon=True).start()
         return state
+
+    def _build_behind(self, family: str) -> None:
+        try:
+            index = self.build_library(family, _FamilyState())
+            if index is not None:
+                self._fresh[family] = (self._published(family), index)
+        except Exception:
+            pass  # the next search tries again; until then the questions are answered as before
+        finally:
+            self._building.discard(family)
 
     def build_library(self, family: str, state: _FamilyState | None = None) -> LibraryIndex | None:
         """Rebuild the family's library index from every current index, and publish it."""
@@ -501,7 +555,7 @@ class FileStore:
             probe = self._vectors_of(first, live[first][1]) if base is None or first not in base.keys() \
                 else base.vectors_of(first)
             dim = probe.shape[1] if probe is not None else 0
-            index = LibraryIndex.build(parts(), dim, total=sum(sizes))
+            index = LibraryIndex.build(parts(), dim, total=sum(sizes), count=len(live))
             version = f"v{time.time_ns()}-{os.getpid()}"
             storage.remove_leftovers(folder)
             tmp = folder / f".building-{os.getpid()}-{os.urandom(3).hex()}-{version}"

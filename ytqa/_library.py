@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -30,6 +31,27 @@ from ._store import VECTOR_MODES, Built, Store, StoredVideo, open_store
 from ._transcript import Track, Transcript
 
 Progress = Callable[[str, int, int], None]
+#: Indexes kept open in memory, the most recently used (a big library is never all in memory).
+OPEN_INDEXES = 64
+
+
+class _Recent(OrderedDict):
+    """A dict that forgets its least recently used entries beyond ``size``."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -83,7 +105,7 @@ class Library:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.sources = TranscriptSources(self.store, proxy)
-        self._open: dict[str, VideoIndex] = {}
+        self._open: dict[str, VideoIndex] = _Recent(OPEN_INDEXES)
 
     @property
     def embedder(self):
@@ -334,5 +356,6 @@ class Library:
 
     def delete(self, video: str) -> None:
         video_id = parse_video_id(video)
-        self._open = {k: v for k, v in self._open.items() if v.video_id != video_id}
+        for key in [k for k, v in self._open.items() if v.video_id == video_id]:
+            del self._open[key]
         self.store.remove(video_id)

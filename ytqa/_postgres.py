@@ -46,7 +46,7 @@ _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 #: pgvector's HNSW build and search parameters (its defaults; ef_search raised for recall).
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-HNSW_EF_SEARCH = 100
+HNSW_EF_SEARCH = 400
 _INSTALL_HINT = ("The PostgreSQL store needs psycopg and langchain-postgres: "
                  "pip install 'ytqa[postgres]' (or pip install langchain-postgres 'psycopg[binary]').")
 
