@@ -85,3 +85,32 @@ def test_videos_indexed_after_the_library_index_was_built_are_searched_too(tmp_p
     for s in (store, fresh):
         found = {h.video_id for h in s.search(recipe.family, model.embed_query("tomatoes cats bread"), 10)}
         assert found == {"nTgKbiWg-YY", "XpxTrDDcpPE"}
+
+
+def test_a_library_grown_past_its_index_gets_a_new_one_built_behind_the_questions(tmp_path, monkeypatch):
+    import time
+
+    from ytqa import ChunkSettings, Line, Transcript
+    from ytqa import _files_store
+    from ytqa._builder import Recipe, build_index
+    from fake_model import WordHashEmbedder
+
+    monkeypatch.setattr(_files_store, "COMPACT_MIN", 4)  # vectors outside the published index
+    model = WordHashEmbedder()
+    recipe = Recipe("fake", model.key, ChunkSettings(window_seconds=10, stride_seconds=10))
+    store = FileStore(tmp_path)
+    ids = ["dQw4w9WgXcQ", "nTgKbiWg-YY", "XpxTrDDcpPE"]
+    for n, video_id in enumerate(ids):
+        t = Transcript(video_id, (Line(f"Topic number {n} here.", 0, 5), Line("More words.", 10, 5)), "English", "en")
+        store.save_transcript(t)
+        built = build_index(t, model, recipe)
+        store.put(recipe.info(t, built), built)
+    query = model.embed_query("topic number")
+    assert {h.video_id for h in store.search(recipe.family, query, 10)} == set(ids)  # answered at once...
+    deadline = time.time() + 30
+    while not list((tmp_path / "library" / recipe.family).glob("v*/library.faiss")):
+        assert time.time() < deadline, "the library index was never built"
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert {h.video_id for h in store.search(recipe.family, query, 10)} == set(ids)  # ...and after
+    assert store._families[recipe.family].base is not None
