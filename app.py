@@ -111,32 +111,6 @@ with st.sidebar:
     except ytqa.YtqaError as error:
         st.error(str(error))
         library = library_for(CONFIG.data_dir, CONFIG.store, "minilm")
-    total = library.count()
-    find = st.text_input("Find a video", key="library_search", placeholder="title or id") if total > PAGE else ""
-    matches = library.count(find) if find else total
-    page = st.number_input(f"Page (of {-(-matches // PAGE)})", 1, max(1, -(-matches // PAGE)),
-                           key="library_page") if matches > PAGE else 1
-    videos = library.videos(offset=(page - 1) * PAGE, limit=PAGE, search=find or None)
-    if not total:
-        st.caption("Videos you index appear here.")
-    elif total > PAGE:
-        st.caption(f"{matches} of {total} videos" if find else f"{total} videos")
-    for info in videos:
-        minutes = ytqa.format_timestamp(info.duration)
-        label = info.title or info.video_id
-        with st.container(border=True):
-            st.markdown(f"**{safe(label)}**")
-            st.caption(safe(f"{minutes} · {info.language_code} · {info.kind} · "
-                            + (f"{info.chunks} passages" if info.indexed else "not indexed with this model")))
-            open_col, delete_col = st.columns(2)
-            if open_col.button("Open", key=f"open-{info.video_id}", use_container_width=True):
-                session.video = info.video_id
-                session.play = None
-            if delete_col.button("Delete", key=f"delete-{info.video_id}", use_container_width=True):
-                library.delete(info.video_id)
-                if session.video == info.video_id:
-                    session.video = None
-                st.rerun()
 
 # --- main: a video ------------------------------------------------------------
 
@@ -234,6 +208,7 @@ if current:
 
 # --- questions ---------------------------------------------------------------------
 
+total = library.count()  # after the link box: a big library's catalog takes a moment to read
 everywhere = st.toggle("Search all videos in my library", key="everywhere", disabled=not total)
 with st.form("ask", clear_on_submit=True, border=False):
     question = st.text_input("Your question", key="question",
@@ -296,3 +271,41 @@ for number, entry in enumerate(session.history):
                             unsafe_allow_html=True)
             st.button(f"▶ Play {stamp}", key=f"play-{number}-{rank}", help="Plays the moment, from its start to its end",
                       on_click=play, args=(moment.video_id, moment.start, moment.end))
+
+
+# --- sidebar, continued: the library's videos, a page at a time -------------------
+# Listed last, so the link box does not wait for them.
+
+
+def open_stored(video: str) -> None:
+    session.video = video
+    session.play = None
+
+
+def delete_stored(video: str) -> None:
+    library.delete(video)
+    if session.video == video:
+        session.video = None
+
+
+with st.sidebar:
+    find = st.text_input("Find a video", key="library_search", placeholder="title or id") if total > PAGE else ""
+    matches = library.count(find) if find else total
+    page = st.number_input(f"Page (of {-(-matches // PAGE)})", 1, max(1, -(-matches // PAGE)),
+                           key="library_page") if matches > PAGE else 1
+    if not total:
+        st.caption("Videos you index appear here.")
+    elif total > PAGE:
+        st.caption(f"{matches} of {total} videos" if find else f"{total} videos")
+    for info in library.videos(offset=(page - 1) * PAGE, limit=PAGE, search=find or None):
+        minutes = ytqa.format_timestamp(info.duration)
+        label = info.title or info.video_id
+        with st.container(border=True):
+            st.markdown(f"**{safe(label)}**")
+            st.caption(safe(f"{minutes} · {info.language_code} · {info.kind} · "
+                            + (f"{info.chunks} passages" if info.indexed else "not indexed with this model")))
+            open_col, delete_col = st.columns(2)
+            open_col.button("Open", key=f"open-{info.video_id}", use_container_width=True,
+                            on_click=open_stored, args=(info.video_id,))
+            delete_col.button("Delete", key=f"delete-{info.video_id}", use_container_width=True,
+                              on_click=delete_stored, args=(info.video_id,))
