@@ -31,7 +31,7 @@ from ._errors import (
 )
 from ._files import load_transcript_file, parse_subtitles
 from ._library import Library, VideoInfo
-from ._links import embed_url, format_timestamp, video_id, watch_url
+from ._links import Link, collection_link, embed_url, format_timestamp, parse_link, video_id, watch_url
 from ._search import Moment, SearchSettings, VideoIndex
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube

@@ -20,16 +20,28 @@ class YtqaError(Exception):
     """Base class: the message is complete and meant for the user."""
 
 
+_LINK_EXAMPLES = {
+    "video": ("video link", "Paste a link such as https://www.youtube.com/watch?v=dQw4w9WgXcQ, "
+              "https://youtu.be/dQw4w9WgXcQ or the 11-character video id."),
+    "collection": ("playlist or channel link", "Paste a link such as "
+                   "https://www.youtube.com/playlist?list=PL..., https://www.youtube.com/@handle "
+                   "or https://www.youtube.com/channel/UC..."),
+    "any": ("link", "Paste a video link such as https://www.youtube.com/watch?v=dQw4w9WgXcQ, "
+            "a playlist link such as https://www.youtube.com/playlist?list=PL... or a channel "
+            "link such as https://www.youtube.com/@handle."),
+}
+
+
 class InvalidLink(YtqaError, ValueError):
-    def __init__(self, text: str, reason: str):
+    """``accepts``: what was asked for: "video", "collection" (playlist or channel) or "any"."""
+
+    def __init__(self, text: str, reason: str, accepts: str = "video"):
         self.text = text
         self.reason = reason
+        self.accepts = accepts
         shown = text if len(text) <= 80 else text[:77] + "..."
-        super().__init__(
-            f"Not a YouTube video link: {shown!r}. {reason} "
-            "Paste a link such as https://www.youtube.com/watch?v=dQw4w9WgXcQ, "
-            "https://youtu.be/dQw4w9WgXcQ or the 11-character video id."
-        )
+        what, examples = _LINK_EXAMPLES[accepts]
+        super().__init__(f"Not a YouTube {what}: {shown!r}. {reason} {examples}")
 
 
 class TranscriptFileError(YtqaError):
