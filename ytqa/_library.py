@@ -376,12 +376,15 @@ class Library:
             index = self.index(video)  # the stored transcript if there is one, else fetched
         return index.ask(question, k, self.search_settings)
 
-    def ask_all(self, question: str, k: int = 5) -> list[Moment]:
-        """One question across every stored video, best moments first."""
+    def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
+        """One question across every stored video (or those of ``video_ids``), best moments first."""
         question = check_question(question)
+        wanted = None if video_ids is None else set(video_ids)
         query = self.embedder.embed_query(question)
         found: list[Moment] = []
         for info in self.videos():
+            if wanted is not None and info.video_id not in wanted:
+                continue
             found += self.open(info.video_id).search(question, query, k, self.search_settings)
         # Each video's fused scores rank its own moments; across videos, the model's
         # similarity is the common scale.

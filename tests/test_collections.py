@@ -1,0 +1,457 @@
+"""Ask a whole course: playlists and channels listed, indexed politely, resumed, kept in sync.
+
+yt-dlp is replaced only at its boundary (its YoutubeDL answers with recorded flat
+listings, fixtures/), YouTube's HTTP only by recorded responses, time by a fake clock.
+"""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+import responses
+
+import ytqa
+from conftest import ROOT, shared, write_json_transcript
+from fakes import (BLOCKED, CHANNEL_URL, DART, PLAYLIST_ID, PLAYLIST_URL, PO_TOKEN, FakeClock,
+                   RecordedYouTube, entry_like, listing, youtube_dl)
+
+GOOD = [DART, "GJLlxj_dtq8", "F1xioXWb8CY"]  # captions on, recorded
+
+
+@pytest.fixture
+def youtube():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def course():
+    return youtube_dl(listing("ytdlp_playlist.json"))
+
+
+def collections_for(library, listing_factory, clock, **settings):
+    settings.setdefault("delay", 3.0)
+    return ytqa.Collections(library, clock=clock, sleep=clock.sleep, youtube_dl=listing_factory,
+                            **settings)
+
+
+@pytest.fixture
+def collections(library, course, clock):
+    return collections_for(library, course, clock)
+
+
+def states(saved):
+    return {v.video_id: v.state for v in saved.videos}
+
+
+def index_meta(library, video_id):
+    return {f.name: (f / "meta.json").read_text()
+            for f in (library.data_dir / "videos" / video_id / "indexes").iterdir()}
+
+
+# --- the adapter: yt-dlp's flat listing to ytqa's videos ---------------------------------
+
+
+def test_a_playlist_lists_each_video_with_its_title_and_length(course):
+    found = ytqa.list_collection(PLAYLIST_URL, factory=course)
+    assert (found.kind, found.id) == ("playlist", PLAYLIST_ID)
+    assert found.title == "Cloud, hardware and history: a test course"
+    assert len(found.videos) == 7
+    first = found.videos[0]
+    assert (first.video_id, first.title, first.duration) == (
+        DART, "Halloween Infrastructure Update - 27th October 2023", 401.0)
+
+
+def test_an_entry_without_a_title_is_kept_untitled(course):
+    found = ytqa.list_collection(PLAYLIST_URL, factory=course)
+    untitled = next(v for v in found.videos if v.video_id == "F1xioXWb8CY")
+    assert untitled.title is None and untitled.available and untitled.duration == 1509.0
+
+
+def test_private_and_members_only_entries_are_recorded_as_unavailable(course):
+    found = ytqa.list_collection(PLAYLIST_URL, factory=course)
+    unavailable = {v.video_id: (v.title, v.unavailable) for v in found.videos if not v.available}
+    assert unavailable == {
+        "Qw9_HC1t3Lk": (None, "private"),  # "[Private video]" is a placeholder, not a title
+        "mBr4p8Ngk3U": ("Members livestream Q&A, October", "members-only"),
+    }
+
+
+def test_a_channel_s_tabs_are_flattened_into_one_list_of_its_videos():
+    found = ytqa.list_collection(CHANNEL_URL, factory=youtube_dl(listing("ytdlp_channel.json")))
+    assert (found.kind, found.id, found.title) == (
+        "channel", "UCpIn7ox7j7bH_OFj7tYouOQ", "John Savill's Technical Training")
+    assert [v.video_id for v in found.videos] == [
+        DART, "W2mC1zTkTnY", "mBr4p8Ngk3U",  # Videos
+        "kq5p0pO7bV8", "Zx3rT9uVb2c",         # Live
+        "h7Yc2vRz0aQ",                         # Shorts
+    ]
+    upcoming = found.videos[4]
+    assert not upcoming.available and upcoming.unavailable == "an upcoming live stream"
+
+
+def test_entries_that_are_not_videos_are_dropped():
+    result = listing("ytdlp_channel.json")
+    videos_tab = result["entries"][0]["entries"]
+    videos_tab.append({"_type": "url", "ie_key": "YoutubeTab", "id": "PLbpi6ZahtOH6Blw3RGYpWkSByi_T7Rygb",
+                       "url": "https://www.youtube.com/playlist?list=PLbpi6ZahtOH6Blw3RGYpWkSByi_T7Rygb",
+                       "title": "Azure Master Class v3"})
+    videos_tab.append({"_type": "url", "ie_key": "YoutubeTab", "id": "UCVYamHliCI9rw1tHR1xbkfw",
+                       "url": "https://www.youtube.com/channel/UCVYamHliCI9rw1tHR1xbkfw", "title": "Dave2D"})
+    videos_tab.append(None)  # an entry yt-dlp could not extract
+    found = ytqa.list_collection(CHANNEL_URL, factory=youtube_dl(result))
+    assert len(found.videos) == 6
+    assert all(len(v.video_id) == 11 for v in found.videos)
+
+
+def test_a_video_in_two_tabs_is_listed_once():
+    result = listing("ytdlp_channel.json")
+    result["entries"][1]["entries"].append(result["entries"][0]["entries"][0])
+    found = ytqa.list_collection(CHANNEL_URL, factory=youtube_dl(result))
+    assert [v.video_id for v in found.videos].count(DART) == 1
+
+
+def test_yt_dlp_is_asked_for_a_flat_listing_of_the_canonical_link_without_downloading(course):
+    ytqa.list_collection(f"https://m.youtube.com/watch?v={DART}&list={PLAYLIST_ID}&index=3", factory=course)
+    [call] = course.calls
+    assert call["url"] == PLAYLIST_URL and call["download"] is False
+    assert call["params"]["extract_flat"] == "in_playlist"
+    assert call["params"]["skip_download"] is True and call["params"]["quiet"] is True
+
+
+def test_the_proxy_for_transcripts_is_the_proxy_for_listings(course):
+    proxy = ytqa.ProxySettings(http_url="http://proxy.example:3128", https_url="http://proxy.example:3128")
+    ytqa.list_collection(PLAYLIST_URL, proxy=proxy, factory=course)
+    assert course.calls[0]["params"]["proxy"] == "http://proxy.example:3128"
+
+
+def download_error(message, cause=None):
+    """What yt-dlp's extract_info raises: a DownloadError wrapping the extractor's error."""
+    from yt_dlp.utils import DownloadError, ExtractorError
+
+    original = ExtractorError(message, expected=True, cause=cause)
+    return DownloadError(f"ERROR: [youtube:tab] {PLAYLIST_ID}: {message}", (type(original), original, None))
+
+
+@pytest.mark.parametrize("message, error, words", [
+    ("The playlist does not exist.", ytqa.CollectionUnavailable, "The playlist does not exist"),
+    ("This playlist is private", ytqa.CollectionUnavailable, "make it unlisted"),
+    ("Sign in to confirm you\u2019re not a bot. Use --cookies-from-browser or --cookies for the "
+     "authentication.", ytqa.CollectionBlocked, "YTQA_PROXY"),
+    ("Unable to download API page: HTTP Error 429: Too Many Requests", ytqa.CollectionBlocked, "later"),
+    ("Unable to download webpage: <urlopen error [Errno -3] Temporary failure in name resolution> "
+     "(caused by TransportError('<urlopen error [Errno -3] Temporary failure in name resolution>'))",
+     ytqa.ListingFailed, "internet connection"),
+])
+def test_listing_errors_become_ytqa_errors_that_say_what_to_do(message, error, words):
+    with pytest.raises(error) as caught:
+        ytqa.list_collection(PLAYLIST_URL, factory=youtube_dl(download_error(message)))
+    assert words in str(caught.value)
+    assert "Traceback" not in str(caught.value)
+
+
+def test_importing_ytqa_does_not_import_yt_dlp():
+    done = subprocess.run([sys.executable, "-c", "import sys, ytqa; print('yt_dlp' in sys.modules)"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+# --- the store ---------------------------------------------------------------------
+
+
+def test_an_added_playlist_is_saved_as_json_with_each_video_waiting(collections, library):
+    saved = collections.add(PLAYLIST_URL)
+    data = json.loads((library.data_dir / "collections" / f"{PLAYLIST_ID}.json").read_text())
+    assert data["kind"] == "playlist" and data["source"] == PLAYLIST_URL
+    assert data["title"] == "Cloud, hardware and history: a test course"
+    assert data["added"] > 0 and data["updated"] >= data["added"]
+    first = data["videos"][0]
+    assert (first["video_id"], first["title"], first["duration"], first["state"]) == (
+        DART, "Halloween Infrastructure Update - 27th October 2023", 401, "waiting")
+    assert states(saved)["Qw9_HC1t3Lk"] == "failed"  # private: no request spent on it
+    assert saved.video("mBr4p8Ngk3U").reason == "members-only"
+
+
+def test_a_collection_is_found_by_its_key_its_link_or_its_title(collections):
+    saved = collections.add(PLAYLIST_URL)
+    for name in (PLAYLIST_ID, f"https://youtu.be/{DART}?list={PLAYLIST_ID}",
+                 "cloud, hardware and history: a test course"):
+        assert collections.get(name).key == saved.key
+    with pytest.raises(ytqa.UnknownCollection) as caught:
+        collections.get("PLnot-added-at-all-000")
+    assert PLAYLIST_ID in str(caught.value) and "ytqa add" in str(caught.value)
+
+
+# --- indexing ----------------------------------------------------------------------------
+
+
+def test_every_video_with_captions_is_indexed(collections, library, youtube, clock):
+    RecordedYouTube(youtube, clock)
+    report = collections.index(collections.add(PLAYLIST_URL).key)
+    assert set(report.indexed) == set(GOOD)
+    assert {v.video_id for v in library.videos()} == set(GOOD)
+    assert all(library.is_indexed(library.stored_transcript(v)) for v in GOOD)
+
+
+def test_a_failed_video_is_recorded_with_its_reason_and_the_rest_go_on(collections, youtube, clock):
+    served = RecordedYouTube(youtube, clock)
+    report = collections.index(collections.add(PLAYLIST_URL).key)
+    saved = report.collection
+    assert saved.video("dsMFmonKDD4").state == "failed"
+    assert saved.video("dsMFmonKDD4").reason == "captions are turned off"
+    assert "--transcript" in saved.video("dsMFmonKDD4").detail
+    assert saved.video("Njp5uhTorCo").reason == "age-restricted (captions need a signed-in user)"
+    # the video after the failure was still fetched and indexed
+    assert served.fetched() == [DART, "GJLlxj_dtq8", "dsMFmonKDD4", "F1xioXWb8CY", "Njp5uhTorCo"]
+    assert saved.video("F1xioXWb8CY").state == "indexed"
+    assert saved.summary() == "3 of 7 indexed, 4 failed"
+
+
+def test_an_untitled_entry_takes_its_title_from_youtubes_answer(collections, youtube, clock):
+    RecordedYouTube(youtube, clock)
+    saved = collections.index(collections.add(PLAYLIST_URL).key).collection
+    assert saved.video("F1xioXWb8CY").title == (
+        "The Tide Is Turning - Russian Civil War Fall 1919 I THE GREAT WAR 1919")
+
+
+def test_progress_gives_each_videos_state_and_the_overall_count(collections, youtube, clock):
+    RecordedYouTube(youtube, clock)
+    seen = []
+    collections.index(collections.add(PLAYLIST_URL).key, on_progress=lambda p: seen.append(
+        (p.video.video_id, p.video.state, p.done, p.total)))
+    assert seen[:4] == [(DART, "fetching", 2, 7), (DART, "indexed", 3, 7),
+                        ("GJLlxj_dtq8", "fetching", 3, 7), ("GJLlxj_dtq8", "indexed", 4, 7)]
+    assert seen[-1] == ("Njp5uhTorCo", "failed", 7, 7)
+
+
+def test_transcript_requests_are_spaced_by_the_delay(library, course, youtube, clock):
+    served = RecordedYouTube(youtube, clock, request_seconds=0.4)
+    collections = collections_for(library, course, clock, delay=5.0)
+    collections.index(collections.add(PLAYLIST_URL).key)
+    times = [t for _, t in served.fetches]
+    assert len(times) == 5
+    assert all(later - earlier >= 5.0 for earlier, later in zip(times, times[1:]))
+    # it waits only what is left of the delay, not the delay on top of the request's time
+    assert clock.sleeps and all(s <= 5.0 for s in clock.sleeps)
+    assert sum(clock.sleeps) < 5.0 * 4
+
+
+def test_videos_already_in_the_library_need_no_request_and_no_wait(library, collections, youtube, clock, tmp_path):
+    for video in GOOD:
+        library.index(video, transcript_file=write_json_transcript(
+            tmp_path / f"{video}.json", [("A talk about servers and caches.", 0, 5)]))
+    served = RecordedYouTube(youtube, clock)
+    report = collections.index(collections.add(PLAYLIST_URL).key)
+    assert set(report.indexed) == set(GOOD)
+    assert served.fetched() == ["dsMFmonKDD4", "Njp5uhTorCo"]
+    assert len(clock.sleeps) == 1  # only between the two requests
+
+
+def test_the_delay_comes_from_the_flag_else_the_environment_else_the_default():
+    assert ytqa.request_delay("1.5", {"YTQA_REQUEST_DELAY": "9"}) == 1.5
+    assert ytqa.request_delay(None, {"YTQA_REQUEST_DELAY": "9"}) == 9.0
+    assert ytqa.request_delay(None, {}) == 3.0
+    with pytest.raises(ytqa.YtqaError) as caught:
+        ytqa.request_delay(None, {"YTQA_REQUEST_DELAY": "soon"})
+    assert "YTQA_REQUEST_DELAY" in str(caught.value)
+
+
+def test_a_block_backs_off_a_few_times_then_stops_with_the_remedy(library, course, youtube, clock):
+    served = RecordedYouTube(youtube, clock, players={DART: BLOCKED, "GJLlxj_dtq8": BLOCKED})
+    collections = collections_for(library, course, clock, delay=3.0, backoff=20.0, retries=3)
+    saved = collections.add(PLAYLIST_URL)
+    with pytest.raises(ytqa.IndexingStopped) as caught:
+        collections.index(saved.key)
+    assert served.fetched() == [DART] * 4  # one try and three retries, nothing after
+    assert clock.sleeps == [20.0, 40.0, 80.0]
+    message = str(caught.value)
+    assert "refused 4 requests in a row" in message
+    assert "--proxy" in message and "YTQA_PROXY" in message and "Webshare" in message
+    assert "retry later" in message and f"ytqa sync {PLAYLIST_ID}" in message
+    assert collections.get(saved.key).video(DART).state == "waiting"  # not failed: tried again next run
+
+
+@pytest.mark.parametrize("refusal", ["429", "po-token"])
+def test_too_many_requests_and_po_token_demands_are_refusals_too(library, course, youtube, clock, refusal):
+    if refusal == "429":
+        served = RecordedYouTube(youtube, clock, watch_status={DART: 429})
+    else:
+        served = RecordedYouTube(youtube, clock, players={DART: PO_TOKEN})
+    collections = collections_for(library, course, clock, retries=2)
+    with pytest.raises(ytqa.IndexingStopped):
+        collections.index(collections.add(PLAYLIST_URL).key)
+    assert served.fetched() == [DART] * 3
+
+
+def test_a_refusal_that_passes_lets_the_run_go_on(library, course, youtube, clock):
+    RecordedYouTube(youtube, clock, players={
+        DART: [BLOCKED, "dart_port_fixtures_eF8Qqp7rjDg/innertube_response.json"]})
+    notes = []
+    collections = collections_for(library, course, clock)
+    report = collections.index(collections.add(PLAYLIST_URL).key,
+                               on_progress=lambda p: p.note and notes.append(p.note))
+    assert set(report.indexed) == set(GOOD)
+    assert clock.sleeps[0] == 20.0
+    assert notes == ["YouTube refused (blocked by YouTube); waiting 20 s before trying again (1 of 3)"]
+
+
+CHILD = """
+import sys
+sys.path.insert(0, sys.argv[2])
+import responses, ytqa
+from fakes import PLAYLIST_URL, RecordedYouTube, listing, youtube_dl
+
+with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    RecordedYouTube(mock)
+    collections = ytqa.Collections(ytqa.Library(sys.argv[1]), delay=4,
+                                   youtube_dl=youtube_dl(listing("ytdlp_playlist.json")))
+    saved = collections.add(PLAYLIST_URL)
+    collections.index(saved.key, lambda p: print(p.video.state, p.video.video_id, flush=True))
+print("DONE", flush=True)
+"""
+
+
+def test_a_run_killed_halfway_resumes_where_it_stopped_and_redoes_nothing(tmp_path, embedder, course, youtube, clock):
+    shared("youtube_responses")  # the child replays them too
+    data = tmp_path / "data"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(data), str(ROOT / "tests")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    indexed = []
+    for line in child.stdout:
+        if line.startswith("indexed"):
+            indexed.append(line.split()[1])
+        if len(indexed) == 2:  # now waiting 4 s before the third video's request
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr.read()
+    assert indexed == [DART, "GJLlxj_dtq8"]
+
+    library = ytqa.Library(data, embedder=embedder)
+    before = {video: index_meta(library, video) for video in indexed}
+    served = RecordedYouTube(youtube, clock)
+    collections = collections_for(library, course, clock)
+    report = collections.index(PLAYLIST_ID)
+    assert served.fetched() == ["dsMFmonKDD4", "F1xioXWb8CY", "Njp5uhTorCo"]
+    assert report.skipped == 2 and report.indexed == ("F1xioXWb8CY",)
+    assert {video: index_meta(library, video) for video in indexed} == before  # not rebuilt
+
+
+def test_a_video_a_kill_left_fetching_is_fetched_again(collections, library, youtube, clock):
+    saved = collections.add(PLAYLIST_URL)
+    path = library.data_dir / "collections" / f"{saved.key}.json"
+    data = json.loads(path.read_text())
+    data["videos"][0]["state"] = "fetching"  # as a process killed mid-fetch leaves it
+    path.write_text(json.dumps(data))
+    served = RecordedYouTube(youtube, clock)
+    report = ytqa.Collections(library, delay=0, clock=clock, sleep=clock.sleep).index(saved.key)
+    assert DART in report.indexed and served.fetched()[0] == DART
+
+
+def test_a_stopped_run_leaves_no_video_half_done(collections, youtube, clock):
+    RecordedYouTube(youtube, clock)
+
+    def close_the_page(progress):
+        if progress.video.state == "fetching" and progress.video.video_id == "GJLlxj_dtq8":
+            raise KeyboardInterrupt
+
+    saved = collections.add(PLAYLIST_URL)
+    with pytest.raises(KeyboardInterrupt):
+        collections.index(saved.key, on_progress=close_the_page)
+    after = states(collections.get(saved.key))
+    assert after[DART] == "indexed" and after["GJLlxj_dtq8"] == "waiting"
+
+
+def test_a_video_whose_index_is_gone_is_indexed_again(collections, library, youtube, clock):
+    served = RecordedYouTube(youtube, clock)
+    key = collections.index(collections.add(PLAYLIST_URL).key).collection.key
+    library.delete("GJLlxj_dtq8")
+    fetched = len(served.fetched())
+    report = collections.index(key)
+    assert report.indexed == ("GJLlxj_dtq8",) and report.skipped == 2
+    assert served.fetched()[fetched:] == ["GJLlxj_dtq8"]
+
+
+def test_failed_videos_are_not_asked_for_again_unless_told(collections, youtube, clock):
+    served = RecordedYouTube(youtube, clock)
+    key = collections.index(collections.add(PLAYLIST_URL).key).collection.key
+    fetched = len(served.fetched())
+    collections.index(key)
+    assert served.fetched()[fetched:] == []
+    collections.index(key, retry_failed=True)
+    assert served.fetched()[fetched:] == ["dsMFmonKDD4", "Njp5uhTorCo"]  # not the private one
+
+
+# --- sync --------------------------------------------------------------------------
+
+
+def test_sync_indexes_only_the_videos_new_in_the_listing(collections, course, library, youtube, clock):
+    served = RecordedYouTube(youtube, clock)
+    key = collections.index(collections.add(PLAYLIST_URL).key).collection.key
+    before = {video: index_meta(library, video) for video in GOOD}
+    fetched = len(served.fetched())
+    course.result["entries"].append(entry_like(course.result, "Fjg5lYqvzUs", "Watch live Dow Jones feed", 23169))
+    course.result["entries"].append(entry_like(course.result, "tkm0TNFzIeg", "How to explain things", 110))
+    report = collections.sync(key)
+    assert report.new == ("Fjg5lYqvzUs", "tkm0TNFzIeg")
+    assert served.fetched()[fetched:] == ["Fjg5lYqvzUs", "tkm0TNFzIeg"]
+    assert report.indexed == ("Fjg5lYqvzUs", "tkm0TNFzIeg")
+    assert {video: index_meta(library, video) for video in GOOD} == before
+
+
+def test_sync_keeps_videos_that_left_the_playlist(collections, course, youtube, clock):
+    RecordedYouTube(youtube, clock)
+    key = collections.index(collections.add(PLAYLIST_URL).key).collection.key
+    course.result["entries"] = course.result["entries"][1:]
+    saved = collections.sync(key).collection
+    assert saved.video(DART).state == "indexed" and saved.video(DART).listed is False
+
+
+def test_a_stream_that_has_ended_is_indexed_at_the_next_sync(library, youtube, clock):
+    channel = youtube_dl(listing("ytdlp_channel.json"))
+    RecordedYouTube(youtube, clock)
+    collections = collections_for(library, channel, clock, delay=0)
+    key = collections.index(collections.add(CHANNEL_URL).key).collection.key
+    assert collections.get(key).video("Zx3rT9uVb2c").state == "failed"
+    stream = channel.result["entries"][1]["entries"][1]
+    stream.update(live_status="was_live", duration=3650)
+    report = collections.sync(key)
+    assert report.indexed == ("Zx3rT9uVb2c",)
+
+
+# --- questions ---------------------------------------------------------------------
+
+
+def test_asking_a_collection_searches_only_its_videos_and_names_each_by_title(
+        collections, library, youtube, clock, tmp_path):
+    RecordedYouTube(youtube, clock)
+    library.index("tkm0TNFzIeg", transcript_file=write_json_transcript(tmp_path / "other.json", [
+        ("Virtual machines on the free account are what this other talk is about.", 0, 6)]))
+    key = collections.index(collections.add(PLAYLIST_URL).key).collection.key
+    moments = collections.ask(key, "Which virtual machines were added to the free account?", k=3)
+    assert moments and all(m.video_id in GOOD for m in moments)
+    assert moments[0].video_id == DART
+    assert moments[0].title == "Halloween Infrastructure Update - 27th October 2023"
+
+
+def test_ask_all_can_be_kept_to_some_videos(library, tmp_path):
+    for video, words in (("dQw4w9WgXcQ", "The lighthouse keeper painted the boat orange."),
+                         ("nTgKbiWg-YY", "The lighthouse keeper painted the boat orange too.")):
+        library.index(video, transcript_file=write_json_transcript(tmp_path / f"{video}.json", [(words, 0, 5)]))
+    moments = library.ask_all("lighthouse keeper", video_ids=["nTgKbiWg-YY"])
+    assert {m.video_id for m in moments} == {"nTgKbiWg-YY"}
+
+
+def test_asking_a_collection_with_nothing_indexed_says_how_to_index_it(collections):
+    key = collections.add(PLAYLIST_URL).key
+    with pytest.raises(ytqa.NothingIndexed) as caught:
+        collections.ask(key, "anything at all")
+    assert f"ytqa sync {key}" in str(caught.value)
+
