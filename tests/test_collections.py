@@ -455,3 +455,155 @@ def test_asking_a_collection_with_nothing_indexed_says_how_to_index_it(collectio
         collections.ask(key, "anything at all")
     assert f"ytqa sync {key}" in str(caught.value)
 
+
+# --- the command line ------------------------------------------------------------------
+
+
+@pytest.fixture
+def yt_dlp_lists(monkeypatch):
+    """yt-dlp's YoutubeDL answering with a recorded listing (the CLI and the app make their own)."""
+    import yt_dlp
+
+    def use(result):
+        factory = youtube_dl(result)
+        monkeypatch.setattr(yt_dlp, "YoutubeDL", factory)
+        return factory
+
+    return use
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """The seconds ytqa sleeps, none of them real (Streamlit's own millisecond polls still are)."""
+    import time
+
+    slept, real_sleep = [], time.sleep
+
+    def sleep(seconds):
+        if seconds < 0.05:
+            return real_sleep(seconds)
+        slept.append(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    return slept
+
+
+def run_cli(capsys, *argv):
+    from ytqa.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ytqa_add_shows_the_title_and_count_then_indexes_every_video(
+        capsys, tmp_path, yt_dlp_lists, youtube, waits):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    code, out, err = run_cli(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", tmp_path)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"Cloud, hardware and history: a test course (playlist, 7 videos; key {PLAYLIST_ID})"
+    assert "  cannot be indexed: mBr4p8Ngk3U  Members livestream Q&A, October: members-only" in lines
+    assert f"[3/7] indexed  {DART}  Halloween Infrastructure Update - 27th October 2023" in lines
+    assert "[5/7] failed   dsMFmonKDD4  Ang\u00e8le - Eels x Richard Cocciante | A Take Away Show: captions are turned off" in lines
+    assert lines[-1].startswith("Cloud, hardware and history: a test course: 3 of 7 indexed, 4 failed")
+
+
+@pytest.mark.parametrize("flag, environment, seconds", [((), "7", 7.0), (("--delay", "5"), "9", 5.0)])
+def test_ytqa_add_spaces_requests_by_the_delay_flag_else_the_environment(
+        capsys, tmp_path, yt_dlp_lists, youtube, waits, monkeypatch, flag, environment, seconds):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    monkeypatch.setenv("YTQA_REQUEST_DELAY", environment)
+    run_cli(capsys, "add", PLAYLIST_URL, *flag, "--data-dir", tmp_path)
+    # between five requests; each wait is what is left of the delay after indexing the last video
+    assert len(waits) == 4 and all(0 < w <= seconds for w in waits) and max(waits) > seconds - 0.5
+
+
+def test_ytqa_add_stopped_by_youtube_says_so_in_one_line(capsys, tmp_path, yt_dlp_lists, youtube, waits):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube, players={DART: BLOCKED})
+    code, out, err = run_cli(capsys, "add", PLAYLIST_URL, "--data-dir", tmp_path)
+    assert code == 1
+    assert waits == [20.0, 40.0, 80.0]
+    error = err.splitlines()[-1]
+    assert error.startswith("error: Stopped indexing Cloud, hardware and history") and "YTQA_PROXY" in error
+    assert "Traceback" not in err
+
+
+def test_ytqa_add_of_a_video_link_says_what_to_do(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "add", f"https://youtu.be/{DART}", "--data-dir", tmp_path)
+    assert code == 1 and "single video" in err and err.count("\n") == 1
+
+
+def test_ytqa_sync_indexes_only_what_is_new(capsys, tmp_path, yt_dlp_lists, youtube, waits):
+    course = yt_dlp_lists(listing("ytdlp_playlist.json"))
+    served = RecordedYouTube(youtube)
+    run_cli(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", tmp_path)
+    fetched = len(served.fetched())
+    course.result["entries"].append(entry_like(course.result, "tkm0TNFzIeg", "How to explain things", 110))
+    code, out, err = run_cli(capsys, "sync", "--delay", 0, "--data-dir", tmp_path)
+    assert code == 0, err
+    assert served.fetched()[fetched:] == ["tkm0TNFzIeg"]
+    assert out.splitlines()[-1] == "Cloud, hardware and history: a test course: 1 new video; 4 of 8 indexed, 4 failed"
+
+
+def test_ytqa_collections_lists_each_videos_state_and_why_it_failed(capsys, tmp_path, yt_dlp_lists, youtube, waits):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    run_cli(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", tmp_path)
+    code, out, _ = run_cli(capsys, "collections", "--data-dir", tmp_path)
+    assert out == f"{PLAYLIST_ID}  playlist Cloud, hardware and history: a test course: 3 of 7 indexed, 4 failed\n"
+    code, out, _ = run_cli(capsys, "collections", PLAYLIST_ID, "--data-dir", tmp_path)
+    assert f"  indexed  {DART}      6:41  Halloween Infrastructure Update - 27th October 2023" in out
+    assert "  failed   Njp5uhTorCo      7:32  Laura Branigan - Self Control (Moreno J Remix) Age-restricted: " \
+           "age-restricted (captions need a signed-in user)" in out
+    assert "  failed   Qw9_HC1t3Lk         ?  (untitled): private" in out
+
+
+def test_ytqa_list_groups_videos_by_collection(capsys, tmp_path, yt_dlp_lists, youtube, waits, talk_in):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    run_cli(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", tmp_path)
+    run_cli(capsys, "index", "dQw4w9WgXcQ", "--transcript", talk_in, "--data-dir", tmp_path)
+    _, out, _ = run_cli(capsys, "list", "--data-dir", tmp_path)
+    lines = out.splitlines()
+    assert lines[0].startswith("Cloud, hardware and history: a test course (playlist")
+    assert [l.split()[0] for l in lines[1:4]] == GOOD
+    assert lines[4] == "Not in a playlist or channel" and lines[5].split()[0] == "dQw4w9WgXcQ"
+
+
+@pytest.fixture
+def talk_in(tmp_path):
+    return write_json_transcript(tmp_path / "talk.json", [("A talk about caching and invalidation.", 0, 5)])
+
+
+def test_ytqa_ask_collection_names_each_moments_video(capsys, tmp_path, yt_dlp_lists, youtube, waits, talk_in):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    run_cli(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", tmp_path)
+    run_cli(capsys, "index", "dQw4w9WgXcQ", "--transcript", talk_in, "--data-dir", tmp_path)
+    code, out, err = run_cli(capsys, "ask", "--collection", PLAYLIST_ID, "Which virtual machines were added "
+                             "to the free account?", "-k", 2, "--data-dir", tmp_path)
+    assert code == 0, err
+    assert out.startswith("1. Halloween Infrastructure Update - 27th October 2023\n   ")
+    assert "dQw4w9WgXcQ" not in out
+    code, out, _ = run_cli(capsys, "ask", "--collection", PLAYLIST_ID, "virtual machines", "--json",
+                           "--data-dir", tmp_path)
+    results = json.loads(out)["results"]
+    assert results[0]["title"] == "Halloween Infrastructure Update - 27th October 2023"
+    assert {r["video_id"] for r in results} <= set(GOOD)
+
+
+def test_ytqa_ask_of_one_video_still_works_beside_collections(capsys, tmp_path, talk_in):
+    code, out, _ = run_cli(capsys, "ask", "dQw4w9WgXcQ", "invalidation", "--transcript", talk_in,
+                           "--data-dir", tmp_path)
+    assert code == 0 and out.startswith("1. 0:00-")
+
+
+def test_ytqa_ask_all_names_the_video_of_each_moment(capsys, tmp_path, talk_in):
+    run_cli(capsys, "index", "dQw4w9WgXcQ", "--transcript", talk_in, "--data-dir", tmp_path)
+    code, out, _ = run_cli(capsys, "ask", "--all", "invalidation", "--data-dir", tmp_path)
+    assert code == 0 and out.startswith("1. dQw4w9WgXcQ\n")
+
