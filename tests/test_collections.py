@@ -607,3 +607,113 @@ def test_ytqa_ask_all_names_the_video_of_each_moment(capsys, tmp_path, talk_in):
     code, out, _ = run_cli(capsys, "ask", "--all", "invalidation", "--data-dir", tmp_path)
     assert code == 0 and out.startswith("1. dQw4w9WgXcQ\n")
 
+
+# --- the app ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, embedder, yt_dlp_lists, waits):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()  # listings are cached by link across runs
+    monkeypatch.setenv("YTQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("YTQA_REQUEST_DELAY", "0")
+    test = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    test.run()
+    assert not test.exception
+    return test
+
+
+def paste(app, link):
+    app.text_input(key="link").input(link).run()
+    assert not app.exception
+    return app
+
+
+def test_pasting_a_playlist_link_shows_its_title_how_many_videos_and_index_all(app, yt_dlp_lists):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    paste(app, PLAYLIST_URL)
+    assert not app.error
+    assert "**Cloud, hardware and history&#58; a test course**" in [m.value for m in app.markdown]
+    assert any(c.value.startswith("Playlist · 7 videos · 2 cannot be indexed") for c in app.caption)
+    index_all = app.button(key="index_all")
+    assert index_all.label == "Index all" and not index_all.disabled
+    assert app.button(key="open").disabled  # it is not one video
+
+
+def test_pasting_a_channel_link_shows_the_channel_and_all_its_tabs_videos(app, yt_dlp_lists):
+    yt_dlp_lists(listing("ytdlp_channel.json"))
+    paste(app, "https://www.youtube.com/@NTFAQGuy")
+    assert "**John Savill&#39;s Technical Training**" in [m.value for m in app.markdown]
+    assert any(c.value.startswith("Channel · 6 videos") for c in app.caption)
+
+
+def test_index_all_shows_the_overall_progress_and_each_videos_state(app, yt_dlp_lists, youtube):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    paste(app, PLAYLIST_URL)
+    app.button(key="index_all").click().run()
+    assert not app.exception
+    assert app.success[0].value == "Cloud, hardware and history: a test course: 3 of 7 indexed, 4 failed"
+    [bar] = app.get("progress")
+    assert bar.proto.value == 100 and bar.proto.text == "7 of 7 videos done"
+    table = app.dataframe[0].value
+    rows = dict(zip(table["Video"], table["State"]))
+    assert rows["Halloween Infrastructure Update - 27th October 2023"] == "indexed"
+    assert rows["Ang\u00e8le - Eels x Richard Cocciante | A Take Away Show"] == "failed: captions are turned off"
+    assert rows["Members livestream Q&A, October"] == "failed: members-only"
+
+
+def test_a_block_in_the_app_stops_with_the_remedy_and_keeps_what_is_indexed(app, yt_dlp_lists, youtube, waits):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube, players={"GJLlxj_dtq8": BLOCKED})
+    paste(app, PLAYLIST_URL)
+    app.button(key="index_all").click().run()
+    [error] = app.error
+    assert "Stopped indexing" in error.value and "YTQA_PROXY" in error.value
+    assert waits[-3:] == [20.0, 40.0, 80.0]
+    assert dict(zip(app.dataframe[0].value["Video"], app.dataframe[0].value["State"]))[
+        "Halloween Infrastructure Update - 27th October 2023"] == "indexed"
+
+
+def test_the_sidebar_groups_videos_by_collection_with_a_sync_button(app, yt_dlp_lists, youtube, monkeypatch):
+    course = yt_dlp_lists(listing("ytdlp_playlist.json"))
+    served = RecordedYouTube(youtube)
+    paste(app, PLAYLIST_URL)
+    app.button(key="index_all").click().run()
+    [group] = app.sidebar.expander
+    assert group.label == "Cloud, hardware and history&#58; a test course"  # shown as text, not markup
+    assert {b.key for b in app.sidebar.button if (b.key or "").startswith("open-")} == {
+        f"open-{PLAYLIST_ID}-{video}" for video in GOOD}
+    fetched = len(served.fetched())
+    course.result["entries"].append(entry_like(course.result, "tkm0TNFzIeg", "How to explain things", 110))
+    app.button(key=f"sync-{PLAYLIST_ID}").click().run()
+    assert not app.exception
+    assert served.fetched()[fetched:] == ["tkm0TNFzIeg"]
+    assert app.success[0].value == "Cloud, hardware and history: a test course: 1 new · 4 of 8 indexed, 4 failed"
+
+
+def test_a_question_can_go_to_one_collection_and_each_answer_names_its_video(app, yt_dlp_lists, youtube):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    paste(app, PLAYLIST_URL)
+    app.button(key="index_all").click().run()
+    app.selectbox(key="scope").set_value(PLAYLIST_ID).run()
+    app.text_input(key="question").input("Which virtual machines were added to the free account?")
+    [submit] = [b for b in app.button if b.label == "Ask"]
+    submit.click().run()
+    assert not app.exception
+    text = "\n".join(m.value for m in app.markdown)
+    assert " · Halloween Infrastructure Update &#45; 27th October 2023" in text
+    assert "watch?v=eF8Qqp7rjDg&amp;t=" in text
+
+
+def test_a_watch_link_inside_a_playlist_opens_the_video_and_offers_its_playlist(app, yt_dlp_lists):
+    course = yt_dlp_lists(listing("ytdlp_playlist.json"))
+    paste(app, f"https://www.youtube.com/watch?v={DART}&list={PLAYLIST_ID}&index=1")
+    assert not app.button(key="open").disabled  # the single-video flow, as before
+    assert course.calls == []  # nothing listed until asked
+    app.button(key="show_playlist").click().run()
+    assert app.button(key="index_all").label == "Index all"
+    assert [c["url"] for c in course.calls] == [PLAYLIST_URL]
