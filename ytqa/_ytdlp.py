@@ -69,6 +69,15 @@ class Collection:
         return tuple(v for v in self.videos if v.available)
 
 
+class _Silent:
+    """yt-dlp's logger: its errors come back as exceptions, which ytqa words itself."""
+
+    def debug(self, message):
+        pass
+
+    info = warning = error = debug
+
+
 def params(proxy_url: str | None = None) -> dict:
     """yt-dlp's options: list only, quietly, never download."""
     options = {
@@ -78,6 +87,7 @@ def params(proxy_url: str | None = None) -> dict:
         "no_warnings": True,
         "noprogress": True,
         "socket_timeout": 30,
+        "logger": _Silent(),  # quiet=True still prints errors to stderr
     }
     if proxy_url:
         options["proxy"] = proxy_url
@@ -202,10 +212,12 @@ def _map_error(link: Link, error: BaseException, with_proxy: bool) -> errors.Ytq
     first = str(error).splitlines()[0] if str(error) else type(error).__name__
     first = re.sub(r"^ERROR:\s*(\[[^\]]*\]\s*)?", "", first)
     first = re.sub(r"^[\w@.-]+:\s+", "", first)  # "PL...: The playlist does not exist."
-    if status == 429 or "429" in text or "too many requests" in lowered or "not a bot" in lowered:
+    first = re.sub(r"\s*\(caused by .*\)$", "", first)
+    if status == 429 or "error 429" in lowered or "too many requests" in lowered or "not a bot" in lowered:
         return errors.CollectionBlocked(link.url, with_proxy)
     if (status == 404 or "does not exist" in lowered or "this playlist is private" in lowered
-            or "unavailable" in lowered or "does not have a" in lowered or "404" in text):
+            or "unavailable" in lowered or "not available" in lowered or "does not have a" in lowered
+            or "error 404" in lowered):
         return errors.CollectionUnavailable(link.url, first.rstrip("."))
     names = {type(e).__name__ for e in chain}
     if names & {"TransportError", "ConnectionError", "URLError", "timeout", "TimeoutError",
