@@ -189,7 +189,25 @@ def test_a_collection_is_found_by_its_key_its_link_or_its_title(collections):
     assert PLAYLIST_ID in str(caught.value) and "ytqa add" in str(caught.value)
 
 
+def test_a_channel_and_one_of_its_tabs_are_two_collections(library, clock):
+    result = listing("ytdlp_channel.json")
+    collections = collections_for(library, youtube_dl(result), clock)
+    whole = collections.add(CHANNEL_URL)
+    collections.youtube_dl = youtube_dl(dict(result["entries"][1], original_url=f"{CHANNEL_URL}/streams"))
+    streams = collections.add(f"{CHANNEL_URL}/streams")
+    assert (whole.key, streams.key) == ("UCpIn7ox7j7bH_OFj7tYouOQ", "UCpIn7ox7j7bH_OFj7tYouOQ-streams")
+    assert collections.get("UCpIn7ox7j7bH_OFj7tYouOQ").key == whole.key
+    assert collections.get(f"{CHANNEL_URL}/streams").key == streams.key
+    assert [v.video_id for v in streams.videos] == ["kq5p0pO7bV8", "Zx3rT9uVb2c"]
+
+
 # --- indexing ----------------------------------------------------------------------------
+
+
+def test_a_members_only_video_found_when_fetching_is_named_so():
+    error = ytqa.VideoUnplayable("mBr4p8Ngk3U", "Join this channel to get access to members-only "
+                                 "content like this video, and other exclusive perks.")
+    assert error.summary == "members-only"
 
 
 def test_every_video_with_captions_is_indexed(collections, library, youtube, clock):

@@ -206,7 +206,7 @@ class CollectionStore:
         """A collection by its key, by a link to it, or by its title."""
         name = (name or "").strip()
         collections = self.all()
-        for c in collections:
+        for c in sorted(collections, key=lambda c: c.key != name):  # the key first, then the id
             if c.key == name or c.id == name:
                 return c
         try:
