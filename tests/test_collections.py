@@ -735,3 +735,15 @@ def test_a_watch_link_inside_a_playlist_opens_the_video_and_offers_its_playlist(
     app.button(key="show_playlist").click().run()
     assert app.button(key="index_all").label == "Index all"
     assert [c["url"] for c in course.calls] == [PLAYLIST_URL]
+
+
+def test_ytqa_remove_forgets_the_collection_but_keeps_its_videos(capsys, tmp_path, yt_dlp_lists, youtube, waits):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    run_cli(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", tmp_path)
+    code, out, _ = run_cli(capsys, "remove", PLAYLIST_URL, "--data-dir", tmp_path)
+    assert code == 0 and out.startswith("removed Cloud, hardware and history")
+    _, out, _ = run_cli(capsys, "collections", "--data-dir", tmp_path)
+    assert out.startswith("No playlist or channel is added yet")
+    _, out, _ = run_cli(capsys, "list", "--data-dir", tmp_path)
+    assert sorted(line.split()[0] for line in out.splitlines()) == sorted(GOOD)
