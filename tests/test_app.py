@@ -130,7 +130,8 @@ def wait_for_full_index(data_dir, video_id, timeout=120):
     indexes = data_dir / "videos" / video_id / "indexes"
     deadline = time.time() + timeout
     while time.time() < deadline:
-        done = [f for f in indexes.glob("*-sv-*") if (f / "meta.json").exists()]
+        # A build in progress (".building-...") writes its meta.json before it is renamed.
+        done = [f for f in indexes.glob("*-sv-*") if not f.name.startswith(".") and (f / "meta.json").exists()]
         if done:
             return done[0]
         time.sleep(0.1)

@@ -208,3 +208,10 @@ def test_the_full_index_from_reused_vectors_answers_like_one_built_directly(tmp_
     question = "who sleeps on the keyboard?"
     assert [(m.start, m.end) for m in stepwise.complete("dQw4w9WgXcQ").ask(question)] == [
         (m.start, m.end) for m in direct.ask("dQw4w9WgXcQ", question, transcript_file=talk_file)]
+
+
+def test_two_videos_with_the_same_captions_each_get_their_own_index(library, talk_file):
+    first = library.index("dQw4w9WgXcQ", transcript_file=talk_file)
+    second = library.index("nTgKbiWg-YY", transcript_file=talk_file)
+    assert (first.video_id, second.video_id) == ("dQw4w9WgXcQ", "nTgKbiWg-YY")
+    assert (library.data_dir / "videos" / "nTgKbiWg-YY" / "indexes").is_dir()

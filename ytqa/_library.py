@@ -82,7 +82,8 @@ class Library:
         if embedder is None:
             embedder = Embedder(model, backend, cache_dir=self.data_dir / "models")
         self.embedder = embedder
-        self._open: dict[str, VideoIndex] = {}
+        #: Indexes in memory, by (video id, index key): two videos may have the same captions.
+        self._open: dict[tuple[str, str], VideoIndex] = {}
 
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
@@ -201,7 +202,7 @@ class Library:
 
     def is_indexed(self, transcript: Transcript) -> bool:
         key = self.index_key(transcript)
-        if key in self._open:
+        if (transcript.video_id, key) in self._open:
             return True
         return self._verified(self._video_dir(transcript.video_id) / "indexes" / key) is not None
 
@@ -209,8 +210,8 @@ class Library:
                          quick: bool = False) -> VideoIndex:
         progress = progress or _quiet
         key = self.index_key(transcript)
-        if key in self._open:
-            return self._open[key]
+        if (transcript.video_id, key) in self._open:
+            return self._open[transcript.video_id, key]
         stored = self.stored_transcript(transcript.video_id)
         if stored != transcript:
             self.save_transcript(transcript)  # the library lists what it has indexed
@@ -224,13 +225,13 @@ class Library:
                 loaded = self._load(folder, transcript, locked=True)
                 if loaded is None:
                     loaded = self._build(folder, transcript, progress, self.vectors)
-        self._open[key] = loaded
+        self._open[transcript.video_id, key] = loaded
         return loaded
 
     def _quick(self, transcript: Transcript, progress: Progress) -> VideoIndex:
         mode = self._quick_mode()
         key = self.index_key(transcript, mode)
-        if key not in self._open:
+        if (transcript.video_id, key) not in self._open:
             folder = self._video_dir(transcript.video_id) / "indexes" / key
             loaded = self._load(folder, transcript)
             if loaded is None:
@@ -238,8 +239,8 @@ class Library:
                     loaded = self._load(folder, transcript, locked=True)
                     if loaded is None:
                         loaded = self._build(folder, transcript, progress, mode)
-            self._open[key] = loaded
-        return self._open[key]
+            self._open[transcript.video_id, key] = loaded
+        return self._open[transcript.video_id, key]
 
     def _verified(self, folder: Path) -> dict | None:
         meta = storage.read_json(folder / "meta.json")
@@ -287,7 +288,7 @@ class Library:
         if mode is None:
             return None
         key = self.index_key(transcript, mode)
-        return self._open.get(key) or self._load(
+        return self._open.get((transcript.video_id, key)) or self._load(
             self._video_dir(transcript.video_id) / "indexes" / key, transcript, locked=True)
 
     def _build(self, folder: Path, transcript: Transcript, progress: Progress,
@@ -377,12 +378,15 @@ class Library:
             index = self.index(video)  # the stored transcript if there is one, else fetched
         return index.ask(question, k, self.search_settings)
 
-    def ask_all(self, question: str, k: int = 5) -> list[Moment]:
-        """One question across every stored video, best moments first."""
+    def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
+        """One question across every stored video (or those of ``video_ids``), best moments first."""
         question = check_question(question)
+        wanted = None if video_ids is None else set(video_ids)
         query = self.embedder.embed_query(question)
         found: list[Moment] = []
         for info in self.videos():
+            if wanted is not None and info.video_id not in wanted:
+                continue
             found += self.open(info.video_id).search(question, query, k, self.search_settings)
         # Each video's fused scores rank its own moments; across videos, the model's
         # similarity is the common scale.
