@@ -34,19 +34,17 @@ class SearchSettings:
     #: BM25's weight when the question and the transcript are in different languages.
     cross_lexical_weight: float = 0.0
     sentence_weight: float = 1.0
-    #: How a moment's edges are chosen: "answer" (per question: a fact or a procedure,
-    #: see ``_moments``) or "passage" (the retrieved passage, at least ``min_seconds``).
+    #: How a moment's edges are chosen: "answer" (a procedure gets a long moment, any
+    #: other answer its passage; see ``_moments``) or "passage" (always the passage).
     boundaries: str = "answer"
-    #: Seconds of context kept before the best sentence (a fact; "passage" mode too).
-    lead_in: float = 6.0
-    #: A fact's moment runs at least this long from its start.
-    fact_seconds: float = 25.0
+    #: Seconds of context kept before the best sentence.
+    lead_in: float = 9.0
+    #: Start at the best sentence (else at the chunk's start); run at least this long.
+    start_at_sentence: bool = True
+    min_seconds: float = 30.0
     #: A procedure's lead-in and length: it is introduced before its best step, and long.
     procedure_lead_in: float = 10.0
     procedure_seconds: float = 75.0
-    #: "passage" mode: start at the best sentence (else at the chunk's start), run at least this long.
-    start_at_sentence: bool = True
-    min_seconds: float = 30.0
     #: Weight of the following sentence when choosing where an answer starts.
     sentence_context: float = 0.5
 
