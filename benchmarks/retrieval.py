@@ -43,7 +43,7 @@ PLAIN = dict(lexical_weight=0, sentence_weight=0, start_at_sentence=False, min_s
              boundaries="passage")
 PREVIOUS = dict(boundaries="passage", cross_lexical_weight=1.5)
 ANSWER = dict(boundaries="answer", cross_lexical_weight=1.5)
-# label, vectors, search settings; every row is explicit, none leans on the current defaults
+# label, vectors, search settings; every row but the last two is explicit
 ROWS = [
     ("plain: 60 s windows every 20 s, dense only, the window as the moment", "chunks", PLAIN),
     ("previous defaults: + BM25, sentence vectors, start at the best sentence (9 s lead-in, >= 30 s)",
@@ -53,13 +53,13 @@ ROWS = [
     ("previous, BM25 at half weight across languages",
      "chunks+sentences", dict(PREVIOUS, cross_lexical_weight=0.75)),
     ("previous + procedures get long moments (10 s lead-in, >= 75 s)", "chunks+sentences", ANSWER),
-    ("previous + long procedures, BM25 off across languages", "chunks+sentences",
-     dict(ANSWER, cross_lexical_weight=0.0)),
-    ("previous + long procedures, sentence vectors only (the app's quick index)", "sentences", ANSWER),
+    ("defaults: + BM25 across languages only for a model that is not multilingual",
+     "chunks+sentences", dict()),
+    ("defaults, sentence vectors only (the app's quick index)", "sentences", dict()),
 ]
-SWEEP = [(f"long procedures: {lead:g} s lead-in, >= {seconds:g} s", "chunks+sentences",
-          dict(ANSWER, procedure_lead_in=lead, procedure_seconds=seconds))
-         for lead in (6, 10, 15) for seconds in (45, 60, 75, 90, 120)]
+SWEEP = [(f"defaults, procedures: {lead:g} s lead-in, >= {seconds:g} s", "chunks+sentences",
+          dict(procedure_lead_in=lead, procedure_seconds=seconds))
+         for lead, seconds in ((10, 45), (10, 60), (10, 90), (10, 120), (6, 75), (15, 75))]
 
 
 def load_sets():
@@ -94,7 +94,8 @@ def cell(m: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", default="minilm,e5")
+    parser.add_argument("--models", default="minilm,e5,e5:onnx-int8",
+                        help="comma-separated MODEL or MODEL:BACKEND")
     parser.add_argument("--backend", default=None)
     parser.add_argument("--sweep", action="store_true")
     args = parser.parse_args()
@@ -107,7 +108,8 @@ def main() -> None:
     print("|" + "---|" * (len(sets) + 2))
     whole_printed = False
     for model in args.models.split(","):
-        embedder = ytqa.Embedder(model, args.backend)
+        name, _, backend = model.partition(":")
+        embedder = ytqa.Embedder(name, backend or args.backend)
         memoise(embedder)
         rows = ROWS + (SWEEP if args.sweep else [])
         for label, vectors, search in rows:
@@ -121,7 +123,7 @@ def main() -> None:
                 print("| | median gold span, s | " + " | ".join(f"{m['gold_span']:g}" for m in results) + " |")
                 whole_printed = True
             spans = ", ".join(f"{m['span@1']:g}" for m in results)
-            print(f"| {embedder.spec.name} | {label} (span@1 {spans} s; {time.perf_counter() - started:.0f} s) | "
+            print(f"| {embedder.spec.name} ({embedder.backend}) | {label} (span@1 {spans} s; {time.perf_counter() - started:.0f} s) | "
                   + " | ".join(cell(m) for m in results) + " |", flush=True)
 
 
