@@ -104,7 +104,7 @@ def test_each_moment_shows_its_length_and_its_whole_text_on_demand(app):
     ask(app, "What does it mean if my explanation is long-winded?")
     plays = [b for b in app.button if b.label.startswith("▶ Play ")]
     expanders = [e for e in app.expander if e.label.startswith("The whole moment (")]
-    assert len(expanders) == len(plays) >= 2, ([e.label for e in expanders], [b.label for b in plays])
+    assert len(expanders) == len(plays) >= 1, ([e.label for e in expanders], [b.label for b in plays])
     assert all(e.markdown for e in expanders)
 
 
