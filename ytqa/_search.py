@@ -33,9 +33,9 @@ class SearchSettings:
     lexical_weight: float = 1.5
     #: BM25's weight when the question and the transcript are in different languages.
     #: None: off for a multilingual model (it connects the languages itself, and BM25's
-    #: chance matches of names and cognates pull it off: dev2 cross-language hit@3 0.60
-    #: with BM25, 0.71 without), full for an English one (those matches are all it has:
-    #: 0.51 with, 0.49 without). See README, Retrieval quality.
+    #: chance matches of names and cognates pull it off: dev2 cross-language hit@3 0.62
+    #: with BM25, 0.67 without), full for an English one (those matches are all it has:
+    #: 0.53 with, 0.49 without). See README, Retrieval quality.
     cross_lexical_weight: float | None = None
     sentence_weight: float = 1.0
     #: How a moment's edges are chosen: "answer" (a procedure gets a long moment, any
