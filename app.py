@@ -16,11 +16,15 @@ import ytqa
 CONFIG = ytqa.Config.from_env()
 #: Videos listed in the sidebar at once; a bigger library is paged and searched.
 PAGE = 20
-MODEL_CHOICES = {
-    "minilm": "MiniLM (fast, offline, default)",
-    "multi-qa-mpnet": "multi-qa-mpnet (better on questions, slower, downloads once)",
-    "custom": "Another sentence-transformers model...",
+_MODELS = {
+    "e5": "multilingual-e5-small: 100 languages, offline",
+    "minilm": "all-MiniLM-L6-v2: English, fastest, offline",
+    "multi-qa-mpnet": "multi-qa-mpnet-base-dot-v1: English, question-trained, downloads once",
 }
+# The default model first, marked as such.
+MODEL_CHOICES = {ytqa.DEFAULT_MODEL: f"{_MODELS[ytqa.DEFAULT_MODEL]} (default)"}
+MODEL_CHOICES.update({name: label for name, label in _MODELS.items() if name != ytqa.DEFAULT_MODEL})
+MODEL_CHOICES["custom"] = "Another sentence-transformers model..."
 STAGES = {"fetching": "Fetching the transcript", "chunking": "Cutting it into passages",
           "embedding": "Embedding passages", "saving": "Saving the index"}
 
@@ -91,7 +95,174 @@ def state():
     s.setdefault("history", [])
     s.setdefault("video", None)
     s.setdefault("play", None)
+    s.setdefault("collection_job", None)
+    s.setdefault("collection_result", None)
     return s
+
+
+def open_stored(video: str) -> None:
+    session.video = video
+    session.play = None
+
+
+def delete_stored(video: str) -> None:
+    library.delete(video)
+    if session.video == video:
+        session.video = None
+
+
+# --- playlists and channels ---------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=50)
+def listing_of(url: str) -> ytqa.Collection:
+    """A playlist's or channel's videos, listed once in a while (yt-dlp, nothing downloaded)."""
+    return ytqa.list_collection(url, proxy=ytqa.ProxySettings.from_env())
+
+
+def collections_of(library: ytqa.Library) -> ytqa.Collections:
+    try:
+        return ytqa.Collections(library)  # YTQA_REQUEST_DELAY spaces the transcript requests
+    except ytqa.YtqaError as error:
+        st.sidebar.error(str(error))
+        return ytqa.Collections(library, delay=ytqa.request_delay(None, {}))
+
+
+def pending(saved: ytqa.SavedCollection) -> bool:
+    return any(v.state in ("waiting", "fetching") for v in saved.videos)
+
+
+def collection_groups(collections: ytqa.Collections) -> set:
+    """The sidebar's playlists and channels, each with its indexed videos; returns their ids."""
+    shown = set()
+    for saved in collections.all():
+        with st.expander(safe(saved.title)):
+            st.caption(safe(f"{'channel' if saved.kind == 'channel' else 'playlist'} · {saved.summary()}"))
+            for video in saved.videos:
+                if video.state != "indexed":
+                    continue
+                shown.add(video.video_id)
+                title_col, open_col = st.columns([3, 1])
+                title_col.markdown(safe(video.title or video.video_id))
+                open_col.button("Open", key=f"open-{saved.key}-{video.video_id}",
+                                on_click=open_stored, args=(video.video_id,))
+            failed = [v for v in saved.videos if v.state == "failed"]
+            if failed:
+                st.caption(safe("Not indexed: " + "; ".join(
+                    f"{v.title or v.video_id} ({v.reason})" for v in failed[:20])
+                    + (f"; and {len(failed) - 20} more" if len(failed) > 20 else "")))
+            sync_col, resume_col = st.columns(2)
+            if sync_col.button("Sync", key=f"sync-{saved.key}", width="stretch",
+                               help="Look for new videos and index them"):
+                session.collection_job = {"key": saved.key, "sync": True}
+            if pending(saved) and resume_col.button("Index all", key=f"resume-{saved.key}",
+                                                    width="stretch"):
+                session.collection_job = {"key": saved.key, "sync": False}
+    return shown
+
+
+def collection_in(text: str, video_error: str | None):
+    """The playlist or channel a pasted link names, if any, and the error left to show."""
+    try:
+        target = ytqa.parse_link(text)
+    except ytqa.InvalidLink:
+        return None, video_error
+    if target.kind == "video":
+        return None, video_error
+    return target, None
+
+
+def collection_panel(collections: ytqa.Collections, target: ytqa.Link, source: str) -> None:
+    """A pasted playlist or channel: its title, how many videos, and Index all."""
+    if target.video_id and session.get("listing") != target.url:
+        st.caption("This video is part of a playlist.")
+        if st.button("Show the playlist", key="show_playlist"):
+            session.listing = target.url
+            st.rerun()
+        return
+    try:
+        with st.spinner("Listing its videos..."):
+            listing = listing_of(target.url)
+    except ytqa.YtqaError as error:
+        st.error(str(error))
+        return
+    with st.container(border=True):
+        st.markdown(f"**{safe(listing.title)}**")
+        what = "Channel" if listing.kind == "channel" else "Playlist"
+        if listing.tab:
+            what += f" ({listing.tab})"
+        cannot = len(listing.videos) - len(listing.available)
+        st.caption(safe(f"{what} · {len(listing.videos)} videos"
+                        + (f" · {cannot} cannot be indexed (private, members-only or not yet streamed)"
+                           if cannot else "")))
+        saved = collections.store.load(ytqa.collection_key(listing))
+        if saved is not None:
+            st.caption(safe(f"Added before: {saved.summary()}"))
+        if st.button("Index all", key="index_all", type="primary", disabled=not listing.available):
+            session.collection_job = {"listing": listing, "source": source}
+
+
+def ask_scope(collections: ytqa.Collections, everywhere: bool) -> str:
+    """The playlist or channel a question goes to ("" for the open video)."""
+    added = [c for c in collections.all() if c.count("indexed")]
+    if not added:
+        return ""
+    names = {"": "The open video", **{c.key: f"{c.title} ({c.count('indexed')} videos)" for c in added}}
+    choice = st.selectbox("Ask within", list(names), format_func=names.get, key="scope",
+                          disabled=everywhere)
+    return "" if everywhere else choice
+
+
+def listed_titles(collections: ytqa.Collections) -> dict:
+    """Titles from the listings, for videos whose transcript has none."""
+    return {v.video_id: v.title for c in collections.all() for v in c.videos if v.title}
+
+
+def state_rows(saved: ytqa.SavedCollection) -> list[dict]:
+    return [{"Video": v.title or v.video_id, "State": v.state + (f": {v.reason}" if v.reason and v.state == "failed" else "")}
+            for v in saved.videos]
+
+
+def run_collection_job(collections: ytqa.Collections, job: dict) -> None:
+    """Index a collection's videos one after another: an overall bar and each video's state."""
+    with st.container(border=True):
+        bar = st.progress(0.0, text="Starting...")
+        note = st.empty()
+        table = st.empty()
+
+        def show(progress: ytqa.Progress) -> None:
+            bar.progress(progress.done / max(progress.total, 1),
+                         text=f"{progress.done} of {progress.total} videos done")
+            if progress.note:
+                note.info(progress.note)
+            else:
+                note.empty()
+            table.dataframe(state_rows(progress.collection), hide_index=True, width="stretch")
+
+        try:
+            if "listing" in job:
+                saved = collections.save(job["listing"], job["source"])
+                report = collections.index(saved.key, show)
+            else:
+                report = (collections.sync if job["sync"] else collections.index)(job["key"], show)
+            saved = report.collection
+            new = f"{len(report.new)} new · " if job.get("sync") else ""
+            session.collection_result = ("success", f"{saved.title}: {new}{saved.summary()}", saved.key)
+        except ytqa.YtqaError as error:
+            key = job.get("key") or ytqa.collection_key(job["listing"])
+            session.collection_result = ("error", str(error), key)
+        session.collection_job = None
+    st.rerun()  # so the library lists what was indexed
+
+
+def collection_result(collections: ytqa.Collections, result: tuple) -> None:
+    """How the last run ended: the message, the overall bar and each video's state."""
+    outcome, message, key = result
+    (st.success if outcome == "success" else st.error)(message)
+    saved = collections.store.load(key)
+    if saved is not None and saved.total:
+        st.progress(saved.done / saved.total, text=f"{saved.done} of {saved.total} videos done")
+        st.dataframe(state_rows(saved), hide_index=True, width="stretch")
 
 
 # --- sidebar: the library ---------------------------------------------------
@@ -104,13 +275,15 @@ with st.sidebar:
     model = choice
     if choice == "custom":
         model = st.text_input("Model name or folder", placeholder="sentence-transformers/all-mpnet-base-v2",
-                              key="custom_model").strip() or "minilm"
+                              key="custom_model").strip() or ytqa.DEFAULT_MODEL
     k = st.slider("Moments per answer", 1, 10, 5, key="k")
     try:
         library = library_for(CONFIG.data_dir, CONFIG.store, model)
     except ytqa.YtqaError as error:
         st.error(str(error))
-        library = library_for(CONFIG.data_dir, CONFIG.store, "minilm")
+        library = library_for(CONFIG.data_dir, CONFIG.store, ytqa.DEFAULT_MODEL)
+    collections = collections_of(library)
+    grouped = collection_groups(collections)
 
 # --- main: a video ------------------------------------------------------------
 
@@ -121,13 +294,22 @@ link = st.text_input("YouTube link or video id", key="link",
                      placeholder="https://www.youtube.com/watch?v=...")
 video_id = None
 link_error = None
+pasted = None  # a playlist or channel
 if link.strip():
     try:
         video_id = ytqa.video_id(link)
     except ytqa.InvalidLink as error:
         link_error = str(error)
+    pasted, link_error = collection_in(link, link_error)
 if link_error:
     st.error(link_error)
+if pasted is not None:
+    collection_panel(collections, pasted, link)
+if session.collection_job:
+    run_collection_job(collections, session.collection_job)
+if session.collection_result:
+    collection_result(collections, session.collection_result)
+    session.collection_result = None
 
 languages: list[str] = []
 prefer_generated = False
@@ -210,16 +392,19 @@ if current:
 
 total = library.count()  # after the link box: a big library's catalog takes a moment to read
 everywhere = st.toggle("Search all videos in my library", key="everywhere", disabled=not total)
+scope = ask_scope(collections, everywhere)
 with st.form("ask", clear_on_submit=True, border=False):
     question = st.text_input("Your question", key="question",
                              placeholder="What does the speaker say about ...?")
-    asked = st.form_submit_button("Ask", disabled=not (current or everywhere))
+    asked = st.form_submit_button("Ask", disabled=not (current or everywhere or scope))
 
 if asked:
-    entry = {"question": question, "video": None if everywhere else current, "moments": [], "error": None}
+    entry = {"question": question, "video": None if everywhere or scope else current, "moments": [], "error": None}
     try:
         if everywhere:
             entry["moments"] = library.ask_all(question, k=k)
+        elif scope:
+            entry["moments"] = collections.ask(scope, question, k=k)
         else:
             entry["moments"] = library.open(current, quick=True).ask(question, k=k)
     except ytqa.YtqaError as error:
@@ -248,6 +433,7 @@ def excerpt(moment: ytqa.Moment, words: int = 45) -> str:
         " …" if len(right) < len(after) else "")
 
 
+listed = listed_titles(collections)
 for number, entry in enumerate(session.history):
     with st.container(border=True):
         st.markdown(f"**Q: {safe(entry['question'])}**")
@@ -259,7 +445,7 @@ for number, entry in enumerate(session.history):
         for rank, moment in enumerate(entry["moments"]):
             length = ytqa.format_timestamp(moment.end - moment.start)
             stamp = f"{moment.timestamp}–{ytqa.format_timestamp(moment.end)}"
-            where = "" if entry["video"] else f" · {safe(moment.title or moment.video_id)}"
+            where = "" if entry["video"] else f" · {safe(moment.title or listed.get(moment.video_id) or moment.video_id)}"
             st.markdown(
                 f'<a href="{html.escape(moment.url)}" target="_blank" rel="noopener">{stamp}</a>'
                 f" ({length}){where} · relevance {moment.score:.2f}",
@@ -276,18 +462,6 @@ for number, entry in enumerate(session.history):
 # --- sidebar, continued: the library's videos, a page at a time -------------------
 # Listed last, so the link box does not wait for them.
 
-
-def open_stored(video: str) -> None:
-    session.video = video
-    session.play = None
-
-
-def delete_stored(video: str) -> None:
-    library.delete(video)
-    if session.video == video:
-        session.video = None
-
-
 with st.sidebar:
     find = st.text_input("Find a video", key="library_search", placeholder="title or id") if total > PAGE else ""
     matches = library.count(find) if find else total
@@ -298,6 +472,8 @@ with st.sidebar:
     elif total > PAGE:
         st.caption(f"{matches} of {total} videos" if find else f"{total} videos")
     for info in library.videos(offset=(page - 1) * PAGE, limit=PAGE, search=find or None):
+        if info.video_id in grouped and not find:
+            continue  # listed under its playlist or channel
         minutes = ytqa.format_timestamp(info.duration)
         label = info.title or info.video_id
         with st.container(border=True):

@@ -36,6 +36,16 @@ def embedder(model_cache):
     return model
 
 
+@pytest.fixture(scope="session")
+def e5(model_cache):
+    """e5 on the default backend, rebuilt and exported once into the session's cache."""
+    import ytqa
+
+    embedder = ytqa.Embedder("e5", "onnx")
+    embedder.load()
+    return embedder
+
+
 @pytest.fixture
 def library(tmp_path, embedder):
     import ytqa

@@ -42,6 +42,24 @@ def test_the_onnx_export_is_made_once_and_reused(model_cache):
     assert exported.stat().st_mtime_ns == stamp
 
 
+def test_a_truncated_export_is_noticed_and_made_again(tmp_path, model_cache, monkeypatch):
+    import shutil
+
+    made = ytqa.Embedder("minilm", "onnx")
+    made.load()
+    monkeypatch.setenv("YTQA_MODEL_CACHE", str(tmp_path / "models"))
+    copy = ytqa.Embedder("minilm", "onnx").onnx_folder
+    shutil.copytree(made.onnx_folder, copy)
+    exported = copy / "model.onnx"
+    size = exported.stat().st_size
+    with open(exported, "r+b") as handle:  # as a full disk or a killed copy leaves it
+        handle.truncate(size // 2)
+    vectors = ytqa.Embedder("minilm", "onnx").embed_documents(TEXTS)
+    assert exported.stat().st_size == size
+    assert np.allclose(vectors, made.embed_documents(TEXTS), atol=1e-5)
+    assert not [p.name for p in copy.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_an_older_export_is_removed_once_the_current_one_is_in_place(model_cache):
     embedder = ytqa.Embedder("minilm", "onnx")
     stale = model_cache / f"{embedder.model_tag}-onnx"
@@ -62,6 +80,7 @@ def test_making_the_int8_model_leaves_logging_quiet(tmp_path, model_cache, monke
     fresh = ytqa.Embedder("minilm", "onnx-int8").onnx_folder
     fresh.mkdir(parents=True)
     shutil.copy(fp32.onnx_folder / "model.onnx", fresh)  # quantise only
+    shutil.copy(fp32.onnx_folder / "checksums.json", fresh)
     monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain `ytqa` process
     ytqa.Embedder("minilm", "onnx-int8").load()
     assert (fresh / "model-int8.onnx").exists()

@@ -100,3 +100,25 @@ def test_eval_of_a_malformed_questions_file_names_the_line(capsys, tmp_path):
     questions.write_text('{"id": "q1"}\n')
     code, _, err = run(capsys, "eval", questions, "--transcripts", tmp_path, "--data-dir", tmp_path)
     assert code == 1 and "Line 1" in err
+
+
+def test_ask_prints_each_moments_start_end_and_length(capsys, tmp_path, talk):
+    code, out, _ = run(capsys, "ask", ID, "what is hard about caching", "--transcript", talk,
+                       "--data-dir", tmp_path / "d", "-k", 1)
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith("1. ") and "-" in first.split()[1] and first.split()[2].startswith("(")
+
+
+def test_ask_in_a_terminal_that_reports_no_columns_still_prints_answers(tmp_path, talk):
+    """`script` gives the command a real terminal of 0 columns, as some CI consoles do."""
+    import os
+    import shlex
+
+    command = " ".join(shlex.quote(str(a)) for a in [
+        sys.executable, "-m", "ytqa", "ask", ID, "what is hard about caching", "--transcript", talk,
+        "--data-dir", tmp_path / "d", "-k", "1"])
+    done = subprocess.run(["script", "-qec", f"stty cols 0 rows 0; {command}", "/dev/null"],
+                          capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=300)
+    assert done.returncode == 0, done.stdout
+    assert "1. " in done.stdout and "Traceback" not in done.stdout

@@ -85,8 +85,8 @@ def test_the_answer_starts_at_its_sentence_not_at_the_chunk_start(library, recip
 def test_the_answer_keeps_a_few_seconds_of_lead_in_before_its_sentence(library, recipe):
     library.chunk_settings = ChunkSettings(window_seconds=60, stride_seconds=60)
     top = library.ask("dQw4w9WgXcQ", "What is the secret ingredient?", transcript_file=recipe)[0]
-    # The sentence that began up to 6 s before it (at 20 s), not the one at 16 s.
-    assert top.start == pytest.approx(20.0)
+    # The sentences that began up to 9 s before it (at 20 s and 16 s), not the one at 12 s.
+    assert top.start == pytest.approx(16.0)
     assert top.sentence == "The secret ingredient of the recipe is smoked paprika."
 
 
@@ -208,3 +208,10 @@ def test_the_full_index_from_reused_vectors_answers_like_one_built_directly(tmp_
     question = "who sleeps on the keyboard?"
     assert [(m.start, m.end) for m in stepwise.complete("dQw4w9WgXcQ").ask(question)] == [
         (m.start, m.end) for m in direct.ask("dQw4w9WgXcQ", question, transcript_file=talk_file)]
+
+
+def test_two_videos_with_the_same_captions_each_get_their_own_index(library, talk_file):
+    first = library.index("dQw4w9WgXcQ", transcript_file=talk_file)
+    second = library.index("nTgKbiWg-YY", transcript_file=talk_file)
+    assert (first.video_id, second.video_id) == ("dQw4w9WgXcQ", "nTgKbiWg-YY")
+    assert (library.data_dir / "videos" / "nTgKbiWg-YY" / "indexes").is_dir()

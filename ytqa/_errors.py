@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-PROXY_HELP = (
+PROXY_SETTINGS = (
     "Set a proxy with --proxy URL (or the YTQA_PROXY environment variable), or a "
     "Webshare rotating residential proxy with --webshare-username/--webshare-password "
-    "(YTQA_WEBSHARE_USERNAME/YTQA_WEBSHARE_PASSWORD). Or download the subtitles "
+    "(YTQA_WEBSHARE_USERNAME/YTQA_WEBSHARE_PASSWORD)."
+)
+PROXY_HELP = PROXY_SETTINGS + (
+    " Or download the subtitles "
     "yourself and pass the file with --transcript (in the app: upload it)."
 )
 
@@ -20,16 +23,28 @@ class YtqaError(Exception):
     """Base class: the message is complete and meant for the user."""
 
 
+_LINK_EXAMPLES = {
+    "video": ("video link", "Paste a link such as https://www.youtube.com/watch?v=dQw4w9WgXcQ, "
+              "https://youtu.be/dQw4w9WgXcQ or the 11-character video id."),
+    "collection": ("playlist or channel link", "Paste a link such as "
+                   "https://www.youtube.com/playlist?list=PL..., https://www.youtube.com/@handle "
+                   "or https://www.youtube.com/channel/UC..."),
+    "any": ("link", "Paste a video link such as https://www.youtube.com/watch?v=dQw4w9WgXcQ, "
+            "a playlist link such as https://www.youtube.com/playlist?list=PL... or a channel "
+            "link such as https://www.youtube.com/@handle."),
+}
+
+
 class InvalidLink(YtqaError, ValueError):
-    def __init__(self, text: str, reason: str):
+    """``accepts``: what was asked for: "video", "collection" (playlist or channel) or "any"."""
+
+    def __init__(self, text: str, reason: str, accepts: str = "video"):
         self.text = text
         self.reason = reason
+        self.accepts = accepts
         shown = text if len(text) <= 80 else text[:77] + "..."
-        super().__init__(
-            f"Not a YouTube video link: {shown!r}. {reason} "
-            "Paste a link such as https://www.youtube.com/watch?v=dQw4w9WgXcQ, "
-            "https://youtu.be/dQw4w9WgXcQ or the 11-character video id."
-        )
+        what, examples = _LINK_EXAMPLES[accepts]
+        super().__init__(f"Not a YouTube {what}: {shown!r}. {reason} {examples}")
 
 
 class TranscriptFileError(YtqaError):
@@ -46,6 +61,8 @@ class TranscriptFileError(YtqaError):
 
 
 class EmptyTranscript(YtqaError):
+    summary = "no spoken text in the captions"
+
     def __init__(self, video_id: str):
         self.video_id = video_id
         super().__init__(
@@ -84,7 +101,12 @@ class NotIndexed(YtqaError):
 
 
 class TranscriptUnavailable(YtqaError):
-    """YouTube did not give us a transcript; subclasses say why."""
+    """YouTube did not give us a transcript; subclasses say why.
+
+    ``summary`` is the cause in a few words, as a collection's list of videos shows it.
+    """
+
+    summary = "no transcript"
 
     def __init__(self, video_id: str, message: str):
         self.video_id = video_id
@@ -92,6 +114,8 @@ class TranscriptUnavailable(YtqaError):
 
 
 class TranscriptsDisabled(TranscriptUnavailable):
+    summary = "captions are turned off"
+
     def __init__(self, video_id: str):
         super().__init__(
             video_id,
@@ -126,9 +150,12 @@ class NoTranscriptInLanguage(TranscriptUnavailable):
             )
         message += " Ask for one of these with --lang."
         super().__init__(video_id, message)
+        self.summary = f"no transcript in {', '.join(self.requested) or 'that language'}"
 
 
 class VideoUnavailable(TranscriptUnavailable):
+    summary = "unavailable (removed or private)"
+
     def __init__(self, video_id: str):
         super().__init__(
             video_id,
@@ -138,6 +165,8 @@ class VideoUnavailable(TranscriptUnavailable):
 
 
 class AgeRestricted(TranscriptUnavailable):
+    summary = "age-restricted (captions need a signed-in user)"
+
     def __init__(self, video_id: str):
         super().__init__(
             video_id,
@@ -150,6 +179,9 @@ class AgeRestricted(TranscriptUnavailable):
 class VideoUnplayable(TranscriptUnavailable):
     def __init__(self, video_id: str, reason: str | None, details: Sequence[str] = ()):
         why = reason or "no reason given"
+        self.reason = reason
+        self.summary = ("members-only" if "members" in (reason or "").lower()
+                        else f"unplayable: {reason or 'no reason given'}")
         if details:
             why += " (" + "; ".join(d for d in details if d) + ")"
         super().__init__(
@@ -160,6 +192,8 @@ class VideoUnplayable(TranscriptUnavailable):
 
 
 class YouTubeBlocked(TranscriptUnavailable):
+    summary = "blocked by YouTube"
+
     def __init__(self, video_id: str, with_proxy: bool = False):
         if with_proxy:
             cause = (
@@ -180,6 +214,8 @@ class YouTubeBlocked(TranscriptUnavailable):
 
 
 class PoTokenRequired(TranscriptUnavailable):
+    summary = "YouTube asks for a PO token"
+
     def __init__(self, video_id: str):
         super().__init__(
             video_id,
@@ -191,6 +227,8 @@ class PoTokenRequired(TranscriptUnavailable):
 
 
 class YouTubeRequestFailed(TranscriptUnavailable):
+    summary = "the request failed"
+
     def __init__(self, video_id: str, detail: str):
         super().__init__(
             video_id,
@@ -201,6 +239,8 @@ class YouTubeRequestFailed(TranscriptUnavailable):
 
 
 class NoNetwork(TranscriptUnavailable):
+    summary = "no network"
+
     def __init__(self, video_id: str, detail: str = ""):
         super().__init__(
             video_id,
@@ -225,4 +265,92 @@ class StoreUnavailable(YtqaError):
             + (remedy or "Check the URL given with --store (or YTQA_STORE): any PostgreSQL 13 "
                "or newer with the vector extension (pgvector) will do; to try one locally, "
                "'ytqa postgres start DIR' starts a server in a folder and prints its URL.")
+        )
+
+
+# --- playlists and channels ------------------------------------------------
+
+
+class CollectionUnavailable(YtqaError):
+    """YouTube has no such playlist or channel, or will not show it."""
+
+    def __init__(self, link: str, detail: str):
+        self.link = link
+        super().__init__(
+            f"YouTube has no playlist or channel to list at {link}: {detail}. Check the "
+            "link in a browser; a private playlist cannot be listed (make it unlisted)."
+        )
+
+
+class CollectionBlocked(YtqaError):
+    def __init__(self, link: str, with_proxy: bool = False):
+        self.link = link
+        if with_proxy:
+            remedy = ("Use a rotating residential proxy rather than a datacenter one, or "
+                      "wait and try again later.")
+        else:
+            remedy = PROXY_SETTINGS + " Or wait and try again later."
+        super().__init__(
+            f"YouTube refused to list {link} (it asks to confirm you are not a bot, or "
+            f"says too many requests{', even through the configured proxy' if with_proxy else ''}). "
+            + remedy
+        )
+
+
+class ListingFailed(YtqaError):
+    def __init__(self, link: str, detail: str, remedy: str | None = None):
+        self.link = link
+        super().__init__(
+            f"Cannot list the videos of {link}: {detail}. "
+            + (remedy or "Try again in a moment; if it keeps failing, YouTube may have "
+               "changed its pages: upgrade yt-dlp (pip install -U yt-dlp).")
+        )
+
+
+class UnknownCollection(YtqaError):
+    def __init__(self, name: str, known: Sequence[str] = ()):
+        self.name = name
+        added = f" Added: {', '.join(known)}." if known else " None is added yet."
+        super().__init__(
+            f"No playlist or channel {name!r} is added.{added} Add one with 'ytqa add LINK' "
+            "(in the app: paste its link), then name it by its key or its link."
+        )
+
+
+class NothingIndexed(YtqaError):
+    def __init__(self, title: str, key: str):
+        self.key = key
+        super().__init__(
+            f"No video of {title} is indexed yet, so there is nothing to search. Index "
+            f"them with 'ytqa sync {key}' (in the app: Index all)."
+        )
+
+
+class IndexingStopped(YtqaError):
+    """A collection's run stopped because YouTube said no; everything indexed is kept."""
+
+    def __init__(self, title: str, key: str, cause: YtqaError, tries: int,
+                 indexed: int, total: int, with_proxy: bool = False):
+        self.key = key
+        self.cause = cause
+        self.tries = tries
+        self.indexed = indexed
+        self.total = total
+        kept = (f"{indexed} of {total} videos are indexed and kept; "
+                f"'ytqa sync {key}' (in the app: Index all) continues where this run stopped.")
+        if isinstance(cause, NoNetwork):
+            super().__init__(
+                f"Stopped indexing {title}: YouTube cannot be reached. {kept} Check your "
+                "internet connection and proxy settings."
+            )
+            return
+        summary = getattr(cause, "summary", "refused")
+        if with_proxy:
+            remedy = ("Use a rotating residential proxy rather than a datacenter one, or "
+                      "retry later.")
+        else:
+            remedy = PROXY_SETTINGS + " Or retry later; a longer --delay (YTQA_REQUEST_DELAY) asks less often."
+        super().__init__(
+            f"Stopped indexing {title}: YouTube refused {tries} requests in a row "
+            f"({summary}), so ytqa stopped rather than keep asking. {kept} {remedy}"
         )

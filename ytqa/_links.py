@@ -1,4 +1,4 @@
-"""From whatever a person pastes to an 11-character video id, and back to links.
+"""From whatever a person pastes to what it names: a video, a playlist or a channel.
 
 Parsing is by host allow-list, never by substring search, so a look-alike such as
 ``youtube.com.evil.example`` or ``notyoutube.com`` is rejected.
@@ -7,7 +7,8 @@ Parsing is by host allow-list, never by substring search, so a look-alike such a
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ._errors import InvalidLink
 
@@ -17,31 +18,123 @@ _NOCOOKIE_HOSTS = {"youtube-nocookie.com", "www.youtube-nocookie.com"}
 _SHORT_HOSTS = {"youtu.be", "www.youtu.be"}
 _PATH_PREFIXES = ("shorts", "embed", "live", "v", "e")
 _CHANNEL_PREFIXES = ("channel", "c", "user")
+#: Playlist ids as YouTube writes them (yt-dlp's pattern): PL... for playlists, UU...
+#: for a channel's uploads, OLAK5uy_... for albums, RD... for mixes.
+_PLAYLIST_ID = re.compile(r"(?:PL|LL|EC|UU|FL|RD|UL|TL|PU|OLAK5uy_)[0-9A-Za-z_-]{10,}|RDMM|WL|LL|LM")
+_CHANNEL_ID = re.compile(r"UC[0-9A-Za-z_-]{22}")
+_NAME = re.compile(r"[\w.·-]{1,100}")
+#: The channel tabs that list videos; no tab (or the home tab) means all of them.
+CHANNEL_TABS = ("videos", "streams", "shorts")
+_HOME_TABS = ("featured", "home")
+
+KINDS = ("video", "playlist", "channel")
 
 
-def _valid_id(candidate: str, text: str) -> str:
+@dataclass(frozen=True)
+class Link:
+    """What a pasted link names."""
+
+    #: "video", "playlist" or "channel".
+    kind: str
+    #: The video id, the playlist id, or the channel as the link names it:
+    #: "@handle", "UC..." (its id), "c/name" or "user/name".
+    id: str
+    #: A watch link that carries ``list=`` names a playlist and one of its videos.
+    video_id: str | None = None
+    #: For a channel: "videos", "streams" or "shorts" for one tab, None for all uploads.
+    tab: str | None = None
+
+    @property
+    def url(self) -> str:
+        """The canonical link: what yt-dlp is given to list a playlist or channel."""
+        if self.kind == "video":
+            return watch_url(self.id)
+        if self.kind == "playlist":
+            return f"https://www.youtube.com/playlist?list={self.id}"
+        path = self.id if self.id.startswith("@") or "/" in self.id else f"channel/{self.id}"
+        return f"https://www.youtube.com/{path}" + (f"/{self.tab}" if self.tab else "")
+
+
+def _valid_id(candidate: str, text: str, accepts: str) -> str:
     if not _ID.fullmatch(candidate):
         raise InvalidLink(
             text,
             f"{candidate!r} is not a video id (ids are 11 letters, digits, '-' or '_').",
+            accepts,
         )
     return candidate
 
 
-def video_id(text: str) -> str:
-    """Return the video id in ``text``: a YouTube link in any common form, or a bare id."""
+def _playlist(list_id: str, text: str, accepts: str, video: str | None = None) -> Link:
+    if not _PLAYLIST_ID.fullmatch(list_id):
+        if video:
+            return Link("video", video)
+        raise InvalidLink(text, f"{list_id!r} is not a playlist id.", accepts)
+    personal = list_id in ("WL", "LL", "LM") or list_id.startswith("LL")
+    mix = list_id.startswith("RD") and not list_id.startswith("RDCLAK")  # RDCLAK: curated lists
+    if (personal or mix) and video:
+        return Link("video", video)  # a mix or a private list: the video is what was meant
+    if mix:
+        raise InvalidLink(
+            text, "It is a mix, which YouTube makes up as you watch and has no fixed list "
+            "of videos; paste a playlist or channel link instead.", accepts)
+    if personal:
+        raise InvalidLink(
+            text, "It is one of your own lists (Watch later, Liked videos), which only "
+            "your signed-in browser can see; make a public or unlisted playlist of them instead.",
+            accepts)
+    return Link("playlist", list_id, video_id=video)
+
+
+def _channel(segments: list[str], text: str, accepts: str) -> Link:
+    head = unquote(segments[0])
+    if head.startswith("@"):
+        if not _NAME.fullmatch(head[1:]):
+            raise InvalidLink(text, f"{head!r} is not a channel handle.", accepts)
+        channel, rest = head, segments[1:]
+    elif len(segments) < 2:
+        raise InvalidLink(text, f"The /{head}/ link has no channel name.", accepts)
+    elif head == "channel":
+        if not _CHANNEL_ID.fullmatch(segments[1]):
+            raise InvalidLink(text, f"{segments[1]!r} is not a channel id (UC and 22 more characters).",
+                              accepts)
+        channel, rest = segments[1], segments[2:]
+    else:
+        name = unquote(segments[1])
+        if not _NAME.fullmatch(name):
+            raise InvalidLink(text, f"{name!r} is not a channel name.", accepts)
+        channel, rest = f"{head}/{name}", segments[2:]
+    tab = rest[0].lower() if rest else None
+    if tab in _HOME_TABS:
+        tab = None
+    if tab == "live":
+        raise InvalidLink(
+            text, "It is a channel's live page, which shows whatever is live right now; paste "
+            "the channel link, or its /streams tab for past streams.", accepts)
+    if tab is not None and tab not in CHANNEL_TABS:
+        raise InvalidLink(
+            text, f"It is the channel's {tab} page, which lists no videos of its own; paste the "
+            "channel link, or its /videos, /streams or /shorts tab.", accepts)
+    return Link("channel", channel, tab=tab)
+
+
+def _parse(text: str, accepts: str) -> Link:
     if not isinstance(text, str):
-        raise InvalidLink(repr(text), "Expected text.")
+        raise InvalidLink(repr(text), "Expected text.", accepts)
     original = text
     text = text.strip()
     if not text:
-        raise InvalidLink(original, "The link is empty.")
+        raise InvalidLink(original, "The link is empty.", accepts)
     if _ID.fullmatch(text):
-        return text
+        return Link("video", text)
     if any(c.isspace() for c in text):
-        raise InvalidLink(original, "A link has no spaces.")
+        raise InvalidLink(original, "A link has no spaces.", accepts)
+    if accepts != "video" and _PLAYLIST_ID.fullmatch(text) and len(text) > 11:
+        return _playlist(text, original, accepts)  # a bare playlist id
+    if accepts != "video" and text.startswith("@"):
+        return _channel([text], original, accepts)  # a bare @handle
     if re.fullmatch(r"[A-Za-z0-9_-]+", text):
-        _valid_id(text, original)  # a bare id of the wrong length
+        _valid_id(text, original, accepts)  # a bare id of the wrong length
 
     if "://" not in text:
         if text.startswith("//"):
@@ -50,51 +143,99 @@ def video_id(text: str) -> str:
             r"^[^/]+\.[^/]+:\d", text
         ):
             # javascript:, data:, mailto: ... (but not "host:port/...")
-            raise InvalidLink(original, "Only http and https links are accepted.")
+            raise InvalidLink(original, "Only http and https links are accepted.", accepts)
         else:
             text = "https://" + text
     try:
         parts = urlsplit(text)
         host = (parts.hostname or "").lower().rstrip(".")
     except ValueError as error:
-        raise InvalidLink(original, f"It cannot be read as a link ({error}).") from None
+        raise InvalidLink(original, f"It cannot be read as a link ({error}).", accepts) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidLink(original, "Only http and https links are accepted.")
+        raise InvalidLink(original, "Only http and https links are accepted.", accepts)
 
     segments = [s for s in parts.path.split("/") if s]
+    query = parse_qs(parts.query)
+    list_id = (query.get("list") or [""])[0]
 
     if host in _SHORT_HOSTS:
         if not segments:
-            raise InvalidLink(original, "The youtu.be link has no video id.")
-        return _valid_id(segments[0], original)
+            raise InvalidLink(original, "The youtu.be link has no video id.", accepts)
+        video = _valid_id(segments[0], original, accepts)
+        return _playlist(list_id, original, accepts, video) if list_id else Link("video", video)
 
     if host in _NOCOOKIE_HOSTS:
         if len(segments) >= 2 and segments[0] == "embed":
-            return _valid_id(segments[1], original)
-        raise InvalidLink(original, "Only embed links of youtube-nocookie.com name a video.")
+            if segments[1] == "videoseries" and list_id:
+                return _playlist(list_id, original, accepts)
+            video = _valid_id(segments[1], original, accepts)
+            return _playlist(list_id, original, accepts, video) if list_id else Link("video", video)
+        raise InvalidLink(original, "Only embed links of youtube-nocookie.com name a video.", accepts)
 
     if host not in _YOUTUBE_HOSTS:
-        raise InvalidLink(original, f"{host or 'It'} is not a YouTube address.")
+        raise InvalidLink(original, f"{host or 'It'} is not a YouTube address.", accepts)
 
-    query = parse_qs(parts.query)
     if segments[:1] == ["watch"] or (not segments and "v" in query):
         ids = query.get("v")
+        if (not ids or not ids[0]) and list_id:
+            return _playlist(list_id, original, accepts)
         if not ids or not ids[0]:
-            raise InvalidLink(original, "The watch link has no v= video id.")
-        return _valid_id(ids[0], original)
+            raise InvalidLink(original, "The watch link has no v= video id.", accepts)
+        video = _valid_id(ids[0], original, accepts)
+        return _playlist(list_id, original, accepts, video) if list_id else Link("video", video)
+    if segments[:2] == ["embed", "videoseries"] and list_id:
+        return _playlist(list_id, original, accepts)
     if segments and segments[0] in _PATH_PREFIXES:
         if len(segments) < 2:
-            raise InvalidLink(original, f"The /{segments[0]}/ link has no video id.")
-        return _valid_id(segments[1], original)
-    if segments[:1] == ["playlist"] or "list" in query:
-        raise InvalidLink(
-            original, "It is a playlist; open one of its videos and paste that link."
-        )
+            raise InvalidLink(original, f"The /{segments[0]}/ link has no video id.", accepts)
+        video = _valid_id(segments[1], original, accepts)
+        if list_id and segments[0] == "embed":
+            return _playlist(list_id, original, accepts, video)
+        return Link("video", video)
+    if segments[:1] == ["playlist"] or list_id:
+        if not list_id:
+            raise InvalidLink(original, "The playlist link has no list= playlist id.", accepts)
+        return _playlist(list_id, original, accepts)
     if segments and (segments[0].startswith("@") or segments[0] in _CHANNEL_PREFIXES):
-        raise InvalidLink(original, "It is a channel; open one of its videos and paste that link.")
-    raise InvalidLink(original, "It does not point to a video.")
+        return _channel(segments, original, accepts)
+    raise InvalidLink(original, "It does not point to a video, a playlist or a channel."
+                      if accepts != "video" else "It does not point to a video.", accepts)
 
 
+def parse_link(text: str) -> Link:
+    """What ``text`` names: a video, a playlist or a channel (or one of its video tabs).
+
+    Every form people paste: watch, youtu.be, shorts, embed and live links, bare video
+    ids; ``playlist?list=``, a watch link that carries ``list=`` (a playlist, with
+    ``video_id`` set), bare playlist ids; ``@handle``, ``/channel/UC...``, ``/c/name``,
+    ``/user/name``, and a channel's ``/videos``, ``/streams`` or ``/shorts`` tab.
+    """
+    return _parse(text, "any")
+
+
+def collection_link(text: str) -> Link:
+    """The playlist or channel ``text`` names; a video link is refused with the reason."""
+    link = _parse(text, "collection")
+    if link.kind == "video":
+        raise InvalidLink(text.strip(), "It is a single video; index it with 'ytqa index' "
+                          "(in the app: Open video).", "collection")
+    return link
+
+
+def video_id(text: str) -> str:
+    """Return the video id in ``text``: a YouTube link in any common form, or a bare id."""
+    link = _parse(text, "video")
+    if link.kind == "video":
+        return link.id
+    if link.video_id:
+        return link.video_id  # a watch link inside a playlist: the single-video flow
+    if link.kind == "playlist":
+        raise InvalidLink(
+            text, "It is a playlist: add it with 'ytqa add LINK' (in the app it offers "
+            "Index all), or open one of its videos and paste that link.")
+    raise InvalidLink(
+        text, "It is a channel: add it with 'ytqa add LINK' (in the app it offers Index "
+        "all), or open one of its videos and paste that link.")
 def _seconds(start: float) -> int:
     return max(0, int(start))
 

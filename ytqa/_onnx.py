@@ -5,13 +5,19 @@ of that. No package ships ONNX files, so on first use we export them from the mo
 own weights (this one time needs torch) and keep them in the data directory.
 ``onnx`` is the exact export; ``onnx-int8`` is dynamically quantised: faster, and
 close but not equal, so its vectors get their own index.
+
+Each file's checksum is recorded in the export folder once it is in place, and
+checked before the file is used: a truncated or damaged export is made again
+rather than failing every command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -19,6 +25,8 @@ from . import _storage as storage
 
 #: Part of the export folder's name: a better export is made again, once, not reused.
 EXPORT_VERSION = 2
+#: name -> {"size", "sha256"} of each finished file in an export folder.
+CHECKSUMS = "checksums.json"
 
 
 def _pooling(model_dir: Path) -> str:
@@ -33,37 +41,80 @@ def _pooling(model_dir: Path) -> str:
     return "mean"
 
 
-def export(model_dir: Path, target: Path, quantize: bool) -> Path:
-    """Write model.onnx (and model-int8.onnx) for a sentence-transformers folder, once."""
+def _intact(path: Path) -> bool:
+    """The file is there and as it was when it was recorded."""
+    try:
+        entry = storage.read_json(path.parent / CHECKSUMS)[path.name]
+        return path.stat().st_size == entry["size"] and storage.sha256_file(path) == entry["sha256"]
+    except (OSError, KeyError, TypeError, IndexError):
+        return False
+
+
+def _record(path: Path) -> None:
+    """Add a finished file to the folder's checksums (with the folder's lock held)."""
+    checksums = storage.read_json(path.parent / CHECKSUMS)
+    checksums = checksums if isinstance(checksums, dict) else {}
+    checksums[path.name] = {"size": path.stat().st_size, "sha256": storage.sha256_file(path)}
+    storage.write_atomic(path.parent / CHECKSUMS, json.dumps(checksums, indent=1))
+
+
+def _temporary(path: Path) -> Path:
+    # The pattern storage.remove_leftovers knows, so a killed export is cleaned up.
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path):
+    try:
+        yield tmp
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def export(model_dir: Path, target: Path, quantize: bool,
+           before_export: Callable[[], None] | None = None) -> Path:
+    """Write model.onnx (and model-int8.onnx) for a sentence-transformers folder, once.
+
+    A file that is missing or fails its checksum (an export from before checksums
+    were kept counts as such, once) is made again. ``before_export`` runs first when
+    the model's own weights are about to be read.
+    """
     fp32 = target / "model.onnx"
     int8 = target / "model-int8.onnx"
     wanted = int8 if quantize else fp32
-    if wanted.exists():
+    if _intact(wanted):
         return wanted
     target.mkdir(parents=True, exist_ok=True)
     with storage.locked(target / ".lock"):
-        if wanted.exists():
+        if _intact(wanted):
             return wanted
-        if not fp32.exists():
+        storage.remove_leftovers(target)
+        if not _intact(fp32):
+            if before_export is not None:
+                before_export()
             _export_fp32(model_dir, fp32)
+            _record(fp32)
         if quantize:
             import logging
 
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            tmp = target / f".model-int8.onnx.{os.getpid()}.tmp"
             root = logging.getLogger()
             level, handlers = root.level, list(root.handlers)
             root.setLevel(logging.ERROR)  # its advice on pre-processing is not for our users
             try:
-                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+                with _removed_on_failure(_temporary(int8)) as tmp:
+                    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+                    os.replace(tmp, int8)
             finally:
                 # It also calls logging.basicConfig, which would print every library's
                 # debug messages for the rest of the process.
                 root.setLevel(level)
                 root.handlers[:] = handlers
-            os.replace(tmp, int8)
             storage.fsync_dir(target)
+            _record(int8)
     return wanted
 
 
@@ -102,8 +153,7 @@ def _export_fp32(model_dir: Path, path: Path) -> None:
     ids = torch.ones((2, 8), dtype=torch.long)
     inputs = (ids, torch.ones_like(ids)) + ((torch.zeros_like(ids),) if takes_types else ())
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_types else [])
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with torch.no_grad(), warnings.catch_warnings():
+    with _removed_on_failure(_temporary(path)) as tmp, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             Encoder(model), inputs, str(tmp),
@@ -111,7 +161,9 @@ def _export_fp32(model_dir: Path, path: Path) -> None:
             dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]},
             opset_version=17, dynamo=False,
         )
-    os.replace(tmp, path)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
     storage.fsync_dir(path.parent)
 
 

@@ -32,21 +32,23 @@ class SearchSettings:
     dense_weight: float = 1.0
     lexical_weight: float = 1.5
     #: BM25's weight when the question and the transcript are in different languages.
-    cross_lexical_weight: float = 0.0
+    #: None: off for a multilingual model (it connects the languages itself, and BM25's
+    #: chance matches of names and cognates pull it off: dev2 cross-language hit@3 0.62
+    #: with BM25, 0.67 without), full for an English one (those matches are all it has:
+    #: 0.53 with, 0.49 without). See README, Retrieval quality.
+    cross_lexical_weight: float | None = None
     sentence_weight: float = 1.0
-    #: How a moment's edges are chosen: "answer" (per question: a fact or a procedure,
-    #: see ``_moments``) or "passage" (the retrieved passage, at least ``min_seconds``).
+    #: How a moment's edges are chosen: "answer" (a procedure gets a long moment, any
+    #: other answer its passage; see ``_moments``) or "passage" (always the passage).
     boundaries: str = "answer"
-    #: Seconds of context kept before the best sentence (a fact; "passage" mode too).
-    lead_in: float = 6.0
-    #: A fact's moment runs at least this long from its start.
-    fact_seconds: float = 25.0
+    #: Seconds of context kept before the best sentence.
+    lead_in: float = 9.0
+    #: Start at the best sentence (else at the chunk's start); run at least this long.
+    start_at_sentence: bool = True
+    min_seconds: float = 30.0
     #: A procedure's lead-in and length: it is introduced before its best step, and long.
     procedure_lead_in: float = 10.0
     procedure_seconds: float = 75.0
-    #: "passage" mode: start at the best sentence (else at the chunk's start), run at least this long.
-    start_at_sentence: bool = True
-    min_seconds: float = 30.0
     #: Weight of the following sentence when choosing where an answer starts.
     sentence_context: float = 0.5
 
@@ -114,12 +116,17 @@ class VideoIndex:
     """
 
     def __init__(self, transcript: Transcript, chunking: Chunking, vectors, embedder=None,
-                 key: str = ""):
+                 key: str = "", multilingual: bool | None = None):
         self.transcript = transcript
         self.chunking = chunking
         self.vectors = vectors
         self.embedder = embedder
         self.key = key
+        #: Whether the model connects languages itself (then BM25 stays out across languages);
+        #: by default what the embedder's spec says, if there is one.
+        if multilingual is None:
+            multilingual = bool(getattr(getattr(embedder, "spec", None), "multilingual", False))
+        self.multilingual = multilingual
         self._lexical: LexicalIndex | None = None
         self._sentence_bounds = np.array(
             [i for c in chunking.chunks for i in (c.first_sentence, c.last_sentence)], dtype=np.intp
@@ -150,19 +157,21 @@ class VideoIndex:
                settings: SearchSettings = SearchSettings()) -> list[Moment]:
         ranking = self.rank(question, query, settings)
         moments: list[Moment] = []
-        taken: list[tuple[int, int]] = []  # sentence ranges [first, last) already shown
+        taken: list[tuple[float, float]] = []
         sentences = self.chunking.sentences
         for index in ranking.order:
-            best = ranking.best_sentence(index)
-            # A chunk whose best sentence is inside a moment already chosen is that same moment.
-            if any(a <= best < b for a, b in taken):
+            chunk = self.chunking.chunks[index]
+            # A chunk overlapping a moment already chosen is that same moment (measured:
+            # clipping moments to fit beside each other instead lost a top-3 hit on dev).
+            if any(chunk.start < e and s < chunk.end for s, e in taken):
                 continue
+            best = ranking.best_sentence(index)
             first, last = shape_moment(self.chunking, index, best, settings, question)
-            # Moments never overlap: this one gives way where it runs into one shown above it.
-            first = max([first] + [b for a, b in taken if b <= best])
-            last = min([last] + [a for a, b in taken if a > best])
-            taken.append((first, last))
             start, end = sentences[first].start, sentences[last - 1].end
+            # So is a moment that, stretched to its edges, overlaps one.
+            if any(start < e and s < end for s, e in taken):
+                continue
+            taken.append((start, end))
             moments.append(Moment(
                 video_id=self.video_id,
                 start=start,
@@ -187,9 +196,11 @@ class VideoIndex:
         for rank, (index, _score) in enumerate(dense):
             fused[index] += settings.dense_weight / (settings.rrf_k + rank + 1)
         lexical_weight = settings.lexical_weight
-        if lexical_weight != settings.cross_lexical_weight and not same_language(
-                question, self.transcript.language_code):
-            lexical_weight = settings.cross_lexical_weight
+        cross = settings.cross_lexical_weight
+        if cross is None:
+            cross = 0.0 if self.multilingual else lexical_weight
+        if lexical_weight != cross and not same_language(question, self.transcript.language_code):
+            lexical_weight = cross
         lexical = self.lexical.scores(question) if lexical_weight else np.zeros(0)
         if lexical.any():
             order = np.argsort(-lexical, kind="stable")[: settings.candidates]

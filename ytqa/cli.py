@@ -10,6 +10,7 @@ import textwrap
 from typing import Sequence
 
 from . import _errors as errors
+from ._collections import DEFAULT_DELAY
 from ._config import current as current_config
 from ._embeddings import BACKENDS, DEFAULT_BACKEND
 from ._links import format_timestamp
@@ -81,6 +82,12 @@ def cmd_index(args) -> int:
 
 
 def cmd_ask(args) -> int:
+    if args.collection or args.all:
+        return _ask_many(args)
+    if args.question is None:
+        raise errors.YtqaError(
+            "Give a video and a question: ytqa ask VIDEO QUESTION (or ytqa ask --collection "
+            "NAME QUESTION, ytqa ask --all QUESTION).")
     library = _library(args)
     moments = library.ask(
         args.video, args.question, k=args.k,
@@ -104,6 +111,149 @@ def cmd_ask(args) -> int:
               f"  (score {moment.score:.3f})")
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
+    return 0
+
+
+def _ask_many(args) -> int:
+    """ytqa ask --collection NAME QUESTION, or --all QUESTION: moments named by their video."""
+    if args.collection and args.all:
+        raise errors.YtqaError("Ask one collection (--collection NAME) or all videos (--all), not both.")
+    if args.question is not None:
+        raise errors.YtqaError(
+            f"With --{'collection' if args.collection else 'all'}, give only the question "
+            "(ytqa ask --collection NAME QUESTION); to ask one video: ytqa ask VIDEO QUESTION.")
+    if args.transcript or args.lang:
+        raise errors.YtqaError("--transcript and --lang are for one video; ask it with ytqa ask VIDEO QUESTION.")
+    question = args.video
+    collections = _collections(args)
+    if args.collection:
+        scope = collections.get(args.collection)
+        moments = collections.ask(scope.key, question, k=args.k)
+        where = f"{scope.title}"
+    else:
+        moments = collections.titled(collections.library.ask_all(question, k=args.k))
+        where = "the library"
+    if args.json:
+        print(json.dumps({
+            "collection": scope.key if args.collection else None,
+            "question": question,
+            "results": [
+                {"video_id": m.video_id, "title": m.title, "start": round(m.start, 2),
+                 "end": round(m.end, 2), "text": m.text, "score": round(m.score, 4), "url": m.url}
+                for m in moments
+            ],
+        }, ensure_ascii=False, indent=2))
+        return 0
+    if not moments:
+        print(f"No passage of {where} matches the question.")
+    width = min(100, os.get_terminal_size().columns if sys.stdout.isatty() else 100)
+    for rank, moment in enumerate(moments, 1):
+        print(f"{rank}. {moment.title or moment.video_id}")
+        print(f"   {moment.timestamp}-{format_timestamp(moment.end)}  {moment.url}  (score {moment.score:.3f})")
+        print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
+        print()
+    return 0
+
+
+# --- playlists and channels ---------------------------------------------------------
+
+
+def _collections(args):
+    from ._collections import Collections
+
+    return Collections(_library(args), delay=getattr(args, "delay", None))
+
+
+def _shown(video) -> str:
+    return video.title or "(untitled)"
+
+
+def _run_printer(quiet: bool):
+    """Prints each video as it is indexed or fails, and every back-off wait."""
+    def show(progress) -> None:
+        video = progress.video
+        if progress.note:
+            print(f"  {progress.note}", file=sys.stderr, flush=True)
+        elif video.state in ("indexed", "failed") and not quiet:
+            why = f": {video.reason}" if video.state == "failed" else ""
+            print(f"[{progress.done}/{progress.total}] {video.state:<8} {video.video_id}  "
+                  f"{_shown(video)}{why}", flush=True)
+
+    return show
+
+
+def _report(report) -> None:
+    c = report.collection
+    print(f"{c.title}: {c.summary()}"
+          + (f" (failed ones: ytqa collections {c.key})" if c.count("failed") else ""))
+
+
+def _header(saved) -> None:
+    kind = saved.kind if not saved.tab else f"channel tab {saved.tab}"
+    print(f"{saved.title} ({kind}, {saved.total} videos; key {saved.key})")
+    for video in saved.videos:
+        if video.state == "failed" and video.failed_at == "listing":
+            print(f"  cannot be indexed: {video.video_id}  {_shown(video)}: {video.reason}")
+
+
+def cmd_add(args) -> int:
+    collections = _collections(args)
+    saved = collections.add(args.link, _languages(args.lang))
+    _header(saved)
+    report = collections.index(saved.key, _run_printer(args.quiet), retry_failed=args.retry_failed)
+    _report(report)
+    return 0
+
+
+def cmd_sync(args) -> int:
+    collections = _collections(args)
+    targets = [collections.get(args.collection)] if args.collection else collections.all()
+    if not targets:
+        print("No playlist or channel is added yet. Add one with 'ytqa add LINK'.")
+        return 0
+    for saved in targets:
+        report = collections.sync(saved.key, _run_printer(args.quiet))
+        new = len(report.new)
+        print(f"{report.collection.title}: {new} new video{'s' if new != 1 else ''}; "
+              f"{report.collection.summary()}")
+    return 0
+
+
+def cmd_collections(args) -> int:
+    from ._collections import CollectionStore
+
+    store = CollectionStore(args.data_dir)
+    if args.collection:
+        saved = store.find(args.collection)
+        if args.json:
+            print(json.dumps(saved.to_json(), ensure_ascii=False, indent=2))
+            return 0
+        _header(saved)
+        print(f"  {saved.summary()}; source {saved.source}")
+        for v in saved.videos:
+            length = format_timestamp(v.duration) if v.duration else "?"
+            why = f": {v.reason}" if v.state == "failed" else ""
+            gone = " (no longer listed)" if not v.listed else ""
+            print(f"  {v.state:<8} {v.video_id}  {length:>8}  {_shown(v)}{why}{gone}")
+        return 0
+    added = store.all()
+    if args.json:
+        print(json.dumps([c.to_json() for c in added], ensure_ascii=False, indent=2))
+        return 0
+    if not added:
+        print("No playlist or channel is added yet. Add one with 'ytqa add LINK'.")
+    for c in added:
+        print(f"{c.key}  {c.kind:<8} {c.title}: {c.summary()}")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    from ._collections import CollectionStore
+
+    store = CollectionStore(args.data_dir)
+    saved = store.find(args.collection)
+    store.remove(saved.key)
+    print(f"removed {saved.title} ({saved.key}); its videos stay in the library")
     return 0
 
 
@@ -150,15 +300,37 @@ def cmd_bench(args) -> int:
 
 
 def cmd_list(args) -> int:
+    from ._collections import CollectionStore
+
     library = _library(args)  # no model: listing reads the store only
     videos = library.videos(search=args.search)
     if not videos:
         where = args.store or args.data_dir
         print(f"No videos stored in {where} yet. Add one with 'ytqa index LINK'." if not args.search
               else f"No stored video has {args.search!r} in its title or id.")
-    for v in videos:
+
+    def line(v) -> str:
         title = v.title or "(untitled)"
-        print(f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}")
+        return f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
+
+    added = CollectionStore(args.data_dir).all() if videos else []
+    if not added:
+        for v in videos:
+            print(line(v))
+        return 0
+    by_id = {v.video_id: v for v in videos}
+    grouped = set()
+    for c in added:
+        members = [by_id[v.video_id] for v in c.videos if v.video_id in by_id]
+        grouped.update(v.video_id for v in members)
+        print(f"{c.title} ({c.kind} {c.key}: {c.summary()})")
+        for v in members:
+            print("  " + line(v))
+    rest = [v for v in videos if v.video_id not in grouped]
+    if rest:
+        print("Not in a playlist or channel")
+        for v in rest:
+            print("  " + line(v))
     return 0
 
 
@@ -202,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(or YTQA_STORE); default: the --data-dir folder")
         if model:
             p.add_argument("--model", default=config.model,
-                           help="minilm (default), multi-qa-mpnet, a Hugging Face id or a local folder")
+                           help="minilm (default), multi-qa-mpnet, e5 (multilingual), a Hugging Face id "
+                                "or a local folder")
             p.add_argument("--backend", choices=BACKENDS, default=None,
                            help=f"how the model runs (default {DEFAULT_BACKEND}, or YTQA_BACKEND)")
         if network:
@@ -223,9 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, network=True)
     p.set_defaults(run=cmd_index)
 
-    p = sub.add_parser("ask", help="ask a question about a video")
-    p.add_argument("video", metavar="VIDEO")
-    p.add_argument("question", metavar="QUESTION")
+    p = sub.add_parser("ask", help="ask a question about a video, a collection or the library",
+                       usage="ytqa ask VIDEO QUESTION | ytqa ask --collection NAME QUESTION | "
+                             "ytqa ask --all QUESTION")
+    p.add_argument("video", metavar="VIDEO", help="a YouTube link or video id (the question, with --collection or --all)")
+    p.add_argument("question", metavar="QUESTION", nargs="?")
+    p.add_argument("--collection", metavar="NAME", help="ask every indexed video of an added playlist or channel (its key, link or title)")
+    p.add_argument("--all", action="store_true", help="ask every video in the library")
     p.add_argument("--transcript", metavar="FILE")
     p.add_argument("--lang", metavar="CODES")
     p.add_argument("-k", type=int, default=5, help="number of moments (default 5)")
@@ -251,6 +428,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcripts", metavar="DIR", help="transcripts for --questions")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("add", help="add a playlist or channel and index all its videos")
+    p.add_argument("link", metavar="LINK", help="a playlist or channel link (playlist?list=, @handle, /channel/UC..., ...)")
+    p.add_argument("--delay", metavar="S", help=f"seconds between transcript requests (default {DEFAULT_DELAY:g}, or YTQA_REQUEST_DELAY)")
+    p.add_argument("--lang", metavar="CODES", help="preferred transcript languages, e.g. en,de")
+    p.add_argument("--retry-failed", action="store_true", help="try again videos that failed before")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    common(p, network=True)
+    p.set_defaults(run=cmd_add)
+
+    p = sub.add_parser("sync", help="look for new videos in added playlists and channels and index them")
+    p.add_argument("collection", metavar="COLLECTION", nargs="?", help="its key, link or title (default: all)")
+    p.add_argument("--delay", metavar="S", help=f"seconds between transcript requests (default {DEFAULT_DELAY:g}, or YTQA_REQUEST_DELAY)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the summaries")
+    common(p, network=True)
+    p.set_defaults(run=cmd_sync)
+
+    p = sub.add_parser("collections", help="list added playlists and channels, or one with its videos")
+    p.add_argument("collection", metavar="COLLECTION", nargs="?", help="its key, link or title")
+    p.add_argument("--json", action="store_true")
+    common(p, model=False)
+    p.set_defaults(run=cmd_collections)
+
+    p = sub.add_parser("remove", help="forget an added playlist or channel (its videos stay)")
+    p.add_argument("collection", metavar="COLLECTION")
+    common(p, model=False)
+    p.set_defaults(run=cmd_remove)
 
     p = sub.add_parser("list", help="list stored videos")
     p.add_argument("--search", metavar="TEXT", help="only videos whose title or id contains TEXT")

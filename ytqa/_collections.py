@@ -1,0 +1,524 @@
+"""Playlists and channels: added, indexed one video after another, kept in sync.
+
+Layout (plain JSON, written atomically under a lock)::
+
+    data/collections/<key>.json     one added playlist or channel: its listing and
+                                    each video's state (waiting, fetching, indexed,
+                                    failed with the reason)
+
+Indexing goes through :meth:`Library.index`, one video at a time, spacing transcript
+requests (``delay`` seconds, YTQA_REQUEST_DELAY) and backing off when YouTube
+refuses (blocks, bot checks, 429, PO tokens): a few waits that double, then the run
+stops with what to do instead of asking again. Each video's state is saved as it
+changes, so a run that is stopped, killed, or whose page is closed continues where
+it left off; a video already indexed is never fetched or embedded again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from . import _errors as errors
+from . import _storage as storage
+from ._config import Config
+from ._errors import InvalidLink
+from ._links import Link, parse_link
+from ._ytdlp import Collection, YoutubeDLFactory, list_collection
+
+FORMAT = 1
+STATES = ("waiting", "fetching", "indexed", "failed")
+#: Seconds between two transcript requests, unless --delay or YTQA_REQUEST_DELAY say otherwise.
+DEFAULT_DELAY = 3.0
+#: After a refusal, wait this long, then twice as long, ... ``RETRIES`` times, then stop.
+BACKOFF = 20.0
+RETRIES = 3
+#: Refusals that more requests would only make worse: back off, then stop the run.
+REFUSALS = (errors.YouTubeBlocked, errors.PoTokenRequired)
+
+
+def request_delay(value: float | str | None = None, environ=None) -> float:
+    """Seconds between transcript requests: ``value`` (--delay), else YTQA_REQUEST_DELAY, else 3."""
+    source = "--delay"
+    if value is None:
+        settings = Config.from_env(environ)
+        value, source = settings.request_delay, "YTQA_REQUEST_DELAY"
+    if value is None:
+        return DEFAULT_DELAY
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise errors.YtqaError(
+            f"{source} must be a number of seconds, 0 or more (got {value!r}); the default is "
+            f"{DEFAULT_DELAY:g}."
+        )
+    return seconds
+
+
+def collection_key(collection: Collection) -> str:
+    """The file name of a collection: its playlist or channel id (and tab)."""
+    key = collection.id + (f"-{collection.tab}" if collection.tab else "")
+    return re.sub(r"[^A-Za-z0-9_.@-]", "_", key)[:120]
+
+
+# --- what is stored --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedVideo:
+    video_id: str
+    title: str | None = None
+    duration: float | None = None
+    state: str = "waiting"
+    #: Why it failed, in a few words ("captions are turned off").
+    reason: str | None = None
+    #: The full message: the cause and what to do.
+    detail: str | None = None
+    #: Failed for a passing reason: the next run tries again.
+    retry: bool = False
+    #: Where it failed: "listing" (private, members-only, ... before any request) or "fetch".
+    failed_at: str | None = None
+    #: Still in the playlist or channel at the last listing.
+    listed: bool = True
+    updated: float = 0.0
+
+    def to_json(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SavedVideo":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        video = cls(**known)
+        if video.state not in STATES:
+            video = replace(video, state="waiting")
+        return video
+
+
+@dataclass(frozen=True)
+class SavedCollection:
+    key: str
+    kind: str
+    id: str
+    title: str
+    #: The link as it was pasted, and the canonical one that is listed.
+    source: str
+    url: str
+    videos: tuple[SavedVideo, ...] = ()
+    channel: str | None = None
+    tab: str | None = None
+    #: Transcript languages asked for when it was added (empty: the best track).
+    languages: tuple[str, ...] = ()
+    added: float = 0.0
+    updated: float = 0.0
+    listed: float = 0.0
+
+    def count(self, state: str) -> int:
+        return sum(1 for v in self.videos if v.state == state)
+
+    @property
+    def done(self) -> int:
+        """Videos with a final state: indexed, or failed with the reason."""
+        return self.count("indexed") + self.count("failed")
+
+    @property
+    def total(self) -> int:
+        return len(self.videos)
+
+    def video(self, video_id: str) -> SavedVideo | None:
+        return next((v for v in self.videos if v.video_id == video_id), None)
+
+    def summary(self) -> str:
+        parts = [f"{self.count('indexed')} of {self.total} indexed"]
+        for state in ("failed", "waiting", "fetching"):
+            if self.count(state):
+                parts.append(f"{self.count(state)} {state}")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["format"] = FORMAT
+        data["languages"] = list(self.languages)
+        data["videos"] = [v.to_json() for v in self.videos]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SavedCollection":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["videos"] = tuple(SavedVideo.from_json(v) for v in data.get("videos", ()))
+        known["languages"] = tuple(data.get("languages") or ())
+        return cls(**known)
+
+
+class CollectionStore:
+    """The added collections, one JSON file each under ``data/collections/``."""
+
+    def __init__(self, data_dir: str | os.PathLike):
+        self.folder = Path(data_dir) / "collections"
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def _lock(self, key: str):
+        return storage.locked(self.folder / f".{key}.lock")
+
+    def load(self, key: str) -> SavedCollection | None:
+        data = storage.read_json(self._path(key))
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return None
+        try:
+            return SavedCollection.from_json(data)
+        except (TypeError, ValueError, KeyError):
+            return None
+
+    def save(self, collection: SavedCollection) -> None:
+        import json
+
+        storage.write_atomic(self._path(collection.key),
+                             json.dumps(collection.to_json(), ensure_ascii=False, indent=1))
+
+    def update(self, key: str, change: Callable[[SavedCollection | None], SavedCollection]) -> SavedCollection:
+        """Read, change and write one collection with no other writer in between."""
+        with self._lock(key):
+            updated = change(self.load(key))
+            self.save(updated)
+            return updated
+
+    def all(self) -> list[SavedCollection]:
+        if not self.folder.is_dir():
+            return []
+        found = [self.load(path.stem) for path in sorted(self.folder.glob("*.json"))
+                 if not path.name.startswith(".")]
+        return sorted((c for c in found if c is not None), key=lambda c: (c.added, c.key))
+
+    def remove(self, key: str) -> None:
+        with self._lock(key):
+            try:
+                self._path(key).unlink()
+            except FileNotFoundError:
+                pass
+
+    def find(self, name: str) -> SavedCollection:
+        """A collection by its key, by a link to it, or by its title."""
+        name = (name or "").strip()
+        collections = self.all()
+        for c in sorted(collections, key=lambda c: c.key != name):  # the key first, then the id
+            if c.key == name or c.id == name:
+                return c
+        try:
+            link = parse_link(name)
+        except InvalidLink:
+            link = None
+        if link is not None and link.kind != "video":
+            for c in collections:
+                if _same(c, link):
+                    return c
+        matches = [c for c in collections if c.title.casefold() == name.casefold()]
+        if len(matches) == 1:
+            return matches[0]
+        raise errors.UnknownCollection(name, [c.key for c in collections])
+
+
+def _same(saved: SavedCollection, link: Link) -> bool:
+    if link.kind != saved.kind or (link.kind == "channel" and link.tab != saved.tab):
+        return False
+    if link.id == saved.id:
+        return True
+    try:
+        pasted = parse_link(saved.source)
+    except InvalidLink:
+        return False
+    return pasted.kind == link.kind and pasted.id.casefold() == link.id.casefold()
+
+
+def _merge(saved: SavedCollection | None, listing: Collection, source: str,
+           languages: Sequence[str], now: float) -> tuple[SavedCollection, list[str]]:
+    """The stored collection updated with a fresh listing; the ids that are new."""
+    before = {v.video_id: v for v in saved.videos} if saved else {}
+    videos, new = [], []
+    for item in listing.videos:
+        known = before.pop(item.video_id, None)
+        if known is None:
+            new.append(item.video_id)
+            known = SavedVideo(item.video_id, item.title, item.duration, updated=now)
+        known = replace(known, title=item.title or known.title,
+                        duration=item.duration or known.duration, listed=True)
+        if not item.available and known.state != "indexed":
+            name = known.title or item.video_id
+            known = replace(known, state="failed", reason=item.unavailable, failed_at="listing",
+                            retry=False, updated=now,
+                            detail=f"{name} is {item.unavailable} on YouTube, so ytqa cannot "
+                                   "fetch its captions.")
+        elif item.available and known.state == "failed" and known.failed_at == "listing":
+            known = replace(known, state="waiting", reason=None, detail=None, failed_at=None,
+                            updated=now)  # it can be watched now (a stream that ended, ...)
+        videos.append(known)
+    videos += [replace(v, listed=False) for v in before.values()]  # gone from the list: kept
+    merged = SavedCollection(
+        key=saved.key if saved else collection_key(listing),
+        kind=listing.kind,
+        id=listing.id,
+        title=listing.title,
+        source=saved.source if saved else source.strip(),
+        url=listing.url,
+        videos=tuple(videos),
+        channel=listing.channel,
+        tab=listing.tab,
+        languages=tuple(languages) if languages else (saved.languages if saved else ()),
+        added=saved.added if saved else now,
+        updated=now,
+        listed=now,
+    )
+    return merged, new
+
+
+# --- indexing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One change during a run: the collection as it now is, and the video that changed."""
+
+    collection: SavedCollection
+    video: SavedVideo
+    #: What is happening beyond the state, e.g. a back-off wait.
+    note: str | None = None
+
+    @property
+    def done(self) -> int:
+        return self.collection.done
+
+    @property
+    def total(self) -> int:
+        return self.collection.total
+
+
+@dataclass(frozen=True)
+class RunReport:
+    collection: SavedCollection
+    indexed: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    #: Already indexed before this run: not fetched, not embedded.
+    skipped: int = 0
+    #: New in the listing (sync).
+    new: tuple[str, ...] = ()
+
+
+class Collections:
+    """Add, index, sync and ask playlists and channels of one :class:`Library`.
+
+    ``clock`` and ``sleep`` are injectable (tests pass a fake clock), and so is
+    ``youtube_dl``: the factory of yt-dlp's YoutubeDL used for listings.
+    """
+
+    def __init__(
+        self,
+        library,
+        delay: float | None = None,
+        backoff: float = BACKOFF,
+        retries: int = RETRIES,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        wall_clock: Callable[[], float] | None = None,
+        youtube_dl: YoutubeDLFactory | None = None,
+    ):
+        self.library = library
+        self.store = CollectionStore(library.data_dir)
+        self.delay = request_delay(delay)
+        self.backoff = backoff
+        self.retries = retries
+        self.clock = clock or time.monotonic
+        self.sleep = sleep or time.sleep
+        self.now = wall_clock or time.time
+        self.youtube_dl = youtube_dl
+        self._last_request: float | None = None
+
+    @property
+    def _proxy(self):
+        from ._youtube import ProxySettings
+
+        return self.library.proxy if self.library.proxy is not None else ProxySettings.from_env()
+
+    # --- listing -------------------------------------------------------------------
+
+    def list(self, link: str | Link) -> Collection:
+        """The videos of a playlist or channel link, as YouTube lists them now."""
+        return list_collection(link, proxy=self._proxy, factory=self.youtube_dl)
+
+    def save(self, listing: Collection, source: str, languages: Sequence[str] = ()) -> SavedCollection:
+        """Add a listed collection (or refresh a known one); nothing is indexed yet."""
+        key = collection_key(listing)
+        return self.store.update(key, lambda saved: _merge(saved, listing, source, languages, self.now())[0])
+
+    def add(self, link: str, languages: Sequence[str] = ()) -> SavedCollection:
+        """List a playlist or channel and add it; :meth:`index` then indexes its videos."""
+        return self.save(self.list(link), link, languages)
+
+    def all(self) -> list[SavedCollection]:
+        return self.store.all()
+
+    def get(self, name: str) -> SavedCollection:
+        return self.store.find(name)
+
+    def remove(self, name: str) -> SavedCollection:
+        """Forget a collection; its videos stay in the library."""
+        saved = self.store.find(name)
+        self.store.remove(saved.key)
+        return saved
+
+    def membership(self) -> dict[str, list[SavedCollection]]:
+        """For each video id, the collections it belongs to."""
+        found: dict[str, list[SavedCollection]] = {}
+        for c in self.all():
+            for v in c.videos:
+                found.setdefault(v.video_id, []).append(c)
+        return found
+
+    # --- indexing ------------------------------------------------------------------
+
+    def has_index(self, video_id: str) -> bool:
+        transcript = self.library.stored_transcript(video_id)
+        return transcript is not None and self.library.is_indexed(transcript)
+
+    def _needs_request(self, video_id: str, languages: Sequence[str]) -> bool:
+        transcript = self.library.stored_transcript(video_id)
+        return transcript is None or bool(languages and transcript.language_code not in languages)
+
+    def _set(self, key: str, video_id: str, **changes) -> SavedCollection:
+        def change(saved):
+            if saved is None:
+                raise errors.UnknownCollection(key)
+            videos = tuple(replace(v, updated=self.now(), **changes) if v.video_id == video_id else v
+                           for v in saved.videos)
+            return replace(saved, videos=videos, updated=self.now())
+
+        return self.store.update(key, change)
+
+    def _space(self) -> None:
+        """Wait until ``delay`` seconds have passed since the last transcript request."""
+        if self._last_request is None:
+            return
+        wait = self._last_request + self.delay - self.clock()
+        if wait > 0:
+            self.sleep(wait)
+
+    def index(self, name: str, on_progress: Callable[[Progress], None] | None = None,
+              retry_failed: bool = False) -> RunReport:
+        """Index every video of a collection not indexed yet, one after another.
+
+        A video that cannot be indexed (captions off, private, members-only,
+        age-restricted, ...) is recorded as failed with the reason, and the run goes
+        on. When YouTube refuses (a block, a bot check, too many requests), the run
+        waits ``backoff`` seconds, then twice that, ``retries`` times, then stops with
+        :class:`IndexingStopped`; the video stays waiting for the next run.
+        ``retry_failed`` also tries again videos that failed when fetched.
+        """
+        notify = on_progress or (lambda progress: None)
+        saved = self.store.find(name)
+        key = saved.key
+        queue, skipped = [], 0
+        for video in saved.videos:
+            if video.state == "indexed":
+                if self.has_index(video.video_id):
+                    skipped += 1
+                    continue
+                saved = self._set(key, video.video_id, state="waiting")  # its index is gone
+            elif video.state == "failed" and not (
+                    video.retry or (retry_failed and video.failed_at == "fetch")):
+                continue
+            elif video.state == "fetching":  # a run killed mid-video
+                saved = self._set(key, video.video_id, state="waiting")
+            queue.append(video.video_id)
+        indexed, failed = [], []
+        for video_id in queue:
+            outcome, saved = self._index_one(saved, video_id, notify)
+            (indexed if outcome == "indexed" else failed).append(video_id)
+        return RunReport(self.store.load(key) or saved, tuple(indexed), tuple(failed), skipped)
+
+    def _index_one(self, saved: SavedCollection, video_id: str,
+                   notify: Callable[[Progress], None]) -> tuple[str, SavedCollection]:
+        key, languages = saved.key, list(saved.languages)
+        needs_request = self._needs_request(video_id, languages)
+        refusals = 0
+        while True:
+            if needs_request:
+                self._space()
+            try:
+                saved = self._set(key, video_id, state="fetching")
+                notify(Progress(saved, saved.video(video_id)))
+                if needs_request:
+                    self._last_request = self.clock()
+                index = self.library.index(video_id, languages=languages)
+            except REFUSALS as error:
+                refusals += 1
+                saved = self._set(key, video_id, state="waiting")
+                if refusals > self.retries:
+                    raise errors.IndexingStopped(
+                        saved.title, key, error, refusals, saved.count("indexed"), saved.total,
+                        with_proxy=bool(self._proxy and self._proxy.is_set)) from error
+                wait = max(self.backoff * 2 ** (refusals - 1), self.delay)
+                notify(Progress(saved, saved.video(video_id),
+                                f"YouTube refused ({error.summary}); waiting {wait:g} s before "
+                                f"trying again ({refusals} of {self.retries})"))
+                self.sleep(wait)
+                self._last_request = None  # the wait was longer than the spacing
+            except errors.NoNetwork as error:
+                saved = self._set(key, video_id, state="waiting")
+                raise errors.IndexingStopped(saved.title, key, error, 1, saved.count("indexed"),
+                                             saved.total) from error
+            except (errors.TranscriptUnavailable, errors.EmptyTranscript) as error:
+                saved = self._set(key, video_id, state="failed", reason=error.summary,
+                                  detail=str(error), failed_at="fetch",
+                                  retry=isinstance(error, errors.YouTubeRequestFailed))
+                notify(Progress(saved, saved.video(video_id)))
+                return "failed", saved
+            except BaseException:
+                # Stopped (Ctrl-C, a closed page): the video is not half done, it waits.
+                self._set(key, video_id, state="waiting")
+                raise
+            else:
+                title = saved.video(video_id).title or index.transcript.title
+                saved = self._set(key, video_id, state="indexed", reason=None, detail=None,
+                                  failed_at=None, retry=False, title=title)
+                notify(Progress(saved, saved.video(video_id)))
+                return "indexed", saved
+
+    def sync(self, name: str, on_progress: Callable[[Progress], None] | None = None) -> RunReport:
+        """List a collection again and index only the videos that are not indexed yet."""
+        saved = self.store.find(name)
+        listing = self.list(saved.url)
+        new: list[str] = []
+
+        def change(current):
+            merged, found = _merge(current or saved, listing, saved.source, (), self.now())
+            new.extend(found)
+            return merged
+
+        self.store.update(saved.key, change)
+        report = self.index(saved.key, on_progress)
+        return replace(report, new=tuple(new))
+
+    # --- questions -----------------------------------------------------------------
+
+    def ask(self, name: str, question: str, k: int = 5):
+        """One question across the indexed videos of a collection, each moment titled."""
+        saved = self.store.find(name)
+        stored = {info.video_id for info in self.library.videos()}
+        ids = [v.video_id for v in saved.videos if v.video_id in stored]
+        if not ids:
+            from ._search import check_question
+
+            check_question(question)
+            raise errors.NothingIndexed(saved.title, saved.key)
+        return self.titled(self.library.ask_all(question, k, video_ids=ids))
+
+    def titled(self, moments: Iterable):
+        """Moments with the video's title from the listing where the transcript has none."""
+        titles = {v.video_id: v.title for c in self.all() for v in c.videos if v.title}
+        return [m if m.title else replace(m, title=titles.get(m.video_id)) for m in moments]
