@@ -98,6 +98,10 @@ def main() -> None:
                         help="comma-separated MODEL or MODEL:BACKEND")
     parser.add_argument("--backend", default=None)
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--rows", default="",
+                        help="only the rows whose label starts with one of these (comma-separated)")
+    parser.add_argument("--stores", default="files",
+                        help="comma-separated: files, or postgresql://... (the same rows on each store)")
     args = parser.parse_args()
     if not EVAL.is_dir():
         sys.exit(f"needs the shared data at {SHARED} (or set YTQA_SHARED_DATA)")
@@ -112,10 +116,15 @@ def main() -> None:
         embedder = ytqa.Embedder(name, backend or args.backend)
         memoise(embedder)
         rows = ROWS + (SWEEP if args.sweep else [])
-        for label, vectors, search in rows:
+        if args.rows:
+            rows = [row for row in rows if row[0].startswith(tuple(args.rows.split(",")))]
+        for store, (label, vectors, search) in [(s, r) for r in rows for s in args.stores.split(",")]:
             started = time.perf_counter()
             library = ytqa.Library(ROOT / "data", embedder=embedder, vectors=vectors,
-                                   search=replace(ytqa.SearchSettings(), **search))
+                                   search=replace(ytqa.SearchSettings(), **search),
+                                   store=None if store == "files" else store)
+            if store != "files":
+                label += " [PostgreSQL store]"
             results = [evaluate(library, qs, transcripts)["metrics"] for _, qs, transcripts in sets]
             if not whole_printed:
                 print("| | the whole video as the answer: mIoU / r1@0.5 | " + " | ".join(
