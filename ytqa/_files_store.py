@@ -587,13 +587,19 @@ class FileStore:
     def remove(self, video_id: str) -> bool:
         folder = self._video_dir(video_id)
         storage.clean_trash(self.root / "videos")  # deletes that stopped half-way before
-        if storage.kind_of(folder) is None and video_id not in self._catalog._read():
-            return False
+
+        def stored() -> bool:
+            return storage.kind_of(folder) is not None or video_id in self._catalog._read()
+
+        if not stored() and storage.kind_of(self.root / "locks" / f"{video_id}.lock") is None:
+            return False  # never stored, and nobody is indexing it (that takes the lock file)
 
         def busy(holder, _waited, _stopped):
             return VideoBusy(video_id, holder)
 
         with self.lock(video_id, wait=DELETE_WAIT, busy=busy):
+            if not stored():
+                return False
             problems = storage.remove_folder(folder) if storage.kind_of(folder) is not None else []
             self._catalog.update(video_id, lambda _entry: None)
         if problems:

@@ -138,7 +138,7 @@ class Library:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.sources = TranscriptSources(self.store, proxy)
-        self._open: dict[str, VideoIndex] = _Recent(OPEN_INDEXES, OPEN_BYTES, _index_bytes)
+        self._open: _Recent = _Recent(OPEN_INDEXES, OPEN_BYTES, _index_bytes)
 
     @property
     def embedder(self):
@@ -425,6 +425,12 @@ class Library:
 
     def count(self, search: str | None = None) -> int:
         return self.store.count(search)
+
+    def not_searched(self, video_ids: Iterable[str] | None = None) -> list[str]:
+        """The stored videos a question over the library skips (of ``video_ids``, or all):
+        not indexed with this model yet, or damaged. Searching never builds their indexes."""
+        wanted = None if video_ids is None else {parse_video_id(v) for v in video_ids}
+        return [v.video_id for v in self.videos() if not v.indexed and (wanted is None or v.video_id in wanted)]
 
     def delete(self, video: str) -> None:
         """Remove the video, its transcript and indexes. ``NotStored`` when there was none;
