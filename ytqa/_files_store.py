@@ -51,6 +51,7 @@ from ._vectors import INDEX_FILE, SENTENCES_FILE, FaissIndexVectors, LibraryInde
 #: evaluation uses (``EmKQsSDlaa4.es``, ``tutorialvqa-12``); never a path.
 VIDEO_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 CATALOG_FORMAT = 1
+_VERSION = re.compile(r"v[0-9]{1,24}-[0-9]{1,10}")
 #: The library index is rebuilt once this many vectors are outside it (and a tenth of it).
 COMPACT_MIN = 20_000
 #: ... or once a quarter of its rows belong to indexes no longer current.
@@ -445,7 +446,11 @@ class FileStore:
             return None
         if kind != "folder":
             raise StoredVideoDamaged(video_id, f"its folder is a {kind}")
-        return _read_transcript(folder / "transcript.json", video_id)
+        transcript = _read_transcript(folder / "transcript.json", video_id)
+        if transcript is None and storage.kind_of(folder / "indexes") == "folder" \
+                and any(not n.startswith(".") for n in os.listdir(folder / "indexes")):
+            raise StoredVideoDamaged(video_id, "its transcript.json is missing")  # its indexes are there
+        return transcript
 
     def save_transcript(self, transcript: Transcript) -> None:
         video_id = transcript.video_id
@@ -630,7 +635,9 @@ class FileStore:
 
     def _published(self, family: str) -> str | None:
         data = storage.read_json(self._library_folder(family) / "current.json")
-        return data.get("version") if isinstance(data, dict) else None
+        version = data.get("version") if isinstance(data, dict) else None
+        # A name this store writes (v<time>-<pid>), never a path: anything else is damage.
+        return version if isinstance(version, str) and _VERSION.fullmatch(version) else None
 
     def _vectors_of(self, key: str, chunks: int) -> np.ndarray | None:
         try:

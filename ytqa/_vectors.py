@@ -340,13 +340,20 @@ class LibraryIndex:
     def load(cls, folder: Path) -> "LibraryIndex":
         import faiss
 
-        data = json.loads((folder / "members.json").read_text("utf-8"))
-        if data.get("format") != LIBRARY_FORMAT:
+        from ._storage import kind_of, read_limited
+
+        # Plain files only, read to a bound: never a link to a device, never a pickle.
+        data = json.loads(read_limited(folder / "members.json", 1 << 30).decode("utf-8"))
+        if not isinstance(data, dict) or data.get("format") != LIBRARY_FORMAT:
             raise ValueError("an older library index")
         members, offset = [], 0
         for key, video_id, count in data["members"]:
-            members.append(Member(str(key), str(video_id), offset, int(count)))
-            offset += int(count)
+            if not (isinstance(key, str) and isinstance(video_id, str) and type(count) is int and count >= 0):
+                raise ValueError("a member of the wrong shape")
+            members.append(Member(key, video_id, offset, count))
+            offset += count
+        if kind_of(folder / "library.faiss") != "file":  # big: read by FAISS itself, a plain file only
+            raise ValueError("the library index is not a plain file")
         index = faiss.read_index(str(folder / "library.faiss"))
         if index.ntotal != offset:
             raise ValueError(f"library index holds {index.ntotal} vectors, its members {offset}")
