@@ -586,3 +586,12 @@ def test_a_delete_that_cannot_remove_everything_says_so(tmp_path):
         for found in data.rglob("indexes"):
             subprocess.run(["chattr", "-i", str(found)])
     assert [v.video_id for v in library(str(data)).videos()] == [OTHER]
+
+
+def test_a_folder_of_locks_that_is_a_file_is_named_with_the_fix(tmp_path):
+    data = two_videos(tmp_path)
+    shutil.rmtree(data / "locks")
+    (data / "locks").write_text("x")
+    with pytest.raises(ytqa.StoreDamaged, match="folder of locks is a file.*Remove it"):
+        library(str(data)).index(VIDEO, transcript_file=talk_file(tmp_path, GARDEN, "garden.json"))
+    assert "cat" in library(str(data)).ask(VIDEO, "cat keyboard")[0].text  # what is stored still answers

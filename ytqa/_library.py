@@ -353,8 +353,8 @@ class Library:
         if transcript_file is not None or languages:
             index = self.index(video, transcript_file=transcript_file, languages=languages)
         else:
-            self.store.transcript(parse_video_id(video))  # a damaged one is named, never fetched over
-            index = self.index(video)  # the stored transcript if there is one, else fetched
+            stored = self.store.transcript(parse_video_id(video))  # a damaged one is named, never fetched over
+            index = self._index(stored, quiet, False, adopt=False) if stored is not None else self.index(video)
         return index.ask(question, k, self.search_settings)
 
     def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:

@@ -226,13 +226,16 @@ def locked(path: Path, what: str = "", wait: float | None = None, notice=None, b
     holder is stopped), raises ``busy(holder, waited, stopped)`` (or ``LockTimeout``).
     ``wait=None`` waits as long as it takes."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as error:
         from ._errors import StoreDamaged
 
-        kind = kind_of(path)
+        kind, folder = kind_of(path), kind_of(path.parent)
+        if folder not in (None, "folder"):
+            raise StoreDamaged(str(path.parent), f"the folder of locks is a {folder}",
+                               "Remove it (ytqa makes it again as a folder).") from None
         raise StoreDamaged(str(path), f"the lock file is a {kind}" if kind in ("folder", "link", "other")
                            else (error.strerror or str(error)),
                            "Remove it (ytqa makes it again as a plain file).") from None
