@@ -250,18 +250,18 @@ def test_a_library_keeps_open_indexes_within_its_memory_budget(tmp_path, monkeyp
 # --- 16.4: never an answer from half an index ----------------------------------------------
 
 
-def test_asking_while_another_process_deletes_and_indexes_never_answers_from_half_an_index(tmp_path):
-    data = tmp_path / "data"
+def test_asking_while_another_process_deletes_and_indexes_never_answers_from_half_an_index(where, tmp_path):
+    data = where
     rows = [(f"Sentence {i} about servers, caches and {w} in production.", i * 4.0, 4.0)
             for i, w in enumerate(["queues", "disks", "threads", "alerts", "budgets", "reviews"] * 8)]
     rows[30] = ("The lighthouse keeper painted his boat bright orange.", 120.0, 4.0)
     path = write_json_transcript(tmp_path / "t.json", rows)
-    lib = library(str(data))
+    lib = library(data)
     lib.index(VIDEO, transcript_file=path)
     expected = answers(lib, VIDEO, "lighthouse keeper boat")
     loop = (f"import sys; sys.path.insert(0, {str(TESTS)!r})\nimport ytqa, time\n"
             "from fake_model import WordHashEmbedder\n"
-            f"lib = ytqa.Library({str(data)!r}, embedder=WordHashEmbedder())\n"
+            f"lib = ytqa.Library({data!r}, embedder=WordHashEmbedder())\n"
             "end = time.monotonic() + 8\n"
             "while time.monotonic() < end:\n"
             "    try:\n"
@@ -272,11 +272,14 @@ def test_asking_while_another_process_deletes_and_indexes_never_answers_from_hal
     seen = {"answered": 0, "named": 0}
     try:
         while racer.poll() is None:
+            asker = library(data)  # a fresh one each time: nothing answered from memory
             try:
-                got = answers(library(str(data)), VIDEO, "lighthouse keeper boat")
+                got = answers(asker, VIDEO, "lighthouse keeper boat")
             except ytqa.YtqaError:  # deleted meanwhile: named (not stored, deleted while opening...)
                 seen["named"] += 1
                 continue
+            finally:
+                asker.store.close()
             assert got == expected
             seen["answered"] += 1
     finally:

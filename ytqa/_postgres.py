@@ -362,7 +362,7 @@ class PostgresStore:
                 conn.execute(f"DELETE FROM {self._t('ytqa_indexes')} WHERE key = %s", (key,))
                 return None
         return StoredIndex(info, chunking, PgIndexVectors(self, key, dim, len(chunking.chunks),
-                                                          bool(kinds.get("sentence"))))
+                                                          int(kinds.get("sentence", 0))))
 
     def put(self, info: IndexInfo, built: Built) -> StoredIndex:
         dim = int(built.chunk_vectors.shape[1])
@@ -400,8 +400,9 @@ class PostgresStore:
             stored = self.get(info.key)
             if stored is not None:
                 return stored
-        return StoredIndex(info, chunking, PgIndexVectors(self, info.key, dim, len(chunking.chunks),
-                                                          built.sentence_vectors is not None))
+        return StoredIndex(info, chunking, PgIndexVectors(
+            self, info.key, dim, len(chunking.chunks),
+            len(chunking.sentences) if built.sentence_vectors is not None else 0))
 
     # --- the library -------------------------------------------------------------
 
@@ -489,12 +490,14 @@ class _IterativeScan:
 class PgIndexVectors:
     """One index's vectors, scored on the server: ``IndexVectors`` for the server store."""
 
-    def __init__(self, store: PostgresStore, key: str, dim: int, chunks: int, has_sentences: bool):
+    def __init__(self, store: PostgresStore, key: str, dim: int, chunks: int, sentences: int):
+        """``sentences``: how many sentence vectors it has (0: none)."""
         self._store = store
         self._key = key
         self._table = store._t(store._vectors_table(dim))
         self._chunks = chunks
-        self._has_sentences = has_sentences
+        self._sentences = sentences
+        self._has_sentences = sentences > 0
         self._last: tuple[bytes, np.ndarray, np.ndarray | None] | None = None
 
     @property
@@ -512,15 +515,23 @@ class PgIndexVectors:
                     "WHERE index_key = %s", (query, self._key)).fetchall()
             chunks = np.full(self._chunks, -np.inf, dtype="float64")
             sentences = [] if self._has_sentences else None
+            found = 0
             for is_chunk, position, score in rows:
                 if is_chunk:
                     chunks[position] = score
-                else:
+                    found += 1
+                elif sentences is not None:
                     sentences.append((position, score))
+            if found != self._chunks or len(sentences or ()) != self._sentences:
+                # Rows gone since the index was opened: deleted (or damaged), never "fewer vectors".
+                raise DeletedWhileIndexing(self._key.split("/", 1)[0])
             if sentences is not None:
                 scores = np.full(len(sentences), -np.inf, dtype="float64")
-                for position, score in sentences:
-                    scores[position] = score
+                try:
+                    for position, score in sentences:
+                        scores[position] = score
+                except IndexError:  # a row of another position: not this index as it was opened
+                    raise DeletedWhileIndexing(self._key.split("/", 1)[0]) from None
                 sentences = scores
             self._last = (tag, chunks, sentences)
         return self._last[1], self._last[2]
