@@ -106,7 +106,13 @@ def open_stored(video: str) -> None:
 
 
 def delete_stored(video: str) -> None:
-    library.delete(video)
+    try:
+        library.delete(video)
+    except ytqa.NotStored:
+        pass  # another visitor deleted it first
+    except ytqa.YtqaError as error:  # being indexed right now, or not all of it removed
+        st.error(str(error))
+        return
     if session.video == video:
         session.video = None
 

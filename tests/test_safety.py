@@ -103,13 +103,14 @@ def test_a_damaged_index_is_detected_and_rebuilt(tmp_path, damage):
     assert_every_index_is_complete(data)
 
 
-def test_a_damaged_transcript_file_is_treated_as_missing(tmp_path):
+def test_a_damaged_transcript_file_is_named_and_listed_as_damaged(tmp_path):
     data = tmp_path / "data"
     Library(data).index(VIDEO, transcript_file=talk(tmp_path / "t.json", 30))
     (data / "videos" / VIDEO / "transcript.json").write_text('{"video_id": "dQw4w9Wg')
-    with pytest.raises(ytqa.NotIndexed):
+    with pytest.raises(ytqa.StoredVideoDamaged, match=f"ytqa delete {VIDEO}"):
         Library(data).open(VIDEO)
-    assert Library(data).videos() == []
+    [listed] = Library(data).videos()
+    assert listed.video_id == VIDEO and "not valid JSON" in listed.damaged
 
 
 def test_two_processes_indexing_one_video_end_with_one_valid_index(tmp_path):

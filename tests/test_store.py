@@ -181,3 +181,20 @@ def test_writes_of_one_video_wait_for_each_other(store):
         order.append("first")
     thread.join(10)
     assert order == ["first", "second"]
+
+
+def test_removing_a_video_never_stored_says_so(store):
+    put(store, TALK)
+    assert store.remove(BREAD.video_id) is False
+    assert store.remove(TALK.video_id) is True and store.remove(TALK.video_id) is False
+
+
+def test_an_index_is_never_published_beside_another_transcript_or_none(store):
+    store.save_transcript(TALK)
+    built = build_index(TALK, MODEL, RECIPE)
+    store.save_transcript(transcript(TALK.video_id, "A newer track replaced it meanwhile."))
+    from ytqa import DeletedWhileIndexing
+
+    with pytest.raises(DeletedWhileIndexing):
+        store.put(RECIPE.info(TALK, built), built)
+    assert not store.has(RECIPE.key(TALK)) and store.videos()[0].indexes == ()

@@ -354,3 +354,86 @@ class IndexingStopped(YtqaError):
             f"Stopped indexing {title}: YouTube refused {tries} requests in a row "
             f"({summary}), so ytqa stopped rather than keep asking. {kept} {remedy}"
         )
+
+
+# --- what is stored: damage, absence, other processes ----------------------------------
+
+
+class StoredVideoDamaged(YtqaError):
+    """A video's stored transcript (or its record) cannot be used: named, never guessed around."""
+
+    summary = "damaged"
+
+    def __init__(self, video_id: str, reason: str):
+        self.video_id = video_id
+        self.reason = reason
+        super().__init__(
+            f"The stored transcript of {video_id} is damaged ({reason}), so it cannot be "
+            f"searched. Index it again: 'ytqa index {video_id}' fetches it from YouTube again "
+            f"(or give the subtitle file with --transcript; in the app: paste the link or upload "
+            f"the file again), or remove it with 'ytqa delete {video_id}' (in the app: Delete)."
+        )
+
+
+class NotStored(YtqaError):
+    def __init__(self, video_id: str, where: str):
+        self.video_id = video_id
+        super().__init__(
+            f"No video {video_id} is stored in {where}, so nothing was deleted. 'ytqa list' shows "
+            "what is stored there (check --data-dir or --store if you expected it there)."
+        )
+
+
+class DeleteIncomplete(YtqaError):
+    def __init__(self, video_id: str, leftovers: str, cause: str):
+        self.video_id = video_id
+        super().__init__(
+            f"{video_id} is no longer in the library, but some of its files could not be removed "
+            f"({cause}): {leftovers}. Remove that folder by hand; ytqa also tries again on the "
+            "next delete."
+        )
+
+
+class VideoBusy(YtqaError):
+    """Another process holds the video's lock: who, and what to do."""
+
+    def __init__(self, video_id: str, holder: str, action: str = "delete"):
+        self.video_id = video_id
+        self.holder = holder
+        super().__init__(
+            f"{video_id} is being indexed right now ({holder}), so it cannot be {action}d yet. "
+            f"Try again when that finishes (ytqa {action} {video_id}; in the app: Delete again)."
+        )
+
+
+class LockTimeout(YtqaError):
+    def __init__(self, video_id: str, holder: str, waited: float, stopped: bool = False):
+        self.video_id = video_id
+        self.holder = holder
+        if stopped:
+            remedy = ("That process is stopped (suspended): resume it (kill -CONT, or fg in its "
+                      "terminal) or end it, then try again.")
+        else:
+            remedy = ("If that process is hung, end it, then try again; otherwise try again "
+                      "when it finishes.")
+        super().__init__(
+            f"Gave up after {waited:.0f} s waiting for {video_id}: {holder} holds its lock. {remedy}"
+        )
+
+
+class DeletedWhileIndexing(YtqaError):
+    def __init__(self, video_id: str):
+        self.video_id = video_id
+        super().__init__(
+            f"{video_id} was deleted while it was being opened or indexed, so nothing of it was "
+            f"kept. Index it again if you want it back: 'ytqa index {video_id}' (in the app: paste "
+            "its link)."
+        )
+
+
+class StoreDamaged(YtqaError):
+    """Something in the data folder is not what ytqa keeps there (a file where a folder goes...)."""
+
+    def __init__(self, path: str, problem: str, remedy: str):
+        self.path = path
+        super().__init__(f"Cannot use {path}: {problem}. {remedy}")

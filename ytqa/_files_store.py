@@ -18,6 +18,7 @@ over them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -32,6 +33,7 @@ import numpy as np
 
 from . import _storage as storage
 from ._chunking import Chunking
+from ._errors import DeleteIncomplete, DeletedWhileIndexing, StoreDamaged, StoredVideoDamaged, StoreUnavailable, VideoBusy
 from ._store import (
     INDEX_FORMAT,
     Built,
@@ -43,12 +45,13 @@ from ._store import (
     split_key,
 )
 from ._transcript import Transcript
-from ._vectors import INDEX_FILE, FaissIndexVectors, LibraryIndex, read_chunk_vectors
+from ._vectors import INDEX_FILE, SENTENCES_FILE, FaissIndexVectors, LibraryIndex, chunk_vectors_from
 
 #: A folder name a video can have: YouTube's 11-character ids, and the transcript names
 #: evaluation uses (``EmKQsSDlaa4.es``, ``tutorialvqa-12``); never a path.
 VIDEO_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 CATALOG_FORMAT = 1
+_VERSION = re.compile(r"v[0-9]{1,24}-[0-9]{1,10}")
 #: The library index is rebuilt once this many vectors are outside it (and a tenth of it).
 COMPACT_MIN = 20_000
 #: ... or once a quarter of its rows belong to indexes no longer current.
@@ -57,27 +60,115 @@ STALE_SHARE = 0.25
 _MODE_PREFERENCE = {"chunks+sentences": 0, "chunks": 1, "sentences": 2}
 
 
+#: The only files an index folder holds: a meta.json naming anything else is damaged.
+INDEX_FILES = frozenset({"chunks.json", INDEX_FILE, SENTENCES_FILE})
+#: The largest stored transcript or index file read back (bigger is damage, not data).
+TRANSCRIPT_LIMIT = 256 << 20
+INDEX_FILE_LIMIT = 2 << 30
+#: How long a delete waits for a video another process is indexing before refusing.
+DELETE_WAIT = 2.0
+
+
+def _read_index(folder: Path, only: Sequence[str] | None = None) -> tuple[dict, dict[str, bytes]]:
+    """meta.json and the bytes of the files it lists (or of ``only`` those), each read once
+    and checked against its checksum; ``ValueError``/``OSError`` naming what is wrong.
+
+    A file it lists that cannot be read means the index is damaged or being deleted:
+    never an index with fewer vectors."""
+    meta = json.loads(storage.read_limited(Path(folder) / "meta.json", 1 << 20).decode("utf-8"))
+    if not isinstance(meta, dict) or meta.get("format") != INDEX_FORMAT:
+        raise ValueError("its meta.json is not an index of this format")
+    listed = meta.get("files")
+    if not isinstance(listed, dict) or not {"chunks.json", INDEX_FILE} <= set(listed) <= INDEX_FILES \
+            or not all(isinstance(digest, str) for digest in listed.values()):
+        raise ValueError("its meta.json lists files an index does not have")
+    files = {}
+    for name in (listed if only is None else only):
+        data = storage.read_limited(Path(folder) / name, INDEX_FILE_LIMIT)
+        if hashlib.sha256(data).hexdigest() != listed[name]:
+            raise ValueError(f"its {name} does not match its checksum")
+        files[name] = data
+    return meta, files
+
+
 def verified(folder: Path) -> dict | None:
     """The index's meta.json when every file it lists has its checksum, else None."""
-    meta = storage.read_json(Path(folder) / "meta.json")
-    if not isinstance(meta, dict) or meta.get("format") != INDEX_FORMAT:
-        return None
     try:
-        for name, digest in meta["files"].items():
-            if storage.sha256_file(Path(folder) / name) != digest:
-                return None
-    except (OSError, KeyError, AttributeError, TypeError):
+        return _read_index(folder)[0]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    return meta
 
 
 def _info(meta: dict, video_id: str, name: str) -> IndexInfo:
-    """meta.json as an IndexInfo (indexes written before the store kept key and family too)."""
+    """meta.json as an IndexInfo, checked against where it lies: ``ValueError`` when it
+    describes another index (a copied or swapped folder) or has wrong types."""
     data = dict(meta)
-    data.setdefault("key", f"{video_id}/{name}")
-    data.setdefault("family", family_of(str(meta["model_key"]), str(meta["chunking"])))
-    data["video_id"] = video_id
-    return IndexInfo.from_json(data)
+    expected = f"{video_id}/{name}"
+    if data.setdefault("key", expected) != expected:
+        raise ValueError("its meta.json describes another index")
+    if data.setdefault("video_id", video_id) != video_id:
+        raise ValueError("its meta.json describes another video's index")
+    data.setdefault("family", family_of(str(meta.get("model_key")), str(meta.get("chunking"))))
+    info = IndexInfo.from_json(data)
+    if not name.startswith(info.transcript + "-"):
+        raise ValueError("its meta.json describes another transcript")
+    return info
+
+
+def _read_transcript(path: Path, video_id: str) -> Transcript | None:
+    """The transcript stored at ``path`` for ``video_id``: None when there is none,
+    ``StoredVideoDamaged`` when it cannot be used (never another video's)."""
+    kind = storage.kind_of(path)
+    if kind is None:
+        return None
+    if kind == "missing parent":
+        raise StoredVideoDamaged(video_id, "its folder is not a folder")
+    if kind != "file":
+        raise StoredVideoDamaged(video_id, f"transcript.json is a {kind}, not a file")
+    try:
+        data = json.loads(storage.read_limited(path, TRANSCRIPT_LIMIT).decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise StoredVideoDamaged(video_id, f"transcript.json cannot be read: {error}") from None
+    except (ValueError, RecursionError):
+        raise StoredVideoDamaged(video_id, "transcript.json is not valid JSON (cut short or overwritten)") from None
+    try:
+        transcript = Transcript.from_json(data)
+    except ValueError as error:
+        raise StoredVideoDamaged(video_id, f"transcript.json: {error}") from None
+    if transcript.video_id != video_id:
+        raise StoredVideoDamaged(video_id, f"transcript.json holds another video's transcript "
+                                           f"({transcript.video_id[:40]!r}), copied or swapped in")
+    return transcript
+
+
+def _damaged_entry(video_id: str, reason: str, stamp) -> dict:
+    return {"video": {"video_id": video_id, "title": None, "duration": 0.0, "language": "",
+                      "language_code": "", "kind": "damaged", "source": "", "transcript": ""},
+            "damaged": reason, "stamp": stamp, "indexes": {}}
+
+
+def _valid_entry(video_id: str, entry) -> bool:
+    """Whether a catalog entry has the shape the catalog writes (else it is scanned again)."""
+    try:
+        video = entry["video"]
+        texts = ("language", "language_code", "kind", "source", "transcript")
+        duration = video["duration"]
+        if not (VIDEO_ID.fullmatch(video_id) and video["video_id"] == video_id
+                and all(isinstance(video[n], str) for n in texts)
+                and (video["title"] is None or isinstance(video["title"], str))
+                and isinstance(duration, (int, float)) and not isinstance(duration, bool)
+                and 0 <= duration <= 1e7
+                and (entry.get("damaged") is None or isinstance(entry["damaged"], str))
+                and (entry.get("stamp") is None or (isinstance(entry["stamp"], list)
+                                                    and all(isinstance(x, int) for x in entry["stamp"])))
+                and isinstance(entry.get("indexes", {}), dict)):
+            return False
+        for name, data in entry.get("indexes", {}).items():
+            if split_key(f"{video_id}/{name}") and IndexInfo.from_json(data).key != f"{video_id}/{name}":
+                return False
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return True
 
 
 def _video_entry(transcript: Transcript) -> dict:
@@ -90,7 +181,7 @@ def _video_entry(transcript: Transcript) -> dict:
 
 def _stamp(path: Path) -> list[int] | None:
     try:
-        stat = path.stat()
+        stat = os.lstat(path)
     except OSError:
         return None
     return [stat.st_mtime_ns, stat.st_size]
@@ -123,6 +214,8 @@ class _Catalog:
         entries = data.get("videos") if isinstance(data, dict) and data.get("format") == CATALOG_FORMAT else None
         if not isinstance(entries, dict):
             entries = None
+        else:  # an entry of the wrong shape is dropped, so the folder is scanned again
+            entries = {k: e for k, e in entries.items() if _valid_entry(k, e)}
         if entries is not None and stamp is not None:
             self._cache = (stamp, entries)
         return entries if entries is not None else {}
@@ -163,6 +256,8 @@ class _Catalog:
             names = os.listdir(self.root / "videos")
         except OSError:
             return set()
+        if any(n.startswith(".trash-") for n in names):
+            storage.clean_trash(self.root / "videos")  # deletes that stopped half-way
         folders = {n for n in names if VIDEO_ID.fullmatch(n)}
         if stamp is not None and time.time_ns() - stamp[0] > 2_000_000_000:
             # A change within the clock's resolution could leave the stamp as it was: only
@@ -171,20 +266,33 @@ class _Catalog:
         return folders
 
     def _scan(self, video_id: str) -> dict | None:
+        """The folder's entry, read from its files; a damaged one is an entry too (listed as
+        damaged, so it can be seen and deleted); None for a folder with nothing in it yet."""
         folder = self.root / "videos" / video_id
-        transcript = _read_transcript(folder / "transcript.json")
-        if transcript is None:
+        kind = storage.kind_of(folder)
+        if kind is None:
             return None
+        if kind != "folder":
+            return _damaged_entry(video_id, f"its folder is a {kind}", None)
+        path = folder / "transcript.json"
+        try:
+            transcript = _read_transcript(path, video_id)
+        except StoredVideoDamaged as error:
+            return _damaged_entry(video_id, error.reason, _stamp(path))
         indexes = {}
-        for index_folder in sorted((folder / "indexes").glob("[!.]*")):
-            meta = storage.read_json(index_folder / "meta.json")
-            if isinstance(meta, dict) and meta.get("format") == INDEX_FORMAT:
-                try:
-                    indexes[index_folder.name] = _info(meta, video_id, index_folder.name).to_json()
-                except (KeyError, TypeError, ValueError):
-                    continue
-        return {"video": _video_entry(transcript), "stamp": _stamp(folder / "transcript.json"),
-                "indexes": indexes}
+        found = False
+        if storage.kind_of(folder / "indexes") == "folder":
+            for index_folder in sorted((folder / "indexes").glob("[!.]*")):
+                found = True
+                meta = storage.read_json(index_folder / "meta.json")
+                if isinstance(meta, dict) and meta.get("format") == INDEX_FORMAT:
+                    try:
+                        indexes[index_folder.name] = _info(meta, video_id, index_folder.name).to_json()
+                    except (KeyError, TypeError, ValueError):
+                        continue
+        if transcript is None:
+            return _damaged_entry(video_id, "its transcript.json is missing", None) if found else None
+        return {"video": _video_entry(transcript), "stamp": _stamp(path), "indexes": indexes}
 
     @contextlib.contextmanager
     def batch(self):
@@ -233,16 +341,6 @@ class _Catalog:
         self.update(video_id, lambda _old: self._scan(video_id))
 
 
-def _read_transcript(path: Path) -> Transcript | None:
-    data = storage.read_json(path)
-    if not isinstance(data, dict):
-        return None
-    try:
-        return Transcript.from_json(data)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 @dataclass
 class _FamilyState:
     """One family's library index in memory: the published part and what came after it."""
@@ -258,9 +356,19 @@ class _FamilyState:
 class FileStore:
     """``Store`` over a folder: FAISS files, JSON, atomic renames, file locks."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, lock_wait: float = storage.LOCK_WAIT, notice=None):
+        """``lock_wait``: how long to wait for a video another process is writing before
+        giving up (saying who holds it); ``notice``: told what is waited for meanwhile."""
         self.root = Path(root)
         self.location = str(self.root)
+        for path in (self.root, self.root / "videos"):
+            kind = storage.kind_of(path)
+            if kind not in (None, "folder", "link") or (kind == "link" and not path.is_dir()):
+                raise StoreUnavailable(str(path), f"it is a {'file' if kind == 'file' else kind}, not a folder",
+                                       "Give the library's folder with --data-dir (or YTQA_DATA_DIR), "
+                                       "or move that file out of the way.")
+        self.lock_wait = lock_wait
+        self.notice = notice
         self._catalog = _Catalog(self.root)
         self._held = threading.local()
         self._families: dict[str, _FamilyState] = {}
@@ -285,8 +393,8 @@ class FileStore:
     # --- paths and locks -----------------------------------------------------
 
     def _video_dir(self, video_id: str) -> Path:
-        if not VIDEO_ID.fullmatch(video_id):
-            raise ValueError(f"not a video id: {video_id!r}")
+        if not isinstance(video_id, str) or not VIDEO_ID.fullmatch(video_id):
+            raise ValueError(f"not a video id: {video_id!r:.60}")
         return self.root / "videos" / video_id
 
     def folder(self, key: str) -> Path:
@@ -294,72 +402,118 @@ class FileStore:
         video_id, name = split_key(key)
         return self._video_dir(video_id) / "indexes" / name
 
+    def lock(self, video_id: str, wait: float | None = None, busy=None):
+        """The video's lock: a file under ``locks/``, outside the video's folder, so a delete
+        (which moves that folder away) never takes the lock with it."""
+        return self._lock(video_id, self.lock_wait if wait is None else wait, busy)
+
     @contextlib.contextmanager
-    def lock(self, video_id: str):
+    def _lock(self, video_id: str, wait: float, busy=None):
         held = getattr(self._held, "ids", None)
         if held is None:
             held = self._held.ids = set()
         if video_id in held:  # this thread holds it already
             yield
             return
-        with storage.locked(self._video_dir(video_id) / ".lock"):
+        self._video_dir(video_id)  # a video id, never a path
+        with storage.locked(self.root / "locks" / f"{video_id}.lock", what=video_id, wait=wait,
+                            notice=self.notice, busy=busy, doing=f"writing {video_id}"):
             held.add(video_id)
             try:
                 yield
             finally:
                 held.discard(video_id)
 
+    def _writable_folder(self, video_id: str) -> Path:
+        """The video's folder, ready to write into: what is not ours there (a file or a
+        link where a folder goes, a folder where a file goes) is put aside first, and a
+        link is never written through."""
+        folder = self._video_dir(video_id)
+        if storage.kind_of(folder) not in (None, "folder"):
+            storage.remove_folder(folder)
+        for name, want in (("transcript.json", "file"), ("indexes", "folder")):
+            if storage.kind_of(folder / name) not in (None, want):
+                storage.remove_folder(folder / name)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     # --- transcripts ---------------------------------------------------------
 
     def transcript(self, video_id: str) -> Transcript | None:
-        return _read_transcript(self._video_dir(video_id) / "transcript.json")
+        folder = self._video_dir(video_id)
+        kind = storage.kind_of(folder)
+        if kind is None:
+            return None
+        if kind != "folder":
+            raise StoredVideoDamaged(video_id, f"its folder is a {kind}")
+        transcript = _read_transcript(folder / "transcript.json", video_id)
+        if transcript is None and storage.kind_of(folder / "indexes") == "folder" \
+                and any(not n.startswith(".") for n in os.listdir(folder / "indexes")):
+            raise StoredVideoDamaged(video_id, "its transcript.json is missing")  # its indexes are there
+        return transcript
 
     def save_transcript(self, transcript: Transcript) -> None:
-        path = self._video_dir(transcript.video_id) / "transcript.json"
-        storage.write_atomic(path, transcript.dumps())
-
-        def change(entry):
-            entry = dict(entry or {"indexes": {}})
-            entry["video"] = _video_entry(transcript)
-            entry["stamp"] = _stamp(path)
-            return entry
-
-        self._catalog.update(transcript.video_id, change)
+        video_id = transcript.video_id
+        with self.lock(video_id):
+            path = self._writable_folder(video_id) / "transcript.json"
+            storage.write_atomic(path, transcript.dumps())
+            self._catalog.rescan(video_id)
 
     # --- indexes -------------------------------------------------------------
 
     def has(self, key: str) -> bool:
         return verified(self.folder(key)) is not None
 
+    def _load(self, key: str) -> StoredIndex:
+        video_id, name = split_key(key)
+        meta, files = _read_index(self.folder(key))
+        info = _info(meta, video_id, name)
+        chunking = Chunking.from_json(json.loads(files["chunks.json"].decode("utf-8")))
+        if (len(chunking.chunks), len(chunking.sentences)) != (info.chunks, info.sentences):
+            raise ValueError("its chunks are not the ones its meta.json counts")
+        if (SENTENCES_FILE in files) != (info.mode != "chunks"):
+            raise ValueError("its sentence vectors are missing" if info.mode != "chunks"
+                             else "it has sentence vectors it should not")
+        return StoredIndex(info, chunking, FaissIndexVectors.from_files(files, info.chunks, info.sentences))
+
     def get(self, key: str) -> StoredIndex | None:
         folder = self.folder(key)
-        if not folder.exists():
+        if storage.kind_of(folder) is None:
             return None
-        video_id, name = split_key(key)
-        meta = verified(folder)
+        video_id, _ = split_key(key)
         try:
-            if meta is None:
-                raise ValueError("incomplete or corrupted")
-            info = _info(meta, video_id, name)
-            chunking = Chunking.from_json(json.loads((folder / "chunks.json").read_text("utf-8")))
-            vectors = FaissIndexVectors.load(folder, len(chunking.chunks), len(chunking.sentences))
+            return self._load(key)
         except Exception:
-            # Damaged beyond use: move it aside so it is rebuilt from the transcript.
-            with self.lock(video_id):
-                if folder.exists() and verified(folder) == meta:
-                    storage.remove_folder(folder)
-            self._catalog.rescan(video_id)
-            return None
-        return StoredIndex(info, chunking, vectors)
+            pass
+        # Damaged, or being deleted: looked at again under the video's lock (a writer may
+        # have been mid-way); still unusable, it is moved aside and rebuilt from the transcript.
+        with self.lock(video_id):
+            if storage.kind_of(folder) is None:
+                return None
+            try:
+                return self._load(key)
+            except Exception:
+                storage.remove_folder(folder)
+        self._catalog.rescan(video_id)
+        return None
 
     def put(self, info: IndexInfo, built: Built) -> StoredIndex:
         folder = self.folder(info.key)
         vectors = FaissIndexVectors.build(built.chunk_vectors, built.sentence_vectors)
         with self.lock(info.video_id):
+            try:
+                current = self.transcript(info.video_id)
+            except StoredVideoDamaged:
+                current = None
+            if current is None or current.fingerprint() != info.transcript:
+                # Deleted (or replaced) since it was read: an index is kept only beside its
+                # transcript, so a delete stays deleted.
+                raise DeletedWhileIndexing(info.video_id)
             if self.has(info.key):  # another process finished it first
                 stored = self.get(info.key)
                 if stored is not None:
                     return stored
+            self._writable_folder(info.video_id)
             folder.parent.mkdir(parents=True, exist_ok=True)
             storage.remove_leftovers(folder.parent)  # from a process killed mid-build
             storage.remove_leftovers(folder.parent.parent)
@@ -371,7 +525,7 @@ class FileStore:
                 names = ["chunks.json"] + vectors.save(tmp)
                 meta = {**info.to_json(), "files": {n: storage.sha256_file(tmp / n) for n in names}}
                 storage.write_atomic(tmp / "meta.json", json.dumps(meta, indent=1))
-                if folder.exists():  # a damaged one the loader could not use
+                if storage.kind_of(folder) is not None:  # a damaged one the loader could not use
                     storage.remove_folder(folder)
                 storage.publish_folder(tmp, folder)
             finally:
@@ -379,7 +533,7 @@ class FileStore:
                     shutil.rmtree(tmp, ignore_errors=True)
 
             def change(entry):
-                entry = dict(entry) if entry else self._catalog._scan(info.video_id)
+                entry = dict(entry) if entry and not entry.get("damaged") else self._catalog._scan(info.video_id)
                 if entry is None:
                     return None
                 entry["indexes"] = {**entry.get("indexes", {}), folder.name: info.to_json()}
@@ -394,23 +548,26 @@ class FileStore:
         return self._catalog.entries()
 
     def _listed(self, entry: dict) -> StoredVideo | None:
-        video = entry["video"]
-        path = self.root / "videos" / video["video_id"] / "transcript.json"
+        video_id = entry["video"]["video_id"]  # checked against its key when the catalog was read
+        path = self.root / "videos" / video_id / "transcript.json"
         if _stamp(path) != entry.get("stamp"):
-            self._catalog.rescan(video["video_id"])
-            entry = self._entries().get(video["video_id"])
+            self._catalog.rescan(video_id)
+            entry = self._entries().get(video_id)
             if entry is None:
                 return None
-            video = entry["video"]
+        video = entry["video"]
+        if entry.get("damaged"):
+            return StoredVideo(video_id=video_id, title=None, duration=0.0, language="", language_code="",
+                               kind="damaged", source="", transcript="", damaged=entry["damaged"])
         indexes = []
         for name, data in entry.get("indexes", {}).items():
-            if (path.parent / "indexes" / name / "meta.json").exists():
+            if storage.kind_of(path.parent / "indexes" / name / "meta.json") == "file":
                 try:
                     indexes.append(IndexInfo.from_json(data))
                 except (KeyError, TypeError, ValueError):
                     continue
         return StoredVideo(
-            video_id=video["video_id"], title=video.get("title"), duration=float(video["duration"]),
+            video_id=video_id, title=video.get("title"), duration=float(video["duration"]),
             language=video["language"], language_code=video["language_code"], kind=video["kind"],
             source=video["source"], transcript=video["transcript"], indexes=tuple(indexes),
         )
@@ -432,12 +589,28 @@ class FileStore:
     def count(self, search: str | None = None) -> int:
         return len(self._matching(search))
 
-    def remove(self, video_id: str) -> None:
+    def remove(self, video_id: str) -> bool:
         folder = self._video_dir(video_id)
-        if folder.exists():
-            with self.lock(video_id):
-                storage.remove_folder(folder)
-        self._catalog.update(video_id, lambda _entry: None)
+        storage.clean_trash(self.root / "videos")  # deletes that stopped half-way before
+
+        def stored() -> bool:
+            return storage.kind_of(folder) is not None or video_id in self._catalog._read()
+
+        if not stored() and storage.kind_of(self.root / "locks" / f"{video_id}.lock") is None:
+            return False  # never stored, and nobody is indexing it (that takes the lock file)
+
+        def busy(holder, _waited, _stopped):
+            return VideoBusy(video_id, holder)
+
+        with self.lock(video_id, wait=DELETE_WAIT, busy=busy):
+            if not stored():
+                return False
+            problems = storage.remove_folder(folder) if storage.kind_of(folder) is not None else []
+            self._catalog.update(video_id, lambda _entry: None)
+        if problems:
+            more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+            raise DeleteIncomplete(video_id, problems[0] + more, "permission denied or in use")
+        return True
 
     # --- one search over the library -----------------------------------------
 
@@ -462,15 +635,14 @@ class FileStore:
 
     def _published(self, family: str) -> str | None:
         data = storage.read_json(self._library_folder(family) / "current.json")
-        return data.get("version") if isinstance(data, dict) else None
+        version = data.get("version") if isinstance(data, dict) else None
+        # A name this store writes (v<time>-<pid>), never a path: anything else is damage.
+        return version if isinstance(version, str) and _VERSION.fullmatch(version) else None
 
     def _vectors_of(self, key: str, chunks: int) -> np.ndarray | None:
-        folder = self.folder(key)
-        meta = storage.read_json(folder / "meta.json")
         try:
-            if storage.sha256_file(folder / INDEX_FILE) != meta["files"][INDEX_FILE]:
-                return None
-            return read_chunk_vectors(folder, chunks)
+            _, files = _read_index(self.folder(key), only=[INDEX_FILE])
+            return chunk_vectors_from(files[INDEX_FILE], chunks)
         except Exception:
             return None
 

@@ -23,7 +23,7 @@ from ._builder import Recipe, build_index, quiet
 from ._chunking import ChunkSettings
 from ._config import current as current_config
 from ._config import is_server_url
-from ._errors import NotIndexed
+from ._errors import DeletedWhileIndexing, NotIndexed, NotStored, StoredVideoDamaged
 from ._links import video_id as parse_video_id
 from ._search import Moment, SearchSettings, VideoIndex, check_question
 from ._sources import TranscriptSources
@@ -31,16 +31,22 @@ from ._store import VECTOR_MODES, Built, Store, StoredVideo, open_store
 from ._transcript import Track, Transcript
 
 Progress = Callable[[str, int, int], None]
-#: Indexes kept open in memory, the most recently used (a big library is never all in memory).
+#: Indexes kept open in memory, the most recently used (a big library is never all in memory):
+#: at most this many, and at most this many bytes of vectors and texts.
 OPEN_INDEXES = 64
+OPEN_BYTES = 256 << 20
 
 
 class _Recent(OrderedDict):
-    """A dict that forgets its least recently used entries beyond ``size``."""
+    """A dict that forgets its least recently used entries beyond ``size`` of them, or
+    beyond ``budget`` in all as ``weigh`` weighs them (the newest entry always stays)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, budget: float = float("inf"), weigh: Callable[[object], float] = lambda _: 0):
         super().__init__()
         self.size = size
+        self.budget = budget
+        self.weigh = weigh
+        self._weights: dict = {}
 
     def __getitem__(self, key):
         value = super().__getitem__(key)
@@ -50,8 +56,29 @@ class _Recent(OrderedDict):
     def __setitem__(self, key, value):
         super().__setitem__(key, value)
         self.move_to_end(key)
-        while len(self) > self.size:
+        self._weights[key] = self.weigh(value)
+        while len(self) > 1 and (len(self) > self.size or self.weight > self.budget):
             self.popitem(last=False)
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        self._weights.pop(key, None)
+
+    def popitem(self, last: bool = True):
+        key, value = super().popitem(last=last)
+        self._weights.pop(key, None)
+        return key, value
+
+    @property
+    def weight(self) -> float:
+        return sum(self._weights.values())
+
+
+def _index_bytes(index) -> int:
+    """About what an open index holds in memory: its vectors and its texts."""
+    vectors = getattr(index.vectors, "nbytes", 0)
+    texts = sum(len(c.text) for c in index.chunking.chunks) + sum(len(s.text) for s in index.chunking.sentences)
+    return int(vectors) + 2 * texts + 100 * len(index.transcript.lines)
 
 
 @dataclass(frozen=True)
@@ -67,6 +94,8 @@ class VideoInfo:
     source: str
     chunks: int
     indexed: bool
+    #: Why its stored transcript cannot be used (None: it can): shown, and it can be deleted.
+    damaged: str | None = None
 
 
 class Library:
@@ -81,16 +110,20 @@ class Library:
         vectors: str = "chunks+sentences",
         embedder=None,
         store: str | Store | None = None,
+        notice: Callable[[str], None] | None = None,
     ):
         """``data_dir``: the library folder, or a postgresql:// URL; ``store`` overrides it.
 
         ``embedder``: the model to use, or a function that returns it, called on first use.
+        ``notice``: told (one line) when a video is waited for because another process writes it.
         """
         location = store if store is not None else data_dir
         if isinstance(location, (str, os.PathLike)):
             self.store: Store = open_store(location)
         else:
             self.store = location
+        if notice is not None:
+            self.store.notice = notice
         server = is_server_url(data_dir if store is None else store)
         self.data_dir = Path(current_config().data_dir if server or not isinstance(data_dir, (str, os.PathLike))
                              else data_dir)
@@ -105,7 +138,7 @@ class Library:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.sources = TranscriptSources(self.store, proxy)
-        self._open: dict[str, VideoIndex] = _Recent(OPEN_INDEXES)
+        self._open: _Recent = _Recent(OPEN_INDEXES, OPEN_BYTES, _index_bytes)
 
     @property
     def embedder(self):
@@ -144,7 +177,19 @@ class Library:
     # --- transcripts -------------------------------------------------------
 
     def stored_transcript(self, video_id: str) -> Transcript | None:
-        return self.store.transcript(video_id)
+        """The stored transcript, or None when there is none or it is damaged."""
+        try:
+            return self.store.transcript(video_id)
+        except StoredVideoDamaged:
+            return None
+
+    def _stored(self, video_id: str) -> Transcript:
+        """The stored transcript; ``NotIndexed`` without one, ``StoredVideoDamaged`` (with the
+        remedy) when it is there but unusable."""
+        transcript = self.store.transcript(video_id)
+        if transcript is None:
+            raise NotIndexed(video_id)
+        return transcript
 
     def save_transcript(self, transcript: Transcript) -> None:
         self.store.save_transcript(transcript)
@@ -157,11 +202,12 @@ class Library:
         refresh: bool = False,
         prefer_generated: bool = False,
     ) -> Transcript:
-        """The stored transcript when it fits, else read from a file or fetched from YouTube."""
+        """The stored transcript when it fits, else read from a file or fetched from YouTube (and kept)."""
         return self.sources.get(parse_video_id(video), transcript_file, languages, refresh, prefer_generated)
 
     def transcript_from_upload(self, video: str, data: bytes, name: str) -> Transcript:
-        return self.sources.upload(parse_video_id(video), data, name)
+        """The uploaded subtitles read; kept once :meth:`index_transcript` has cut them."""
+        return self.sources.upload(parse_video_id(video), data, name, keep=False)
 
     def tracks(self, video: str) -> list[Track]:
         return self.sources.tracks(parse_video_id(video))
@@ -179,6 +225,10 @@ class Library:
     ) -> VideoIndex:
         """A searchable index of the video: loaded if built before, else built once.
 
+        A new transcript (a file, or fetched) replaces the stored one only once it is cut
+        into passages and embedded: one that is rejected leaves the stored one and its
+        indexes as they were. A damaged stored transcript is fetched again.
+
         ``quick`` returns a first index that embeds sentences only (about a fifth of
         the work); call :meth:`complete` afterwards, in the background, for the full one.
         """
@@ -187,23 +237,19 @@ class Library:
         if transcript_file is None and not languages:
             stored = self.stored_transcript(video_id)
             if stored is not None:
-                return self.index_transcript(stored, progress, quick=quick)
+                return self._index(stored, progress, quick, adopt=False)
         progress("fetching", 0, 1)
-        transcript = self.transcript(video_id, transcript_file, languages,
-                                     prefer_generated=prefer_generated)
+        transcript = self.sources.get(video_id, transcript_file, languages,
+                                      prefer_generated=prefer_generated, keep=False)
         progress("fetching", 1, 1)
-        return self.index_transcript(transcript, progress, quick=quick)
+        return self._index(transcript, progress, quick, adopt=True)
 
     def open(self, video: str, quick: bool = False) -> VideoIndex:
         """The index of a stored video, built from its stored transcript if needed.
 
         With ``quick``, a quick index is enough when the full one is not built yet.
         """
-        video_id = parse_video_id(video)
-        transcript = self.stored_transcript(video_id)
-        if transcript is None:
-            raise NotIndexed(video_id)
-        return self.index_transcript(transcript, quick=quick)
+        return self._index(self._stored(parse_video_id(video)), quiet, quick, adopt=False)
 
     def complete(self, video: str) -> VideoIndex:
         """Build the full index of a video opened quickly (its sentence vectors are reused)."""
@@ -215,30 +261,52 @@ class Library:
 
     def index_transcript(self, transcript: Transcript, progress: Progress | None = None,
                          quick: bool = False) -> VideoIndex:
-        progress = progress or quiet
+        """Index this transcript and make it the video's stored one (kept only once it is
+        known to cut into passages, so a rejected one replaces nothing)."""
+        return self._index(transcript, progress or quiet, quick, adopt=True)
+
+    def _index(self, transcript: Transcript, progress: Progress, quick: bool, adopt: bool) -> VideoIndex:
+        """``adopt``: the transcript is new and becomes the stored one; else it is the stored
+        one, and must still be when its index is built (a delete meanwhile stays a delete)."""
         key = self.index_key(transcript)
-        if key in self._open:
+        loaded = self._open.get(key)
+        if loaded is not None and not adopt:
             return self._open[key]
-        self.sources.keep(transcript)  # the library lists what it has indexed
-        loaded = self._get(key, transcript)
+        loaded = loaded or self._get(key, transcript)
+        mode = self.vectors
         if loaded is None and quick and self._quick_mode():
-            return self._opened(self._quick_mode(), transcript, progress)
-        if loaded is None:
-            return self._opened(self.vectors, transcript, progress)
+            mode = self._quick_mode()
+        return self._opened(mode, transcript, progress, adopt, loaded if mode == self.vectors else None)
+
+    def _opened(self, mode: str, transcript: Transcript, progress: Progress, adopt: bool = False,
+                loaded: VideoIndex | None = None) -> VideoIndex:
+        """The index of that mode: in memory, stored, or built now (once, under the video's lock)."""
+        key = self.index_key(transcript, mode)
+        loaded = loaded or self._open.get(key) or self._get(key, transcript)
+        if loaded is None or (adopt and self._current(transcript) != transcript):
+            with self.store.lock(transcript.video_id):
+                current = self._current(transcript)
+                if not adopt and current != transcript:
+                    if current is None:
+                        raise DeletedWhileIndexing(transcript.video_id)
+                    return self._index(current, progress, mode != self.vectors, adopt=False)
+                # Another process may have finished it while we waited for the lock.
+                loaded = loaded or self._get(key, transcript)
+                built = None
+                if loaded is None:
+                    # Cut and embedded before anything is stored: a transcript with nothing to
+                    # search is refused here, and the stored one stays as it was.
+                    built = self._build(transcript, progress, mode)
+                if adopt and current != transcript:
+                    self.store.save_transcript(transcript)
+                if built is not None:
+                    loaded = self._publish(transcript, progress, mode, built)
         self._open[key] = loaded
         return loaded
 
-    def _opened(self, mode: str, transcript: Transcript, progress: Progress) -> VideoIndex:
-        """The index of that mode: in memory, stored, or built now (once, under the video's lock)."""
-        key = self.index_key(transcript, mode)
-        if key not in self._open:
-            loaded = self._get(key, transcript)
-            if loaded is None:
-                with self.store.lock(transcript.video_id):
-                    # Another process may have finished it while we waited for the lock.
-                    loaded = self._get(key, transcript) or self._build(transcript, progress, mode)
-            self._open[key] = loaded
-        return self._open[key]
+    def _current(self, transcript: Transcript) -> Transcript | None:
+        """The video's stored transcript now (a damaged one counts as none)."""
+        return self.stored_transcript(transcript.video_id)
 
     def _get(self, key: str, transcript: Transcript) -> VideoIndex | None:
         stored = self.store.get(key)
@@ -246,15 +314,17 @@ class Library:
             return None
         return VideoIndex(transcript, stored.chunking, stored.vectors, self.embedder, key=key)
 
-    def _build(self, transcript: Transcript, progress: Progress, mode: str) -> VideoIndex:
-        recipe = self._recipe(mode)
+    def _build(self, transcript: Transcript, progress: Progress, mode: str) -> Built:
         known = None
         if mode == "chunks+sentences" and self._quick_mode():
             quick_key = self.index_key(transcript, self._quick_mode())
             quick = self._open.get(quick_key) or self._get(quick_key, transcript)
             if quick is not None:
                 known = Built(quick.chunking, None, quick.sentence_vectors)
-        built = build_index(transcript, self.embedder, recipe, progress, known)
+        return build_index(transcript, self.embedder, self._recipe(mode), progress, known)
+
+    def _publish(self, transcript: Transcript, progress: Progress, mode: str, built: Built) -> VideoIndex:
+        recipe = self._recipe(mode)
         progress("saving", 0, 1)
         stored = self.store.put(recipe.info(transcript, built), built)
         progress("saving", 1, 1)
@@ -283,7 +353,8 @@ class Library:
         if transcript_file is not None or languages:
             index = self.index(video, transcript_file=transcript_file, languages=languages)
         else:
-            index = self.index(video)  # the stored transcript if there is one, else fetched
+            stored = self.store.transcript(parse_video_id(video))  # a damaged one is named, never fetched over
+            index = self._index(stored, quiet, False, adopt=False) if stored is not None else self.index(video)
         return index.ask(question, k, self.search_settings)
 
     def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
@@ -311,7 +382,7 @@ class Library:
     # --- the library -------------------------------------------------------
 
     def _listed(self, video: StoredVideo) -> VideoInfo:
-        chosen = self._index_info(video)
+        chosen = None if video.damaged else self._index_info(video)
         return VideoInfo(
             video_id=video.video_id,
             title=video.title,
@@ -322,6 +393,7 @@ class Library:
             source=video.source,
             chunks=chosen.chunks if chosen else 0,
             indexed=chosen is not None,
+            damaged=video.damaged,
         )
 
     def _index_info(self, video: StoredVideo):
@@ -354,8 +426,17 @@ class Library:
     def count(self, search: str | None = None) -> int:
         return self.store.count(search)
 
+    def not_searched(self, video_ids: Iterable[str] | None = None) -> list[str]:
+        """The stored videos a question over the library skips (of ``video_ids``, or all):
+        not indexed with this model yet, or damaged. Searching never builds their indexes."""
+        wanted = None if video_ids is None else {parse_video_id(v) for v in video_ids}
+        return [v.video_id for v in self.videos() if not v.indexed and (wanted is None or v.video_id in wanted)]
+
     def delete(self, video: str) -> None:
+        """Remove the video, its transcript and indexes. ``NotStored`` when there was none;
+        ``VideoBusy`` at once (nothing removed) while it is being indexed."""
         video_id = parse_video_id(video)
-        for key in [k for k, v in self._open.items() if v.video_id == video_id]:
-            del self._open[key]
-        self.store.remove(video_id)
+        if not self.store.remove(video_id):
+            raise NotStored(video_id, self.store.location)
+        for key in [k for k, v in list(self._open.items()) if v.video_id == video_id]:
+            self._open.pop(key, None)

@@ -38,7 +38,8 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from ._chunking import Chunking
-from ._errors import StoreUnavailable
+from ._errors import DeletedWhileIndexing, LockTimeout, StoredVideoDamaged, StoreUnavailable, VideoBusy
+from ._storage import LOCK_WAIT
 from ._store import Built, Hit, IndexInfo, StoredIndex, StoredVideo
 from ._transcript import Transcript
 
@@ -47,6 +48,8 @@ _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 400
+#: How long a delete waits for a video another process is indexing before refusing.
+DELETE_WAIT = 2.0
 _INSTALL_HINT = ("The PostgreSQL store needs psycopg and langchain-postgres: "
                  "pip install 'ytqa[postgres]' (or pip install langchain-postgres 'psycopg[binary]').")
 
@@ -75,10 +78,12 @@ def _escape_like(text: str) -> str:
 class PostgresStore:
     """``Store`` on a PostgreSQL server with the vector extension."""
 
-    def __init__(self, url: str, schema: str = "public"):
+    def __init__(self, url: str, schema: str = "public", lock_wait: float = LOCK_WAIT, notice=None):
         if not _SCHEMA.fullmatch(schema):
             raise ValueError(f"not a schema name: {schema!r}")
         self.url = url
+        self.lock_wait = lock_wait
+        self.notice = notice
         self.location = shown(url)
         self.schema = schema
         self._held = threading.local()
@@ -243,8 +248,17 @@ class PostgresStore:
 
     # --- locks -------------------------------------------------------------------
 
+    def lock(self, video_id: str, wait: float | None = None, busy=None):
+        """An advisory lock on the server, waited for at most ``wait`` seconds (saying who
+        holds it), then ``LockTimeout`` (or ``busy(holder, waited, stopped)``)."""
+        return self._lock(video_id, self.lock_wait if wait is None else wait, busy)
+
     @contextlib.contextmanager
-    def lock(self, video_id: str):
+    def _lock(self, video_id: str, wait: float, busy=None):
+        import os
+        import socket
+        import time
+
         held = getattr(self._held, "ids", None)
         if held is None:
             held = self._held.ids = set()
@@ -252,8 +266,19 @@ class PostgresStore:
             yield
             return
         name = f"ytqa:{self.schema}:{video_id}"
-        with self._psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (name,))
+        me = f"ytqa pid {os.getpid()} on {socket.gethostname()}"[:63]
+        with self._psycopg.connect(self.url, autocommit=True, application_name=me) as conn:
+            started, told = time.monotonic(), False
+            while not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0]:
+                waited = time.monotonic() - started
+                if waited >= wait or (self.notice is not None and not told and waited >= 0.5):
+                    holder = self._holder(conn, name)
+                    if waited >= wait:
+                        raise (busy(holder, waited, False) if busy is not None
+                               else LockTimeout(video_id, holder, waited))
+                    told = True
+                    self.notice(f"waiting for {holder}, which holds {video_id} (giving up after {wait:.0f} s)")
+                time.sleep(0.05)
             held.add(video_id)
             try:
                 yield
@@ -261,6 +286,19 @@ class PostgresStore:
                 held.discard(video_id)
                 with contextlib.suppress(Exception):
                     conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+
+    def _holder(self, conn, name: str) -> str:
+        """Who holds an advisory lock: the client's name for itself and its server process."""
+        with contextlib.suppress(Exception):
+            row = conn.execute(
+                """SELECT a.application_name, a.pid, round(extract(epoch FROM now() - a.backend_start))
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                     AND l.classid::bigint = ((hashtextextended(%s, 0) >> 32) & 4294967295)
+                     AND l.objid::bigint = (hashtextextended(%s, 0) & 4294967295)""", (name, name)).fetchone()
+            if row is not None:
+                return f"{row[0] or 'another client'} (server process {row[1]}, for {int(row[2])} s)"
+        return "another process"
 
     # --- transcripts -------------------------------------------------------------
 
@@ -271,9 +309,15 @@ class PostgresStore:
         if row is None:
             return None
         try:
-            return Transcript.from_json(json.loads(row[0]))
-        except (KeyError, TypeError, ValueError):
-            return None
+            transcript = Transcript.from_json(json.loads(row[0]))
+        except (ValueError, RecursionError) as error:
+            reason = str(error) if isinstance(error, ValueError) and not isinstance(
+                error, json.JSONDecodeError) else "not valid JSON (cut short or overwritten)"
+            raise StoredVideoDamaged(video_id, f"its transcript row: {reason}") from None
+        if transcript.video_id != video_id:
+            raise StoredVideoDamaged(video_id, "its transcript row holds another video's transcript "
+                                               f"({transcript.video_id[:40]!r})")
+        return transcript
 
     def save_transcript(self, transcript: Transcript) -> None:
         with self._pool.connection() as conn:
@@ -318,7 +362,7 @@ class PostgresStore:
                 conn.execute(f"DELETE FROM {self._t('ytqa_indexes')} WHERE key = %s", (key,))
                 return None
         return StoredIndex(info, chunking, PgIndexVectors(self, key, dim, len(chunking.chunks),
-                                                          bool(kinds.get("sentence"))))
+                                                          int(kinds.get("sentence", 0))))
 
     def put(self, info: IndexInfo, built: Built) -> StoredIndex:
         dim = int(built.chunk_vectors.shape[1])
@@ -327,6 +371,11 @@ class PostgresStore:
         chunking = built.chunking
         with self._pool.connection() as conn:
             with conn.transaction():
+                current = conn.execute(f"SELECT fingerprint FROM {self._t('ytqa_videos')} WHERE video_id = %s "
+                                       "FOR SHARE", (info.video_id,)).fetchone()
+                if current is None or current[0] != info.transcript:
+                    # Deleted (or replaced) since it was read: a delete stays deleted.
+                    raise DeletedWhileIndexing(info.video_id)
                 inserted = conn.execute(
                     f"""INSERT INTO {self._t('ytqa_indexes')} (key, video_id, family, dim, info, chunking)
                         VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING key""",
@@ -351,8 +400,9 @@ class PostgresStore:
             stored = self.get(info.key)
             if stored is not None:
                 return stored
-        return StoredIndex(info, chunking, PgIndexVectors(self, info.key, dim, len(chunking.chunks),
-                                                          built.sentence_vectors is not None))
+        return StoredIndex(info, chunking, PgIndexVectors(
+            self, info.key, dim, len(chunking.chunks),
+            len(chunking.sentences) if built.sentence_vectors is not None else 0))
 
     # --- the library -------------------------------------------------------------
 
@@ -374,20 +424,24 @@ class PostgresStore:
                 for video_id, info in conn.execute(
                         f"SELECT video_id, info FROM {self._t('ytqa_indexes')} WHERE video_id = ANY(%s)",
                         ([r[0] for r in rows],)).fetchall():
-                    with contextlib.suppress(KeyError, TypeError, ValueError):
-                        indexes.setdefault(video_id, []).append(IndexInfo.from_json(json.loads(info)))
-        return [StoredVideo(video_id=r[0], title=r[1], duration=float(r[2]), language=r[3],
-                            language_code=r[4], kind=r[5], source=r[6], transcript=r[7],
-                            indexes=tuple(indexes.get(r[0], ()))) for r in rows]
+                    with contextlib.suppress(KeyError, TypeError, ValueError, RecursionError):
+                        found = IndexInfo.from_json(json.loads(info))
+                        if found.video_id == video_id:  # a row naming another video's index is damage
+                            indexes.setdefault(video_id, []).append(found)
+        return [_listed(r, indexes.get(r[0], ())) for r in rows]
 
     def count(self, search: str | None = None) -> int:
         where, params = self._where(search)
         with self._pool.connection() as conn:
             return int(conn.execute(f"SELECT count(*) FROM {self._t('ytqa_videos')} {where}", params).fetchone()[0])
 
-    def remove(self, video_id: str) -> None:
-        with self.lock(video_id), self._pool.connection() as conn:
-            conn.execute(f"DELETE FROM {self._t('ytqa_videos')} WHERE video_id = %s", (video_id,))
+    def remove(self, video_id: str) -> bool:
+        def busy(holder, _waited, _stopped):
+            return VideoBusy(video_id, holder)
+
+        with self.lock(video_id, wait=DELETE_WAIT, busy=busy), self._pool.connection() as conn:
+            return conn.execute(f"DELETE FROM {self._t('ytqa_videos')} WHERE video_id = %s RETURNING 1",
+                                (video_id,)).fetchone() is not None
 
     def search(self, family: str, query: np.ndarray, k: int,
                video_ids: Sequence[str] | None = None) -> list[Hit]:
@@ -408,6 +462,18 @@ class PostgresStore:
         return hits
 
 
+def _listed(row, indexes) -> StoredVideo:
+    """A row of ytqa_videos as listing shows it; a time no transcript has is damage."""
+    duration = float(row[2])
+    if not (0 <= duration <= 1e7):  # NaN and infinities too
+        return StoredVideo(video_id=row[0], title=None, duration=0.0, language="", language_code="",
+                           kind="damaged", source="", transcript="",
+                           damaged=f"its duration {duration!r} is not a time")
+    return StoredVideo(video_id=row[0], title=row[1], duration=duration, language=row[3],
+                       language_code=row[4], kind=row[5], source=row[6], transcript=row[7],
+                       indexes=tuple(indexes))
+
+
 @dataclass
 class _IterativeScan:
     """pgvector's HNSW search settings: scan on until enough rows pass the filter (0.8+)."""
@@ -424,12 +490,14 @@ class _IterativeScan:
 class PgIndexVectors:
     """One index's vectors, scored on the server: ``IndexVectors`` for the server store."""
 
-    def __init__(self, store: PostgresStore, key: str, dim: int, chunks: int, has_sentences: bool):
+    def __init__(self, store: PostgresStore, key: str, dim: int, chunks: int, sentences: int):
+        """``sentences``: how many sentence vectors it has (0: none)."""
         self._store = store
         self._key = key
         self._table = store._t(store._vectors_table(dim))
         self._chunks = chunks
-        self._has_sentences = has_sentences
+        self._sentences = sentences
+        self._has_sentences = sentences > 0
         self._last: tuple[bytes, np.ndarray, np.ndarray | None] | None = None
 
     @property
@@ -447,15 +515,23 @@ class PgIndexVectors:
                     "WHERE index_key = %s", (query, self._key)).fetchall()
             chunks = np.full(self._chunks, -np.inf, dtype="float64")
             sentences = [] if self._has_sentences else None
+            found = 0
             for is_chunk, position, score in rows:
                 if is_chunk:
                     chunks[position] = score
-                else:
+                    found += 1
+                elif sentences is not None:
                     sentences.append((position, score))
+            if found != self._chunks or len(sentences or ()) != self._sentences:
+                # Rows gone since the index was opened: deleted (or damaged), never "fewer vectors".
+                raise DeletedWhileIndexing(self._key.split("/", 1)[0])
             if sentences is not None:
                 scores = np.full(len(sentences), -np.inf, dtype="float64")
-                for position, score in sentences:
-                    scores[position] = score
+                try:
+                    for position, score in sentences:
+                        scores[position] = score
+                except IndexError:  # a row of another position: not this index as it was opened
+                    raise DeletedWhileIndexing(self._key.split("/", 1)[0]) from None
                 sentences = scores
             self._last = (tag, chunks, sentences)
         return self._last[1], self._last[2]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
+from ._errors import StoredVideoDamaged
 from ._files import load_transcript_file, parse_subtitles
 from ._store import Store
 from ._transcript import Track, Transcript
@@ -26,26 +27,34 @@ class TranscriptSources:
         return YouTube(self.proxy)
 
     def stored(self, video_id: str) -> Transcript | None:
-        return self.store.transcript(video_id)
+        """The stored copy; None when there is none or it is damaged (then it is read again)."""
+        try:
+            return self.store.transcript(video_id)
+        except StoredVideoDamaged:
+            return None
 
     def keep(self, transcript: Transcript) -> Transcript:
-        if self.store.transcript(transcript.video_id) != transcript:
+        if self.stored(transcript.video_id) != transcript:
             self.store.save_transcript(transcript)
         return transcript
 
     def get(self, video_id: str, transcript_file: str | os.PathLike | None = None,
             languages: Sequence[str] = (), refresh: bool = False,
-            prefer_generated: bool = False) -> Transcript:
+            prefer_generated: bool = False, keep: bool = True) -> Transcript:
+        """``keep=False``: read or fetched, not stored (the library stores it once it is indexed)."""
         if transcript_file is not None:
-            return self.keep(load_transcript_file(transcript_file, video_id))
+            transcript = load_transcript_file(transcript_file, video_id)
+            return self.keep(transcript) if keep else transcript
         stored = None if refresh else self.stored(video_id)
         if stored is not None and (not languages or stored.language_code in languages) and (
                 not prefer_generated or stored.is_generated):
             return stored
-        return self.keep(self._youtube().fetch(video_id, languages, prefer_generated))
+        fetched = self._youtube().fetch(video_id, languages, prefer_generated)
+        return self.keep(fetched) if keep else fetched
 
-    def upload(self, video_id: str, data: bytes, name: str) -> Transcript:
-        return self.keep(parse_subtitles(data, name, video_id))
+    def upload(self, video_id: str, data: bytes, name: str, keep: bool = True) -> Transcript:
+        transcript = parse_subtitles(data, name, video_id)
+        return self.keep(transcript) if keep else transcript
 
     def tracks(self, video_id: str) -> list[Track]:
         return self._youtube().tracks(video_id)

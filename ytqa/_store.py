@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from ._chunking import Chunking
 from ._transcript import Transcript
@@ -45,8 +45,10 @@ def index_key(video_id: str, fingerprint: str, model_key: str, chunking_key: str
 
 def split_key(key: str) -> tuple[str, str]:
     """(video id, the rest): the rest names the index among the video's own."""
+    if not isinstance(key, str):
+        raise ValueError(f"not an index key: {key!r:.60}")
     video_id, _, name = key.partition("/")
-    if not video_id or not name or "/" in name or name.startswith("."):
+    if not video_id or not name or "/" in name or name.startswith(".") or "\0" in key:
         raise ValueError(f"not an index key: {key!r}")
     return video_id, name
 
@@ -77,13 +79,37 @@ class IndexInfo:
 
     @classmethod
     def from_json(cls, data: dict) -> "IndexInfo":
-        return cls(
-            key=str(data["key"]), video_id=str(data["video_id"]), family=str(data["family"]),
-            mode=str(data["vectors"]), model=str(data["model"]), model_key=str(data["model_key"]),
-            chunking=str(data["chunking"]), transcript=str(data["transcript"]),
-            chunks=int(data["chunks"]), sentences=int(data["sentences"]),
-            created=float(data.get("created", 0.0)),
+        """As stored; ``ValueError`` naming the field when one has the wrong type (damage)."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+
+        def text(name: str) -> str:
+            value = data.get(name)
+            if not isinstance(value, str):
+                raise ValueError(f"its {name} is not a text")
+            return value
+
+        def count(name: str) -> int:
+            value = data.get(name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"its {name} is not a count")
+            return value
+
+        created = data.get("created", 0.0)
+        if isinstance(created, bool) or not isinstance(created, (int, float)) or created != created:
+            raise ValueError("its created is not a time")
+        mode = text("vectors")
+        if mode not in VECTOR_MODES:
+            raise ValueError(f"its vectors {mode!r:.40} is not one of {', '.join(VECTOR_MODES)}")
+        info = cls(
+            key=text("key"), video_id=text("video_id"), family=text("family"), mode=mode,
+            model=text("model"), model_key=text("model_key"), chunking=text("chunking"),
+            transcript=text("transcript"), chunks=count("chunks"), sentences=count("sentences"),
+            created=float(created),
         )
+        if split_key(info.key)[0] != info.video_id:
+            raise ValueError("its key names another video")
+        return info
 
 
 @dataclass(frozen=True)
@@ -109,6 +135,9 @@ class StoredVideo:
     #: The fingerprint of the transcript stored now.
     transcript: str
     indexes: tuple[IndexInfo, ...] = field(default=())
+    #: Why the stored transcript cannot be used (None: it can). A damaged video is still
+    #: listed, so it can be seen and deleted; asking it says what is wrong.
+    damaged: str | None = None
 
     def index(self, key: str) -> IndexInfo | None:
         return next((info for info in self.indexes if info.key == key), None)
@@ -151,8 +180,12 @@ class Store(Protocol):
     """Transcripts, indexes and the library's listing, in one place."""
 
     location: str
+    #: Called with a line for the user while a lock is waited for (None: silent).
+    notice: "Callable[[str], None] | None"
 
-    def transcript(self, video_id: str) -> Transcript | None: ...
+    def transcript(self, video_id: str) -> Transcript | None:
+        """The stored transcript, None when there is none; ``StoredVideoDamaged`` when it is
+        there but unusable (unreadable, wrong types, another video's)."""
 
     def save_transcript(self, transcript: Transcript) -> None: ...
 
@@ -164,15 +197,21 @@ class Store(Protocol):
     def put(self, info: IndexInfo, built: Built) -> StoredIndex:
         """Publish an index whole, or not at all; if another writer got there first, theirs."""
 
-    def lock(self, video_id: str) -> AbstractContextManager:
-        """Exclusive between processes (and machines, for a server) for one video's writes."""
+    def lock(self, video_id: str, wait: float | None = None) -> AbstractContextManager:
+        """Exclusive between processes (and machines, for a server) for one video's writes.
+
+        Waits at most ``wait`` seconds (the store's bound by default), telling ``notice``
+        who holds it, then raises ``LockTimeout``; a video being deleted is never locked
+        away from under its holder."""
 
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[StoredVideo]:
         """Stored videos in id order; ``search`` keeps those whose title or id contains it."""
 
     def count(self, search: str | None = None) -> int: ...
 
-    def remove(self, video_id: str) -> None: ...
+    def remove(self, video_id: str) -> bool:
+        """Remove the video with its indexes and vectors; False when nothing was stored.
+        Refused (``VideoBusy``) at once while another process is indexing it."""
 
     def search(self, family: str, query: "np.ndarray", k: int,
                video_ids: Sequence[str] | None = None) -> list[Hit]:

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from dataclasses import asdict, dataclass, field
+
+
+#: No caption starts or lasts longer than this (about 115 days): a larger time is damage.
+MAX_SECONDS = 1e7
+
+
+def _seconds(value, number: int, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"line {number}: its {name} is not a number")
+    if not (0 <= value <= MAX_SECONDS) or not math.isfinite(value):
+        raise ValueError(f"line {number}: its {name} {value!r:.40} is not a time between 0 and {MAX_SECONDS:.0e} s")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -58,10 +71,41 @@ class Transcript:
 
     @classmethod
     def from_json(cls, data: dict) -> "Transcript":
-        fields = dict(data)
-        fields["lines"] = tuple(Line(str(t), float(s), float(d)) for t, s, d in data["lines"])
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in fields.items() if k in known})
+        """A transcript as stored; ``ValueError`` naming the field when it is not one.
+
+        What was stored may have been damaged or edited since: every field is checked
+        (types, finite times within ``MAX_SECONDS``), so a bad file is reported as
+        damage and never crashes a reader later."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        video_id = data.get("video_id")
+        if not isinstance(video_id, str) or not video_id:
+            raise ValueError("its video_id is not a text")
+        rows = data.get("lines")
+        if not isinstance(rows, list):
+            raise ValueError("its lines are not a list")
+        lines = []
+        for number, row in enumerate(rows, 1):
+            if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)):
+                raise ValueError(f"line {number} is not [text, start, duration]")
+            start, duration = _seconds(row[1], number, "start"), _seconds(row[2], number, "duration")
+            lines.append(Line(row[0], start, duration))
+        fields = {"video_id": video_id, "lines": tuple(lines)}
+        for name in ("language", "language_code", "source"):
+            if name in data:
+                if not isinstance(data[name], str):
+                    raise ValueError(f"its {name} is not a text")
+                fields[name] = data[name]
+        for name in ("translated_from", "title"):
+            if name in data:
+                if data[name] is not None and not isinstance(data[name], str):
+                    raise ValueError(f"its {name} is not a text")
+                fields[name] = data[name]
+        if "is_generated" in data:
+            if not isinstance(data["is_generated"], bool):
+                raise ValueError("its is_generated is not true or false")
+            fields["is_generated"] = data["is_generated"]
+        return cls(**fields)
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False)

@@ -84,6 +84,11 @@ class VectorIndex:
         return cls._wrap(index)
 
     @classmethod
+    def from_bytes(cls, data: bytes, count: int) -> "VectorIndex":
+        """FAISS's own file format, from bytes already read (and checked) by the store."""
+        return cls._wrap(_index_from_bytes(data, count))
+
+    @classmethod
     def _wrap(cls, index) -> "VectorIndex":
         """LangChain's FAISS store over a FAISS index whose row i is chunk i."""
         from langchain_community.docstore.in_memory import InMemoryDocstore
@@ -150,6 +155,13 @@ class FaissIndexVectors:
     def sentence_vectors(self) -> np.ndarray | None:
         return self._sentences
 
+    @property
+    def nbytes(self) -> int:
+        """Memory its vectors take (the open-index cache is bounded by it)."""
+        index = self._chunks._store.index
+        size = int(index.ntotal) * int(index.d) * 4
+        return size + (int(self._sentences.nbytes) if self._sentences is not None else 0)
+
     def chunk_vectors(self) -> np.ndarray:
         return self._chunks.vectors()
 
@@ -174,6 +186,42 @@ class FaissIndexVectors:
             if sentence_vectors.ndim != 2 or sentence_vectors.shape[0] != sentences:
                 raise ValueError("sentence vectors do not match the sentences")
         return cls(index, sentence_vectors)
+
+
+    @classmethod
+    def from_files(cls, files: dict, chunks: int, sentences: int) -> "FaissIndexVectors":
+        """From the bytes of the files the index lists (read once, checked by the store):
+        a file it lists is always used, so a missing one is never "fewer vectors"."""
+        import io
+
+        index = VectorIndex.from_bytes(files[INDEX_FILE], chunks)
+        sentence_vectors = None
+        if SENTENCES_FILE in files:
+            sentence_vectors = np.load(io.BytesIO(files[SENTENCES_FILE]), allow_pickle=False)
+            if sentence_vectors.ndim != 2 or sentence_vectors.shape[0] != sentences \
+                    or sentence_vectors.shape[1] != index._store.index.d:
+                raise ValueError("sentence vectors do not match the sentences")
+            if not np.isfinite(sentence_vectors).all():
+                raise ValueError("sentence vectors are not finite")
+            sentence_vectors = np.ascontiguousarray(sentence_vectors, dtype="float32")
+        return cls(index, sentence_vectors)
+
+
+def _index_from_bytes(data: bytes, count: int):
+    import faiss
+
+    if not data:
+        raise ValueError("the vectors file is empty")
+    index = faiss.deserialize_index(np.frombuffer(data, dtype="uint8").copy())
+    if index.ntotal != count:
+        raise ValueError(f"index holds {index.ntotal} vectors, expected {count}")
+    return index
+
+
+def chunk_vectors_from(data: bytes, count: int) -> np.ndarray:
+    """Only the chunk vectors, from a saved index file's bytes (for the library index)."""
+    index = _index_from_bytes(data, count)
+    return index.reconstruct_n(0, index.ntotal)
 
 
 def read_chunk_vectors(folder: Path, count: int) -> np.ndarray:
@@ -292,13 +340,20 @@ class LibraryIndex:
     def load(cls, folder: Path) -> "LibraryIndex":
         import faiss
 
-        data = json.loads((folder / "members.json").read_text("utf-8"))
-        if data.get("format") != LIBRARY_FORMAT:
+        from ._storage import kind_of, read_limited
+
+        # Plain files only, read to a bound: never a link to a device, never a pickle.
+        data = json.loads(read_limited(folder / "members.json", 1 << 30).decode("utf-8"))
+        if not isinstance(data, dict) or data.get("format") != LIBRARY_FORMAT:
             raise ValueError("an older library index")
         members, offset = [], 0
         for key, video_id, count in data["members"]:
-            members.append(Member(str(key), str(video_id), offset, int(count)))
-            offset += int(count)
+            if not (isinstance(key, str) and isinstance(video_id, str) and type(count) is int and count >= 0):
+                raise ValueError("a member of the wrong shape")
+            members.append(Member(key, video_id, offset, count))
+            offset += count
+        if kind_of(folder / "library.faiss") != "file":  # big: read by FAISS itself, a plain file only
+            raise ValueError("the library index is not a plain file")
         index = faiss.read_index(str(folder / "library.faiss"))
         if index.ntotal != offset:
             raise ValueError(f"library index holds {index.ntotal} vectors, its members {offset}")

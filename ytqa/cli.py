@@ -35,7 +35,7 @@ def _library(args):
             webshare_password=args.webshare_password or config.proxy.webshare_password,
         )
     return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
-                   proxy=proxy, store=args.store)
+                   proxy=proxy, store=args.store, notice=lambda line: print(line, file=sys.stderr, flush=True))
 
 
 def _progress(quiet: bool):
@@ -310,6 +310,9 @@ def cmd_list(args) -> int:
               else f"No stored video has {args.search!r} in its title or id.")
 
     def line(v) -> str:
+        if v.damaged:
+            return (f"{v.video_id}  DAMAGED: {v.damaged} (fetch it again with 'ytqa index {v.video_id}', "
+                    f"or remove it with 'ytqa delete {v.video_id}')")
         title = v.title or "(untitled)"
         return f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
 
@@ -335,7 +338,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    _library(args).delete(args.video)  # no model either
+    # No model either. Nothing stored, busy, or not all removed: an error naming it (exit 1).
+    _library(args).delete(args.video)
     print(f"deleted {parse_video_id(args.video)}")
     return 0
 

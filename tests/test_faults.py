@@ -1,0 +1,362 @@
+"""Fault injection, as a database is tested: every kind of stored file (and every kind of
+row of the PostgreSQL store) damaged in every way, then list, ask and index.
+
+The cases are generated from what the store actually wrote: a library of two real
+videos is indexed once per module, every file under it is sorted into its kind (the
+video id and the index name taken out of its path), and each kind gets each damage in a
+copy of that library. A new kind of file the store starts writing is covered without a
+new test. Each command must end healed or with a named error (a ``YtqaError``, printed
+by the CLI as one line): never a traceback, never a hang, never another video's answer.
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import uuid
+from pathlib import Path
+
+import pytest
+
+import ytqa
+from ytqa.cli import main
+from conftest import shared
+
+TARGET, OTHER = "tkm0TNFzIeg", "eMRtxsj29aQ"
+QUESTION = {TARGET: "how does the Feynman technique help you learn?", OTHER: "who is the host of the game?"}
+#: How long one command may take before the case counts as a hang.
+BOUND_S = 60
+
+# --- damages: each takes the path of one stored file and the same kind's file of the other video
+
+
+def truncated(path: Path, _other) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def zeroed(path: Path, _other) -> None:
+    path.write_bytes(b"\0" * max(16, len(path.read_bytes())))
+
+
+def garbage(path: Path, _other) -> None:
+    rng = random.Random(path.name)
+    path.write_bytes(bytes(rng.randrange(256) for _ in range(max(64, len(path.read_bytes())))))
+
+
+def _wrong(value, depth: int):
+    """The same structure with every leaf of another JSON type."""
+    if isinstance(value, dict) and depth < 4:
+        return {k: _wrong(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list) and depth < 4 and value and isinstance(value[0], list):
+        return [_wrong(v, depth + 1) for v in value[:3]] + value[3:]
+    if isinstance(value, bool) or value is None:
+        return ["x"]
+    if isinstance(value, (int, float)):
+        return "abc"
+    if isinstance(value, str):
+        return 5
+    return "abc"
+
+
+def wrong_types(path: Path, _other) -> None:
+    path.write_text(json.dumps(_wrong(json.loads(path.read_text()), 0)))
+
+
+def missing(path: Path, _other) -> None:
+    path.unlink()
+
+
+def swapped(path: Path, other: Path | None) -> None:
+    mine, theirs = path.read_bytes(), other.read_bytes()
+    path.write_bytes(theirs)
+    other.write_bytes(mine)
+
+
+def folder(path: Path, _other) -> None:
+    path.unlink()
+    path.mkdir()
+    (path / "inside").write_text("x")
+
+
+def symlink(path: Path, _other) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+DAMAGES = {f.__name__: f for f in (truncated, zeroed, garbage, wrong_types, missing, swapped, folder, symlink)}
+
+
+# --- the library, built once ------------------------------------------------------------
+
+
+#: The first lines of each real transcript: enough to answer, quick to rebuild in every case.
+LINES = 16
+_FILES: dict[str, Path] = {}
+
+
+def transcript_file(video: str) -> Path:
+    return _FILES[video]
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def transcripts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("transcripts")
+    for video in (TARGET, OTHER):
+        rows = json.loads(shared("transcripts", f"{video}.json").read_text())[:LINES]
+        _FILES[video] = folder / f"{video}.json"
+        _FILES[video].write_text(json.dumps(rows))
+    return _FILES
+
+
+@pytest.fixture(scope="module")
+def vocabulary(transcripts):
+    return {v: words(" ".join(line.text for line in ytqa.load_transcript_file(transcript_file(v), v).lines))
+            for v in (TARGET, OTHER)}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, embedder, transcripts):
+    base = tmp_path_factory.mktemp("faults") / "data"
+    library = ytqa.Library(base, embedder=embedder)
+    for video in (TARGET, OTHER):
+        library.index(video, transcript_file=transcript_file(video))
+    library.store.build_library(library._recipe().family)  # its files are stored files too
+    assert main(["list", "--data-dir", str(base)]) == 0
+    return base
+
+
+def kind_of(relative: str) -> str:
+    """A stored file's kind: its path with the video id, index name and version taken out."""
+    kind = relative.replace(TARGET, "<video>").replace(OTHER, "<video>")
+    kind = re.sub(r"indexes/[^/]+/", "indexes/<index>/", kind)
+    kind = re.sub(r"^library/[^/]+/", "library/<family>/", kind)
+    return re.sub(r"^library/<family>/v[^/]+/", "library/<family>/<version>/", kind)
+
+
+def layout(base: Path) -> dict[str, tuple[str, str | None]]:
+    """kind -> (the target's file, or the library's; the other video's file of that kind)."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(base.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            relative = str(path.relative_to(base))
+            owner = TARGET if TARGET in relative else OTHER if OTHER in relative else ""
+            found.setdefault(kind_of(relative), {}).setdefault(owner, relative)
+    return {kind: (owners.get(TARGET) or owners.get(""), owners.get(OTHER)) for kind, owners in found.items()
+            if owners.get(TARGET) or owners.get("")}
+
+
+def cases():
+    """Every (kind, damage) the store's layout has; generated from a library built the same way."""
+    return [(kind, damage) for kind in EXPECTED_KINDS for damage in DAMAGES]
+
+
+#: The kinds a library of two indexed videos holds today; ``test_the_layout_is_what_the_cases_cover``
+#: fails when the store writes a kind this list lacks, so it is never silently untested.
+EXPECTED_KINDS = (
+    ".catalog.lock",
+    "catalog.json",
+    "library/<family>/.lock",
+    "library/<family>/<version>/library.faiss",
+    "library/<family>/<version>/members.json",
+    "library/<family>/current.json",
+    "locks/<video>.lock",
+    "videos/<video>/indexes/<index>/chunks.json",
+    "videos/<video>/indexes/<index>/meta.json",
+    "videos/<video>/indexes/<index>/sentences.npy",
+    "videos/<video>/indexes/<index>/vectors.faiss",
+    "videos/<video>/transcript.json",
+)
+JSON_KINDS = {k for k in EXPECTED_KINDS if k.endswith(".json")}
+
+
+def test_the_layout_is_what_the_cases_cover(built):
+    kinds = set(layout(built))
+    assert kinds == set(EXPECTED_KINDS), "a new kind of stored file: add it to EXPECTED_KINDS"
+
+
+class Hang(Exception):
+    pass
+
+
+def bounded(function, *args, **kwargs):
+    def hung(*_):
+        raise Hang(f"still running after {BOUND_S} s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(BOUND_S)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def named_or(function, *args, **kwargs):
+    """The result, or the named error: anything else (a traceback) fails the case."""
+    try:
+        return bounded(function, *args, **kwargs)
+    except ytqa.YtqaError as error:
+        assert str(error) and "Traceback" not in str(error)
+        return error
+
+
+def assert_own_answers(moments, vocabulary, video=None):
+    for moment in moments:
+        owner = video or moment.video_id
+        stray = words(moment.text) - vocabulary[owner]
+        assert not stray, f"an answer for {owner} holds words of another video: {sorted(stray)[:5]}"
+
+
+def cli(capsys, *argv):
+    code = bounded(main, [str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert code in (0, 1) and "Traceback" not in out + err
+    assert code == 0 or err.startswith("error: "), err
+    return code, out, err
+
+
+@pytest.mark.parametrize("kind,damage", cases(), ids=[f"{k}-{d}" for k, d in cases()])
+def test_damage_to_a_stored_file_heals_or_is_named(built, tmp_path, embedder, vocabulary, capsys, kind, damage):
+    if damage == "wrong_types" and kind not in JSON_KINDS:
+        pytest.skip("wrong JSON types: a JSON file's damage")
+    data = tmp_path / "data"
+    shutil.copytree(built, data, symlinks=True)
+    target, other = layout(data)[kind]
+    if damage == "swapped" and other is None:
+        pytest.skip(f"{kind} is the library's, not a video's: nothing to swap it with")
+    DAMAGES[damage](data / target, data / other if other else None)
+
+    code, out, _ = cli(capsys, "list", "--data-dir", data)
+    if code == 0:
+        assert TARGET in out and OTHER in out  # listed, damaged or not: never hidden
+
+    library = ytqa.Library(data, embedder=embedder)
+    for video in (TARGET, OTHER):
+        answer = named_or(library.ask, video, QUESTION[video])
+        if not isinstance(answer, ytqa.YtqaError):
+            assert_own_answers(answer, vocabulary, video)
+        else:
+            assert isinstance(answer, (ytqa.StoredVideoDamaged, ytqa.StoreDamaged)), answer
+    everywhere = named_or(library.ask_all, QUESTION[OTHER], k=5)
+    if not isinstance(everywhere, ytqa.YtqaError):
+        assert_own_answers(everywhere, vocabulary)
+
+    healed = named_or(library.index, TARGET, transcript_file=transcript_file(TARGET))
+    if isinstance(healed, ytqa.YtqaError):
+        assert isinstance(healed, ytqa.StoreDamaged), healed  # a lock that is not a file: named, with the fix
+        return
+    fresh = ytqa.Library(data, embedder=embedder)
+    assert_own_answers(fresh.ask(TARGET, QUESTION[TARGET]), vocabulary, TARGET)
+    assert {v.video_id for v in fresh.videos() if not v.damaged} >= {TARGET}
+
+
+# --- the PostgreSQL store: every kind of row, damaged --------------------------------------
+
+ROWS = {
+    # kind: (table, column, which rows: a WHERE clause on the target video)
+    "videos.transcript": ("ytqa_videos", "transcript", "video_id = %(video)s"),
+    "indexes.info": ("ytqa_indexes", "info", "video_id = %(video)s"),
+    "indexes.chunking": ("ytqa_indexes", "chunking", "video_id = %(video)s"),
+    "vectors.chunk": ("ytqa_vectors_384", "embedding", "video_id = %(video)s AND kind = 'chunk'"),
+    "vectors.sentence": ("ytqa_vectors_384", "embedding", "video_id = %(video)s AND kind = 'sentence'"),
+}
+ROW_DAMAGES = ("truncated", "zeroed", "garbage", "wrong_types", "missing", "swapped")
+
+
+@pytest.fixture(scope="module")
+def built_database(postgres_url, embedder, transcripts):
+    import psycopg
+
+    name = f"ytqa_faults_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    library = ytqa.Library(store=url, embedder=embedder)
+    for video in (TARGET, OTHER):
+        library.index(video, transcript_file=transcript_file(video))
+    library.store.close()
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def damage_rows(conn, kind: str, damage: str) -> None:
+    table, column, where = ROWS[kind]
+    target = {"video": TARGET}
+    if damage == "missing":
+        conn.execute(f"DELETE FROM {table} WHERE {where}", target)
+    elif damage == "swapped":
+        if table == "ytqa_vectors_384":
+            conn.execute(f"UPDATE {table} SET video_id = CASE video_id WHEN %(a)s THEN %(b)s ELSE %(a)s END "
+                         f"WHERE video_id IN (%(a)s, %(b)s) AND kind = %(k)s",
+                         {"a": TARGET, "b": OTHER, "k": kind.split(".")[1]})
+        else:
+            conn.execute(f"""UPDATE {table} t SET {column} = o.{column} FROM {table} o
+                             WHERE t.video_id = %(a)s AND o.video_id = %(b)s""", {"a": TARGET, "b": OTHER})
+    elif column == "embedding":
+        value = {"truncated": "'[0.5, 0.5]'", "zeroed": "array_fill(0, ARRAY[384])::vector",
+                 "garbage": "array_fill(1e30, ARRAY[384])::vector",
+                 "wrong_types": "array_fill(-1, ARRAY[384])::vector"}[damage]
+        if damage == "truncated":  # a vector of another size cannot be stored: the rows are cut short instead
+            conn.execute(f"DELETE FROM {table} WHERE {where} AND position %% 2 = 1", target)
+        else:
+            conn.execute(f"UPDATE {table} SET embedding = {value} WHERE {where}", target)
+    else:
+        for (key, text) in conn.execute(f"SELECT {'key' if table == 'ytqa_indexes' else 'video_id'}, {column} "
+                                        f"FROM {table} WHERE {where}", target).fetchall():
+            if damage == "truncated":
+                new = text[: len(text) // 2]
+            elif damage == "zeroed":
+                new = " " * len(text)
+            elif damage == "garbage":
+                new = "".join(random.Random(key).choice("{}[],:\"x9 ") for _ in range(len(text)))
+            else:
+                new = json.dumps(_wrong(json.loads(text), 0))
+            conn.execute(f"UPDATE {table} SET {column} = %s WHERE {'key' if table == 'ytqa_indexes' else 'video_id'}"
+                         " = %s", (new, key))
+
+
+PG_CASES = [(k, d) for k in ROWS for d in ROW_DAMAGES]
+
+
+@pytest.mark.parametrize("kind,damage", PG_CASES, ids=[f"{k}-{d}" for k, d in PG_CASES])
+def test_damage_to_a_stored_row_heals_or_is_named(postgres_url, built_database, embedder, vocabulary, capsys,
+                                                   kind, damage):
+    import psycopg
+
+    name = f"ytqa_case_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{built_database}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            damage_rows(conn, kind, damage)
+        # A video's row gone is that video deleted (its indexes and vectors go with it).
+        gone = kind.startswith("videos.") and damage == "missing"
+        code, out, _ = cli(capsys, "list", "--store", url)
+        if code == 0:
+            assert (TARGET in out) != gone and OTHER in out
+        library = ytqa.Library(store=url, embedder=embedder)
+        for video in (TARGET, OTHER):
+            answer = named_or(library.ask, video, QUESTION[video])
+            if not isinstance(answer, ytqa.YtqaError):
+                assert_own_answers(answer, vocabulary, video)
+            elif not (gone and video == TARGET):  # not stored: fetched from YouTube, offline here
+                assert isinstance(answer, ytqa.StoredVideoDamaged), answer
+        everywhere = named_or(library.ask_all, QUESTION[OTHER], k=5)
+        if not isinstance(everywhere, ytqa.YtqaError):
+            assert_own_answers(everywhere, vocabulary)
+        bounded(library.index, TARGET, transcript_file=transcript_file(TARGET))  # heals, always
+        assert_own_answers(ytqa.Library(store=url, embedder=embedder).ask(TARGET, QUESTION[TARGET]), vocabulary,
+                           TARGET)
+        library.store.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
