@@ -500,6 +500,7 @@ def delete_stored(video: str) -> None:
     except Exception as error:
         session.delete_error = ytqa.app_words(ytqa.in_words(error))
         return
+    session.opened = None
     if session.video == video:
         session.video = None
         st.query_params.pop("v", None)
@@ -529,11 +530,24 @@ with notice_slot:
 
 # --- the open video: player beside the conversation ------------------------------------
 
+def opened(video: str) -> ytqa.VideoIndex:
+    """The open video's index, kept for the page: a rerun reads no transcript again. A quick
+    index is looked up again once its full build has ended (to switch to the full one)."""
+    kept = session.get("opened")
+    if kept is not None and kept[0] == (video, model):
+        job = jobs.get(full_key(video))
+        if not is_quick(kept[1]) or (job is not None and job.running):
+            return kept[1]
+    index = library.open(video, quick=True)
+    session.opened = ((video, model), index)
+    return index
+
+
 current = session.video
 index = None
 if current:
     try:
-        index = library.open(current, quick=True)
+        index = opened(current)
     except ytqa.YtqaError as error:
         say("error", error)
     except Exception as error:
@@ -571,9 +585,8 @@ def answer(question: str) -> ytqa.Answer:
         elif scope:
             entry.moments = collections.ask(scope, question, k=k)
         else:
-            opened = library.open(current, quick=True)
-            entry.moments = opened.ask(question, k=k)
-            entry.refining = is_quick(opened)
+            entry.moments = index.ask(question, k=k)
+            entry.refining = is_quick(index)
     except ytqa.YtqaError as error:
         entry.error = ytqa.app_words(error)
     entry.moments = [m if m.title or not listed.get(m.video_id) else dataclasses.replace(m, title=listed[m.video_id])
