@@ -21,10 +21,15 @@ st.set_page_config(page_title="ytqa: ask a YouTube video", page_icon="🎬", lay
 # stays at the top); the highlight reads in light and dark themes alike.
 st.html("""<style>
 div[data-testid="stColumn"]:has(.st-key-player) { position: sticky; top: 3.75rem; align-self: flex-start;
-  z-index: 3; background: var(--st-background-color, inherit); }
+  z-index: 3; background: var(--ytqa-background, #fff); }
 @media (max-width: 640px) { div[data-testid="stColumn"]:has(.st-key-player) { top: 2.9rem; } }
 .ytqa-passage mark { background: rgba(255, 200, 0, 0.35); color: inherit; padding: 0 .1em; }
-</style>""")
+</style>
+<script>
+// The sticky player covers what scrolls under it with the theme's own background.
+const app = window.parent.document.querySelector(".stApp") || document.querySelector(".stApp");
+if (app) { document.documentElement.style.setProperty("--ytqa-background", getComputedStyle(app).backgroundColor); }
+</script>""", unsafe_allow_javascript=True)
 
 _SPECIAL = re.compile(r"""[<>&"'\[\]()*_`#~|\\!{}+\-:=$.@/]""")
 
@@ -659,16 +664,17 @@ def moment_row(entry: ytqa.Answer, number: int, rank: int, moment: ytqa.Moment) 
     # first in every ranking); across videos the model's similarity, comparable between them.
     relevance = moment.similarity if across else moment.score
     where = f" · {safe(moment.title or listed.get(moment.video_id) or moment.video_id)}" if across else ""
-    play_col, info_col, link_col = st.columns([2, 5, 1], vertical_alignment="center")
-    play_col.button(f"▶ Play {stamp}", key=f"play-{number}-{rank}", type="tertiary",
-                    help="Plays this moment in the player, from its start to its end",
-                    on_click=play, args=(moment.video_id, moment.start, moment.end))
-    info_col.markdown(f"<small>{length} long{where} · relevance {relevance:.2f}</small>",
-                      unsafe_allow_html=True)
-    with link_col.popover("🔗", help="Copy a link to this moment"):
-        st.code(moment.url, language=None)
-        st.markdown(f'<a href="{html.escape(moment.url)}" target="_blank" rel="noopener">'
-                    f"Open on YouTube at {stamp.split('–')[0]}</a>", unsafe_allow_html=True)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.button(f"▶ Play {stamp}", key=f"play-{number}-{rank}", type="tertiary",
+                  help="Plays this moment in the player, from its start to its end",
+                  on_click=play, args=(moment.video_id, moment.start, moment.end))
+        st.markdown(f"<small>{length} long{where} · relevance {relevance:.2f}</small>",
+                    unsafe_allow_html=True, width="content")
+        with st.popover("Link", icon=":material/link:", type="tertiary", help="Copy a link to this moment",
+                        key=f"link-{number}-{rank}"):
+            st.code(moment.url, language=None)
+            st.markdown(f'<a href="{html.escape(moment.url)}" target="_blank" rel="noopener">'
+                        f"Open on YouTube at {stamp.split('–')[0]}</a>", unsafe_allow_html=True)
     st.markdown(f'<div class="ytqa-passage">{excerpt(moment)}</div>', unsafe_allow_html=True)
     with st.expander(f"The whole moment ({length})"):
         st.markdown(f'<div class="ytqa-passage">{highlighted(moment.text, moment.sentence)}</div>',
@@ -749,15 +755,16 @@ if index is not None or answers or scope_key:
         right = st.container()
     with right:
         if scope_key:
-            head, export_col, clear_col = st.columns([4, 1, 1], vertical_alignment="center")
-            head.markdown(f"**Answers about {safe(scope_title)}**")
-            if answers:
-                export_col.download_button(
-                    "Export", ytqa.markdown_export(f"Answers about {scope_title}", answers),
-                    file_name=f"ytqa-{re.sub(r'[^A-Za-z0-9_-]', '-', scope_key)}.md", mime="text/markdown",
-                    key="export", help="These answers as Markdown, with timestamp links", on_click="ignore")
-                clear_col.button("Clear", key="clear_history", help="Forget these answers",
-                                 on_click=session.history.clear, args=(scope_key,))
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.markdown(f"**Answers about {safe(scope_title)}**", width="stretch")
+                if answers:
+                    st.download_button(
+                        "Export", ytqa.markdown_export(f"Answers about {scope_title}", answers),
+                        file_name=f"ytqa-{re.sub(r'[^A-Za-z0-9_-]', '-', scope_key)}.md", mime="text/markdown",
+                        key="export", help="These answers as Markdown, with timestamp links", on_click="ignore",
+                        icon=":material/download:")
+                    st.button("Clear", key="clear_history", help="Forget these answers", icon=":material/delete:",
+                              on_click=session.history.clear, args=(scope_key,))
             if not session.history.saved:
                 st.caption("The answers cannot be saved on the server (its data folder is not writable): "
                            "they last while this page is open.")
