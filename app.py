@@ -12,6 +12,7 @@ import dataclasses
 import html
 import re
 import threading
+import time
 
 import streamlit as st
 
@@ -52,6 +53,7 @@ with st.form("open_form", border=False, enter_to_submit=True):
     submitted = button_col.form_submit_button("Open video", type="primary", key="open", width="stretch")
 upload_slot = st.empty()  # the upload section, drawn once the library is known
 notice_slot = st.container()
+time.sleep(0.05)  # lets the server send the link box now, before the library is read below
 
 import ytqa  # noqa: E402  (after the link box: the page takes a link while this loads)
 
@@ -93,7 +95,10 @@ def library_for(data_dir: str, store: str | None, model: str) -> ytqa.Library:
     """The model and index libraries load in the background from the moment the page opens."""
     ytqa.resolve_model(model)  # an unknown model is reported now, not at the first question
     library = ytqa.Library(data_dir, store=store, embedder=lambda: embedder_for(model))
-    threading.Thread(target=_warm, args=(library,), daemon=True).start()
+    # A moment later: the first page's own drawing goes first.
+    warm = threading.Timer(1.0, _warm, args=(library,))
+    warm.daemon = True
+    warm.start()
     return library
 
 

@@ -472,6 +472,15 @@ def test_a_stored_entry_the_listing_cannot_show_does_not_take_the_page_down(tmp_
     assert not page.exception and not [b for b in page.button if (b.key or "").startswith("delete-")]
 
 
+def test_streamlit_shows_visitors_no_tracebacks_and_no_developer_menu():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["client"]["toolbarMode"] == "minimal"
+    assert config["server"]["maxUploadSize"] == 50  # the command line's limit on a subtitle file
+
+
 # --- models -----------------------------------------------------------------------------
 
 

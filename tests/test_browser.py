@@ -125,6 +125,10 @@ def test_wide_the_player_stays_beside_the_answers_and_play_plays_it_in_view(serv
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     open_upload(page, url, "tkm0TNFzIeg")
     page.get_by_role("heading", name="tkm0TNFzIeg").wait_for(timeout=120_000)
+    # The question box, in view and focused, ready for typing.
+    page.wait_for_function("document.activeElement && document.activeElement.dataset.testid"
+                           " === 'stChatInputTextArea'", timeout=10_000)
+    assert in_view(page, page.get_by_test_id("stChatInputTextArea"))
     deadline = time.time() + 120  # answer from the full index, built behind the quick one
     while not list((data_dir / "videos" / "tkm0TNFzIeg" / "indexes").glob("*-sv-*/meta.json")):
         assert time.time() < deadline, "the full index was never built"
