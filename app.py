@@ -12,7 +12,6 @@ import dataclasses
 import html
 import re
 import threading
-import time
 
 import streamlit as st
 
@@ -53,7 +52,7 @@ with st.form("open_form", border=False, enter_to_submit=True):
     submitted = button_col.form_submit_button("Open video", type="primary", key="open", width="stretch")
 upload_slot = st.empty()  # the upload section, drawn once the library is known
 notice_slot = st.container()
-time.sleep(0.05)  # lets the server send the link box now, before the library is read below
+threading.Event().wait(0.05)  # lets the server send the link box now, before the library is read below
 
 import ytqa  # noqa: E402  (after the link box: the page takes a link while this loads)
 
@@ -548,6 +547,10 @@ def opened(video: str) -> ytqa.VideoIndex:
         job = jobs.get(full_key(video))
         if not is_quick(kept[1]) or (job is not None and job.running):
             return kept[1]
+    if not any(v.video_id == video and v.indexed for v in library.videos(search=video, limit=50)):
+        # Not indexed with this model yet: built in the background with its progress, never in the page.
+        start_open(video)
+        return None
     index = library.open(video, quick=True)
     session.opened = ((video, model), index)
     return index
@@ -558,6 +561,10 @@ index = None
 if current:
     try:
         index = opened(current)
+        if index is None:
+            current = session.video = None
+            with notice_slot:
+                opening()
     except ytqa.YtqaError as error:
         say("error", error)
     except Exception as error:
