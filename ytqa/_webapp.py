@@ -41,7 +41,7 @@ STAGES = {"waiting": "Waiting to start", "fetching": "Fetching the transcript",
 _SPAN = {"waiting": (0.0, 0.0), "fetching": (0.0, 0.05), "chunking": (0.05, 0.1),
          "embedding": (0.1, 0.95), "saving": (0.95, 1.0)}
 #: Seconds a job may go unwatched (no page showing its progress) before it is dropped.
-ABANDON_AFTER = 45.0
+ABANDON_AFTER = 120.0
 
 
 class Abandoned(Exception):
