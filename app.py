@@ -244,6 +244,8 @@ def finish(job: ytqa.Job) -> None:
         session.open_error = ytqa.app_words(job.error)
         # The remedy for a transcript YouTube will not give is a subtitle file.
         session.show_upload = isinstance(job.error, ytqa.TranscriptUnavailable)
+    elif job.cancelled:
+        session.open_error = "Opening the video stopped: it was deleted from the library."
     else:
         session.open_error = "Opening the video stopped: the page was away too long. Open it again."
 

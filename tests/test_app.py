@@ -282,6 +282,37 @@ def test_the_library_lists_switches_and_deletes_after_a_confirmation(app):
     assert [b.key for b in app.button if (b.key or "").startswith("open-")] == ["open-tkm0TNFzIeg"]
 
 
+def test_a_video_deleted_while_it_opens_stays_deleted_or_the_delete_is_refused(app, tmp_path):
+    submit_link(app, LONG, upload_of(LONG))
+    while "delete-" + LONG not in [b.key for b in app.button]:  # listed once its transcript is stored
+        time.sleep(0.2)
+        app.run()
+    app.button(key=f"delete-{LONG}").click().run()
+    app.button(key=f"confirm-delete-{LONG}").click().run()
+    refused = "being indexed right now" in text(app.sidebar.error)
+    settle(app)
+    time.sleep(1)
+    stored = (tmp_path / "data" / "videos" / LONG / "transcript.json").exists()
+    assert stored == refused  # what the page said is what is stored
+    if not refused:
+        assert "it was deleted from the library" in text(app.error)
+
+
+def test_a_stored_video_not_indexed_with_the_chosen_model_opens_with_its_progress(tmp_path, monkeypatch):
+    import ytqa
+    from ytqa._files_store import FileStore
+
+    transcript = ytqa.load_transcript_file(shared("transcripts", f"{LONG}.json"), LONG)
+    FileStore(tmp_path / "data").save_transcript(transcript)
+    monkeypatch.setenv("YTQA_DATA_DIR", str(tmp_path / "data"))
+    page = new_page()
+    assert "not yet indexed with the chosen model" in text(page.sidebar.caption)
+    page.button(key=f"open-{LONG}").click().run()
+    assert page.get("progress")  # built in the background, its progress shown
+    settle(page)
+    assert page.subheader[0].value == LONG
+
+
 def test_cancel_keeps_the_video(app):
     open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
     app.button(key="delete-tkm0TNFzIeg").click().run()
