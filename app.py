@@ -760,7 +760,7 @@ def reopen_in_language() -> None:
 
 answers = session.history.answers(scope_key) if scope_key else []
 if index is not None or answers or scope_key:
-    if index is not None and not everywhere and not scope:
+    if index is not None:  # the player too when asking the library: Play opens that moment there
         left, right = st.columns([5, 6], gap="large")
         with left:
             with st.container(key="player"):

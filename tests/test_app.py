@@ -370,6 +370,17 @@ def test_one_question_across_all_videos_names_each_video_and_orders_by_one_relev
     assert scores == sorted(scores, reverse=True)
 
 
+def test_play_on_an_answer_across_the_library_plays_that_video_in_the_player(app):
+    open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
+    open_video(app, "eMRtxsj29aQ", upload_of("eMRtxsj29aQ"))
+    app.toggle(key="everywhere").set_value(True).run()
+    ask(app, "Richard Feynman Nobel Prize")
+    play = next(b for b in plays(app))
+    play.click().run()
+    [video] = app.get("video")
+    assert "tkm0TNFzIeg" in video.proto.url and video.proto.start_time > 0
+
+
 # --- errors in the app's words ----------------------------------------------------------
 
 
