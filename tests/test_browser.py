@@ -1,6 +1,12 @@
-"""End to end in a real browser: streamlit on loopback, Debian's Chromium, Playwright."""
+"""End to end in a real browser: streamlit on loopback, Debian's Chromium, Playwright.
+
+What only a browser shows: the layout (side by side, stacked at 400 px), the player in
+view at the moment's second after Play, the progress bar during embedding, Enter in the
+link box, and user input that stays text.
+"""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +22,7 @@ from conftest import ROOT, shared
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+PLAY = re.compile(r"^▶ Play ")
 
 playwright = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install playwright)")
 if not Path(CHROMIUM).exists():
@@ -30,7 +37,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, embedder):
     port = free_port()
     env = dict(os.environ, YTQA_DATA_DIR=str(tmp_path / "data"))
     process = subprocess.Popen(
@@ -56,37 +63,119 @@ def server(tmp_path):
         process.wait(timeout=20)
 
 
-def test_index_a_transcript_file_ask_and_get_a_timestamp_link(server, tmp_path, embedder):
-    url, data_dir = server
-    transcript = shared("transcripts", "tkm0TNFzIeg.json")
-    question = "Richard Feynman Nobel Prize"
+@pytest.fixture
+def browser():
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 2000})
-        page.goto(url)
-        page.get_by_label("YouTube link or video id").fill("https://youtu.be/tkm0TNFzIeg")
-        page.keyboard.press("Enter")
-        page.get_by_text("Transcript language").wait_for(timeout=30_000)
-        page.get_by_text("No captions on YouTube").click()
-        page.locator("input[type=file]").set_input_files(str(transcript))
-        page.get_by_text("tkm0TNFzIeg.json").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Open video").click()
-        page.get_by_role("heading", name="tkm0TNFzIeg").wait_for(timeout=120_000)
-        # It answers at once from a quick index; compare with the full one, built behind it.
-        deadline = time.time() + 120
-        while not list((data_dir / "videos" / "tkm0TNFzIeg" / "indexes").glob("*-sv-*/meta.json")):
-            assert time.time() < deadline, "the full index was never built"
-            time.sleep(0.2)
-        page.get_by_label("Your question").fill(question)
-        page.get_by_role("button", name="Ask").click()
-        link = page.locator('a[href*="watch?v=tkm0TNFzIeg&t="]').first
-        link.wait_for(timeout=60_000)
-        href = link.get_attribute("href")
-        shot = os.environ.get("YTQA_SCREENSHOT", str(tmp_path / "answer.png"))
-        page.screenshot(path=shot, full_page=True)
+        yield browser
         browser.close()
 
-    import ytqa
-    expected = ytqa.Library(data_dir, embedder=embedder).ask("tkm0TNFzIeg", question)[0]
-    assert href == expected.url
-    assert 70 <= expected.start <= 88  # the gold answer: 78-88 s
+
+def open_upload(page, url, video_id):
+    """Choose the video's subtitle file, type its link and press Enter."""
+    page.goto(url)
+    page.get_by_text("Upload subtitles").click()
+    page.locator("input[type=file]").set_input_files(str(shared("transcripts", f"{video_id}.json")))
+    page.get_by_text(f"{video_id}.json").first.wait_for(state="attached", timeout=30_000)
+    page.get_by_label("YouTube link or video id").fill(f"https://youtu.be/{video_id}")
+    page.get_by_label("YouTube link or video id").press("Enter")
+
+
+def ask(page, question):
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+    page.get_by_test_id("stChatMessage").filter(has_text=question).wait_for(timeout=60_000)
+    page.get_by_role("button", name=PLAY).first.wait_for(timeout=60_000)
+    time.sleep(1)
+
+
+def seconds(stamp: str) -> int:
+    return sum(int(x) * 60 ** i for i, x in enumerate(reversed(stamp.split(":"))))
+
+
+def in_view(page, locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] + 1 \
+        and box["x"] >= 0 and box["x"] + box["width"] <= size["width"] + 1
+
+
+def play_last_and_check(page):
+    """Scroll the answers to the end, press the last Play: the player, in view, starts there."""
+    buttons = page.get_by_role("button", name=PLAY)
+    button = [b for b in buttons.all() if not b.inner_text().startswith("▶ Play 0:00–")][-1]
+    size = page.viewport_size
+    page.mouse.move(size["width"] - 40, size["height"] // 2)
+    page.mouse.wheel(0, 10_000)  # the answers scrolled to their end, as a reader would
+    time.sleep(0.5)
+    start = seconds(button.inner_text().split("Play ")[1].split("–")[0])
+    button.click()
+    player = page.get_by_test_id("stVideo")
+    page.wait_for_function(
+        "start => [...document.querySelectorAll('[data-testid=stVideo]')].some(f => f.src.includes('start=' + start))",
+        arg=start, timeout=30_000)
+    time.sleep(0.5)  # the page settles after the rerun
+    assert f"start={start}" in player.get_attribute("src")
+    assert in_view(page, player), player.bounding_box()
+
+
+def test_wide_the_player_stays_beside_the_answers_and_play_plays_it_in_view(server, browser, tmp_path):
+    url, data_dir = server
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    open_upload(page, url, "tkm0TNFzIeg")
+    page.get_by_role("heading", name="tkm0TNFzIeg").wait_for(timeout=120_000)
+    # The question box, in view and focused, ready for typing.
+    page.wait_for_function("document.activeElement && document.activeElement.dataset.testid"
+                           " === 'stChatInputTextArea'", timeout=10_000)
+    assert in_view(page, page.get_by_test_id("stChatInputTextArea"))
+    deadline = time.time() + 120  # answer from the full index, built behind the quick one
+    while not list((data_dir / "videos" / "tkm0TNFzIeg" / "indexes").glob("*-sv-*/meta.json")):
+        assert time.time() < deadline, "the full index was never built"
+        time.sleep(0.2)
+    ask(page, "Richard Feynman Nobel Prize")
+    first = page.get_by_role("button", name=PLAY).first
+    assert 70 <= seconds(first.inner_text().split("Play ")[1].split("–")[0]) <= 88  # gold: 78-88 s
+    player = page.get_by_test_id("stVideo").bounding_box()
+    answer = first.bounding_box()
+    assert player["x"] + player["width"] <= answer["x"]  # side by side
+    shot = os.environ.get("YTQA_SCREENSHOT", str(tmp_path / "answer.png"))
+    page.screenshot(path=shot)
+    ask(page, "how to write it as if teaching")  # a conversation longer than the window
+    play_last_and_check(page)
+
+
+def test_narrow_the_player_and_answers_stack_and_play_plays_it_in_view(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 400, "height": 800})
+    open_upload(page, url, "tkm0TNFzIeg")
+    page.get_by_role("heading", name="tkm0TNFzIeg").wait_for(timeout=120_000)
+    ask(page, "Richard Feynman Nobel Prize")
+    player = page.get_by_test_id("stVideo").bounding_box()
+    answer = page.get_by_role("button", name=PLAY).first.bounding_box()
+    # Stacked: one column as wide as the window (the player stays at its top while it scrolls).
+    assert player["width"] > 0.8 * 400 and answer["x"] < player["x"] + player["width"]
+    ask(page, "how to write it as if teaching")  # a conversation longer than the window
+    play_last_and_check(page)
+
+
+def test_the_progress_bar_shows_each_stage_while_a_long_video_is_embedded(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    open_upload(page, url, "3zu317upAUA")
+    bar = page.get_by_test_id("stProgress").filter(has_text="Embedding passages")
+    bar.wait_for(state="visible", timeout=180_000)
+    assert in_view(page, bar)
+    page.get_by_role("heading", name="3zu317upAUA").wait_for(timeout=240_000)
+
+
+def test_a_link_box_entry_that_looks_like_markup_is_shown_as_text(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(url)
+    box = page.get_by_label("YouTube link or video id")
+    box.fill("[click me](javascript:alert(1))")
+    box.press("Enter")
+    page.get_by_test_id("stAlert").first.wait_for(timeout=30_000)
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert "[click me](javascript:alert(1))" in page.get_by_test_id("stAlert").first.inner_text()
