@@ -819,7 +819,7 @@ if session.focus:
 
 
 def library_entry(info) -> None:
-    damaged = getattr(info, "damaged", None)
+    damaged = info.damaged
     label = info.title or info.video_id
     with st.container(border=True):
         mark = "▶ " if info.video_id == session.video else ""
