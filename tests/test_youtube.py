@@ -219,3 +219,23 @@ def test_an_unavailable_language_falls_back_to_the_next_one_asked(youtube):
     serve(youtube, player="youtube_ww1_nl_en.innertube.json.static")
     transcript = ytqa.YouTube().fetch("F1xioXWb8CY", ["nl", "en"])
     assert transcript.language_code == "en" and transcript.is_generated is False
+
+
+def serve_captions(mock, body: str):
+    mock.get(WATCH, body=recorded("youtube.html.static"))
+    mock.post(PLAYER, body=recorded("youtube.innertube.json.static"), content_type="application/json")
+    mock.get(TIMEDTEXT, body=body)
+
+
+@pytest.mark.parametrize("start", ["1e308", "inf", "1e15", "nan"])
+def test_an_absurd_time_in_youtubes_answer_is_refused_with_the_caption_number(youtube, start):
+    recorded_xml = recorded("transcript.xml.static")
+    serve_captions(youtube, recorded_xml.replace('start="5.7"', f'start="{start}"'))
+    with pytest.raises(ytqa.YouTubeRequestFailed, match="caption 3 of YouTube's answer has a time"):
+        ytqa.YouTube().fetch(VIDEO)
+
+
+def test_terminal_escapes_in_youtubes_captions_are_stripped(youtube):
+    recorded_xml = recorded("transcript.xml.static")
+    serve_captions(youtube, recorded_xml.replace("Hey, this", "Hey,&#157;0;pwned&#156; this&#155;2J"))
+    assert ytqa.YouTube().fetch(VIDEO).lines[0].text == "Hey, this is just a test"

@@ -238,6 +238,18 @@ class YouTubeRequestFailed(TranscriptUnavailable):
         )
 
 
+class TranscriptTooLong(TranscriptUnavailable):
+    summary = "too long to index"
+
+    def __init__(self, video_id: str, problem: str):
+        super().__init__(
+            video_id,
+            f"The transcript of {video_id} is too long to index: {problem}. ytqa indexes "
+            "videos of up to 24 hours; download the subtitles and pass a part of them with "
+            "--transcript (in the app: upload it).",
+        )
+
+
 class NoNetwork(TranscriptUnavailable):
     summary = "no network"
 

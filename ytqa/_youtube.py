@@ -130,7 +130,7 @@ class YouTube:
             tracks = list(listing)
             chosen, translated_from = _choose(video_id, tracks, languages, prefer_generated)
             fetched = chosen.fetch()
-        lines = tuple(Line(s.text, float(s.start), float(s.duration)) for s in fetched.snippets)
+        lines = _checked_lines(video_id, fetched.snippets)
         return Transcript(
             video_id=video_id,
             lines=lines,
@@ -141,6 +141,29 @@ class YouTube:
             source="youtube",
             title=self.title,
         )
+
+
+def _checked_lines(video_id: str, snippets) -> tuple[Line, ...]:
+    """YouTube's captions as lines, held to the rules a subtitle file is held to: times a
+    video can have, no terminal control characters in the text, a bounded size."""
+    from ._files import check_size, check_time, clean_text
+
+    lines = []
+    for number, snippet in enumerate(snippets, 1):
+        try:
+            start, duration = float(snippet.start), float(snippet.duration)
+        except (TypeError, ValueError, OverflowError):
+            start = duration = float("nan")
+        problem = check_time(start) or check_time(duration) or check_time(start + duration)
+        if problem:
+            raise errors.YouTubeRequestFailed(
+                video_id, f"caption {number} of YouTube's answer has a time that is {problem} "
+                f"(start {str(snippet.start)[:20]}, duration {str(snippet.duration)[:20]})")
+        lines.append(Line(clean_text(str(snippet.text)), start, duration))
+    problem = check_size(lines)
+    if problem:
+        raise errors.TranscriptTooLong(video_id, problem)
+    return tuple(lines)
 
 
 def _choose(video_id: str, tracks, languages: Sequence[str], prefer_generated: bool = False):
