@@ -38,17 +38,49 @@ def _library(args):
                    proxy=proxy, store=args.store)
 
 
-def _progress(quiet: bool):
-    if quiet or not sys.stderr.isatty():
+#: Without a terminal (a log, CI), progress is a line every this many seconds.
+PROGRESS_SECONDS = 5.0
+
+
+def _left(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
+def _progress(quiet: bool, stream=None, every: float | None = None, clock=None):
+    """Progress on stderr: redrawn in place on a terminal, else a line every few seconds;
+    with an estimate of the time left once the first part of a long stage is done."""
+    if quiet:
         return None
-    last = {}
+    import time
+
+    clock = clock or time.monotonic
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+    every = PROGRESS_SECONDS if every is None else every
+    started: dict[str, float] = {}
+    shown: dict[str, tuple[int, float]] = {}
 
     def show(stage: str, done: int, total: int) -> None:
-        if last.get(stage) == done:
+        now = clock()
+        begun = started.setdefault(stage, now)
+        last = shown.get(stage)
+        if last is not None and last[0] == done:
             return
-        last[stage] = done
-        end = "\n" if done >= total else ""
-        print(f"\r{stage}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+        finished = done >= total
+        if not tty and last is not None and not finished and now - last[1] < every:
+            return
+        if not tty and total <= 1 and not finished:
+            return  # a one-step stage: its end is the news
+        shown[stage] = (done, now)
+        line = f"{stage}: {done:,}/{total:,}"
+        if 0 < done < total and now - begun >= 1.0:
+            line += f" ({_left((now - begun) / done * (total - done))})"
+        if tty:
+            print(f"\r{line}\033[K", end="\n" if finished else "", file=stream, flush=True)
+        else:
+            print(line, file=stream, flush=True)
 
     return show
 
