@@ -177,3 +177,193 @@ def test_index_without_a_terminal_reports_its_progress_on_stderr(capsys, tmp_pat
     code, out, err = run(capsys, "index", VIDEO, "--transcript", talk, "--data-dir", tmp_path / "d")
     assert code == 0
     assert "embedding: " in err and "\r" not in err
+
+
+# --- text that is not UTF-8 -------------------------------------------------------
+
+
+def ytqa_command(*argv, timeout=300, **kwargs):
+    """``python -m ytqa`` in a fresh process; arguments may be bytes (any the OS allows)."""
+    return subprocess.run([sys.executable.encode(), b"-m", b"ytqa",
+                           *[a if isinstance(a, bytes) else str(a).encode() for a in argv]],
+                          capture_output=True, cwd=ROOT, timeout=timeout,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), **kwargs)
+
+
+def one_clear_line(done) -> str:
+    err = done.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_a_question_with_bytes_that_are_not_utf8_is_one_clear_line(tmp_path):
+    done = ytqa_command("ask", VIDEO, b"caf\xe9", "--data-dir", tmp_path)
+    assert done.returncode == 1
+    err = one_clear_line(done)
+    assert "QUESTION is not UTF-8 text (the byte 0xe9)" in err and "LANG=C.UTF-8" in err
+
+
+def test_a_flag_with_bytes_that_are_not_utf8_names_the_flag(tmp_path):
+    done = ytqa_command("list", "--search", b"\xff\xfe", "--data-dir", tmp_path)
+    assert "--search is not UTF-8 text" in one_clear_line(done)
+
+
+def test_a_subtitle_file_whose_name_is_not_utf8_is_read_and_its_name_shown(tmp_path, embedder):
+    name = os.fsencode(tmp_path) + b"/caf\xe9.json"
+    with open(name, "w") as handle:
+        json.dump([{"text": "Welcome to the talk about caching.", "start": 0, "duration": 3}], handle)
+    done = ytqa_command("index", VIDEO, "--transcript", name, "--data-dir", tmp_path / "d", "-q")
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    library = ytqa.Library(tmp_path / "d")
+    assert library.videos()[0].source == "caf\ufffd.json"
+
+
+def test_a_subtitle_file_name_that_is_not_utf8_is_shown_in_its_error(tmp_path):
+    name = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.srt")
+    with pytest.raises(TranscriptFileError) as caught:
+        load_transcript_file(name, VIDEO)
+    assert "caf\ufffd.srt: no such file" in str(caught.value)
+    str(caught.value).encode("utf-8")  # printable and storable
+
+
+def test_an_eval_file_that_is_not_utf8_is_one_clear_line(tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_bytes(b'{"id": "q1", "video_id": "x", "question": "caf\xe9", '
+                          b'"answer_start": 1, "answer_end": 2}\n')
+    done = ytqa_command("eval", questions, "--transcripts", tmp_path, "--data-dir", tmp_path / "d")
+    assert "is not UTF-8 text" in one_clear_line(done)
+
+
+def test_a_lone_surrogate_in_an_eval_question_names_the_line(tmp_path):
+    from ytqa._eval import load_questions
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "q1", "video_id": "x", "question": "ok", "answer_start": 1, "answer_end": 2}\n'
+                         '{"id": "q2", "video_id": "x", "question": "bad \\ud800", "answer_start": 1, "answer_end": 2}\n')
+    with pytest.raises(ytqa.YtqaError, match="Line 2 of .*'question' .*lone surrogate"):
+        load_questions(questions)
+
+
+def test_utf16_without_a_byte_order_mark_is_read_as_text():
+    text = "1\n00:00:01,000 --> 00:00:02,000\nCafé crème\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        transcript = parse_subtitles(text.encode(encoding), "fr.srt", VIDEO)
+        assert transcript.lines[0].text == "Café crème"
+
+
+# --- the disk says no -------------------------------------------------------------
+
+
+def test_output_to_a_full_device_is_one_clear_line(tmp_path, embedder):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("/dev/full does not exist here")
+    talk = write_json_transcript(tmp_path / "talk.json", [("The hardest part of caching is invalidation.", 0, 5)])
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "ytqa", "ask", VIDEO, "caching", "--transcript", str(talk),
+                               "--data-dir", str(tmp_path / "d")], stdout=full, stderr=subprocess.PIPE,
+                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
+    assert done.returncode == 1
+    assert "cannot write the output: No space left on device" in one_clear_line(done)
+
+
+def _namespace_or_skip():
+    """Whether this process may make a mount namespace of its own (root, with unshare)."""
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+def in_mounts(setup: str, *argv) -> subprocess.CompletedProcess:
+    """ytqa run in a mount namespace of its own after ``setup`` (mounts vanish with it)."""
+    import shlex
+
+    command = " ".join(shlex.quote(str(a)) for a in [sys.executable, "-m", "ytqa", *argv])
+    return subprocess.run(["unshare", "-m", "sh", "-c", f"{setup} && {command}"], capture_output=True,
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
+
+
+@pytest.fixture
+def indexed(tmp_path, embedder):
+    """A library with one indexed video, and a second transcript to index."""
+    data = tmp_path / "lib" / "data"
+    talk = write_json_transcript(tmp_path / "talk.json", [("The hardest part of caching is invalidation.", 0, 5),
+                                                          ("Thanks for coming.", 60, 4)])
+    assert main(["index", VIDEO, "--transcript", str(talk), "--data-dir", str(data), "-q"]) == 0
+    return data, talk
+
+
+def files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_read_only_data_dir_is_one_clear_line_and_keeps_what_is_stored(indexed):
+    data, talk = indexed
+    before = files_under(data)
+    if _namespace_or_skip():
+        folder = data.parent
+        setup = f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} {folder}"
+        index = in_mounts(setup, "index", "XpxTrDDcpPE", "--transcript", talk, "--data-dir", data, "-q")
+        delete = in_mounts(setup, "delete", VIDEO, "--data-dir", data)
+    elif os.geteuid() != 0:
+        for path in [data, *data.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o555)
+        try:
+            index = ytqa_command("index", "XpxTrDDcpPE", "--transcript", talk, "--data-dir", data, "-q")
+            delete = ytqa_command("delete", VIDEO, "--data-dir", data)
+        finally:
+            for path in [data, *data.rglob("*")]:
+                if path.is_dir():
+                    path.chmod(0o755)
+    else:
+        pytest.skip("root ignores file modes, and no mount namespace can be made here for a read-only mount")
+    for done in (index, delete):
+        assert done.returncode == 1
+        err = one_clear_line(done)
+        assert "read-only file system" in err or "permission denied" in err
+    assert files_under(data) == before
+    assert ytqa.Library(data).videos()[0].video_id == VIDEO
+
+
+def test_a_full_disk_is_one_clear_line_and_leaves_no_temporary_files(tmp_path, embedder):
+    if not _namespace_or_skip():
+        pytest.skip("a small full file system needs root and a mount namespace (unshare -m)")
+    folder = tmp_path / "small"
+    folder.mkdir()
+    transcript = ROOT.parent / "shared/data/transcripts/XpxTrDDcpPE.json"
+    if not transcript.exists():
+        pytest.skip(f"needs the shared real data at {transcript}")
+    done = in_mounts(f"mount -t tmpfs -o size=300k tmpfs {folder}", "index", "XpxTrDDcpPE", "--transcript",
+                     transcript, "--data-dir", folder / "data", "-q")
+    assert done.returncode == 1
+    assert "no space left on the device" in one_clear_line(done)
+
+
+SIGNALLED = [("SIGTERM", 143), ("SIGHUP", 129)]
+
+
+@pytest.mark.parametrize("name, code", SIGNALLED)
+def test_a_stop_signal_ends_with_a_word_and_leaves_no_temporary_files(tmp_path, embedder, name, code):
+    import signal
+    import time
+
+    talk = write_json_transcript(tmp_path / "long.json", [(f"Sentence {i} about caches, queues and disks.", i * 2, 2)
+                                                          for i in range(6000)])
+    data = tmp_path / "d"
+    process = subprocess.Popen([sys.executable, "-m", "ytqa", "index", VIDEO, "--transcript", str(talk),
+                                "--data-dir", str(data)], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                               cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), text=True)
+    for line in process.stderr:
+        if line.startswith("embedding:"):
+            break
+    time.sleep(0.5)
+    process.send_signal(getattr(signal, name))
+    err = process.stderr.read()
+    assert process.wait(60) == code
+    assert f"stopped by {name}" in err and "Traceback" not in err
+    leftovers = [p for p in data.rglob(".*") if p.name.endswith(".tmp") or p.name.startswith(".building-")]
+    assert not leftovers

@@ -508,21 +508,137 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Arguments that are text (a path may hold any bytes; these must be UTF-8), as named in messages.
+_TEXT_ARGUMENTS = {
+    "video": "VIDEO", "question": "QUESTION", "links": "LINK", "link": "LINK",
+    "collection": "COLLECTION", "lang": "--lang", "search": "--search", "model": "--model",
+    "models": "--models", "backends": "--backends", "store": "--store", "proxy": "--proxy",
+    "webshare_username": "--webshare-username", "webshare_password": "--webshare-password",
+    "delay": "--delay",
+}
+
+
+def _check_text(args) -> None:
+    for name, shown in _TEXT_ARGUMENTS.items():
+        values = getattr(args, name, None)
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
+                if name == "webshare_password":
+                    value = "*" * len(value)
+                raise errors.NotText(shown, value)
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so temporary files are removed on the way."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _on_signals():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGHUP)}
+
+    def restore():
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    return restore
+
+
+class _OutputFailed(Exception):
+    def __init__(self, error: OSError):
+        self.error = error
+
+
+class _GuardedOutput:
+    """stdout, whose write errors (a full disk, /dev/full) are told apart from the library's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _OutputFailed(error) from None
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _OutputFailed(error) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _silence_stdout() -> None:
+    """After a failed write, what stdout still buffers must not fail again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
         parser.error("-k must be at least 1")
+    restore = _on_signals()
+    stdout = sys.stdout
+    sys.stdout = _GuardedOutput(stdout)
     try:
-        return args.run(args)
+        _check_text(args)
+        code = args.run(args)
+        sys.stdout.flush()
+        return code
     except errors.YtqaError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except _OutputFailed as failed:
+        sys.stdout = stdout
+        _silence_stdout()
+        cause = failed.error.strerror or str(failed.error)
+        print(f"error: cannot write the output: {cause}. Send it to a file on a disk with room, "
+              "or to a terminal.", file=sys.stderr)
+        return 1
+    except OSError as error:
+        where = getattr(args, "store", None) or getattr(args, "data_dir", None)
+        what = f"in the library at {errors.mask_credentials(str(where))}" if where else "in the library"
+        print(f"error: {errors.CannotWrite.from_os_error(error, what)}", file=sys.stderr)
+        return 1
+    except Stopped as stopped:
+        print(f"stopped by {stopped}: nothing half-written is kept; run the command again to finish",
+              file=sys.stderr)
+        return 128 + stopped.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if isinstance(sys.stdout, _GuardedOutput):
+            sys.stdout = stdout
+        restore()
 
 
 if __name__ == "__main__":  # pragma: no cover
