@@ -367,3 +367,15 @@ def test_a_stop_signal_ends_with_a_word_and_leaves_no_temporary_files(tmp_path, 
     assert f"stopped by {name}" in err and "Traceback" not in err
     leftovers = [p for p in data.rglob(".*") if p.name.endswith(".tmp") or p.name.startswith(".building-")]
     assert not leftovers
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_get_the_mode_the_umask_gives(tmp_path, umask, mode):
+    from ytqa._storage import write_atomic
+
+    previous = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "file.json", "{}")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "file.json").stat().st_mode & 0o777 == mode

@@ -51,6 +51,7 @@ class InvalidLink(YtqaError, ValueError):
         self.reason = reason
         self.accepts = accepts
         shown = text if len(text) <= 80 else text[:77] + "..."
+        reason = reason if len(reason) <= 400 else reason[:397] + "..."
         what, examples = _LINK_EXAMPLES[accepts]
         super().__init__(f"Not a YouTube {what}: {shown!r}. {reason} {examples}")
 
