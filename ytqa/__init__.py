@@ -10,7 +10,7 @@ Flow: link -> video id -> transcript -> chunks -> vectors -> index -> moments.
 
 from ._chunking import Chunk, Chunking, ChunkSettings, Sentence, chunk_transcript, clean_lines
 from ._config import Config
-from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, resolve_model
+from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, allowed_model, resolve_model
 from ._errors import (
     AgeRestricted,
     CollectionBlocked,
