@@ -28,7 +28,26 @@ def mask_credentials(text: str) -> str:
 
 
 class YtqaError(Exception):
-    """Base class: the message is complete and meant for the user."""
+    """Base class: the message is complete and meant for the user.
+
+    A password in a URL it quotes (a proxy's, a database's) is masked: ``user:***@``.
+    """
+
+    def __init__(self, *args):
+        super().__init__(*(mask_credentials(a) if isinstance(a, str) else a for a in args))
+
+
+class InvalidProxy(YtqaError, ValueError):
+    """A proxy URL that cannot be one; says what is wrong, never its password."""
+
+    def __init__(self, url: str, problem: str, setting: str = "--proxy (or YTQA_PROXY)"):
+        shown = mask_credentials(url)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        super().__init__(
+            f"The proxy URL {shown!r} is malformed: {problem}. Give it to {setting} as "
+            "http://host:port (or https://, socks5://), with user:password@ before the host "
+            "if the proxy needs them."
+        )
 
 
 _LINK_EXAMPLES = {

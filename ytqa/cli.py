@@ -34,6 +34,8 @@ def _library(args):
             webshare_username=args.webshare_username,
             webshare_password=args.webshare_password or config.proxy.webshare_password,
         )
+    if proxy is not None:
+        proxy.check()  # before any work: a malformed --proxy is named at once
     return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
                    proxy=proxy, store=args.store)
 
