@@ -379,3 +379,42 @@ def test_atomic_writes_get_the_mode_the_umask_gives(tmp_path, umask, mode):
     finally:
         os.umask(previous)
     assert (tmp_path / "file.json").stat().st_mode & 0o777 == mode
+
+
+# --- ytqa bench checks its arguments first ------------------------------------------
+
+
+@pytest.fixture
+def bench_talk(tmp_path):
+    return write_json_transcript(tmp_path / f"{VIDEO}.json", [("The hardest part of caching is invalidation.", 0, 5)])
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--models", "nope"], "Cannot load the embedding model 'nope'"),
+    (["--backends", "tensorrt"], "--backends 'tensorrt' names no known backend"),
+    (["--transcript", "/no/such/file.json"], "no such file"),
+])
+def test_bench_with_a_bad_argument_says_so_before_measuring_anything(capsys, bench_talk, flags, says):
+    code, out, err = run(capsys, "bench", "--transcript", bench_talk, *flags)
+    assert code == 1 and says in err and "measuring" not in err and "Traceback" not in err
+
+
+def test_bench_of_a_file_whose_name_is_not_a_video_id_asks_for_one(capsys, tmp_path):
+    talk = write_json_transcript(tmp_path / "talk.json", [("Caching is hard.", 0, 5)])
+    code, _, err = run(capsys, "bench", "--transcript", talk, "--models", "minilm")
+    assert code == 1 and "name the video with --video ID" in err
+
+
+def test_bench_exits_non_zero_when_every_variant_failed_and_leaves_no_temporary_folder(
+        capsys, bench_talk, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    code, out, err = run(capsys, "bench", "--transcript", bench_talk, "--models",
+                         "sentence-transformers/no-such-model", "--backends", "onnx")
+    assert code == 1
+    assert "skipped: sentence-transformers/no-such-model/onnx failed: Cannot load" in err
+    assert "Every variant failed" in err and "Traceback" not in err
+    assert list(scratch.iterdir()) == []
