@@ -418,3 +418,46 @@ def test_bench_exits_non_zero_when_every_variant_failed_and_leaves_no_temporary_
     assert "skipped: sentence-transformers/no-such-model/onnx failed: Cannot load" in err
     assert "Every variant failed" in err and "Traceback" not in err
     assert list(scratch.iterdir()) == []
+
+
+# --- a weak match is said so -------------------------------------------------------
+
+NONSENSE = ["zzzzqqqq", "asdf qwer zxcv", "xyzzy plugh", "blorp fnarg wibble", "qwertyuiop"]
+OFF_TOPIC = ["How do I bake sourdough bread?", "Who painted the Mona Lisa?", "What does a giraffe eat?"]
+
+
+@pytest.fixture(scope="module")
+def talk_index(embedder, tmp_path_factory):
+    from conftest import shared
+
+    transcript = load_transcript_file(shared("transcripts", "XpxTrDDcpPE.json"), "XpxTrDDcpPE")
+    library = ytqa.Library(tmp_path_factory.mktemp("weak") / "data", embedder=embedder)
+    return library.index_transcript(transcript)
+
+
+def test_nonsense_and_off_topic_questions_are_nearly_all_weak_matches(talk_index, embedder):
+    """Calibrated so that 91-93% of them are, over 94 videos (README, Weak matches)."""
+    strong = [q for q in NONSENSE + OFF_TOPIC if not ytqa.weak_match(talk_index.ask(q), embedder)]
+    assert len(strong) <= 1, strong
+
+
+def test_the_dev_questions_about_a_video_are_not_weak_matches(talk_index, embedder):
+    from conftest import shared
+    from ytqa._eval import load_questions
+
+    questions = [q for q in load_questions(shared("eval", "dev_questions.jsonl")) if q.video_id == "XpxTrDDcpPE"]
+    assert questions
+    for q in questions:
+        assert not ytqa.weak_match(talk_index.ask(q.question), embedder), q.question
+
+
+def test_ask_says_when_no_passage_matches_well(capsys, tmp_path, embedder):
+    talk = write_json_transcript(tmp_path / "talk.json", [
+        ("Welcome, today we talk about caching.", 0, 5),
+        ("The hardest part of caching is invalidation.", 65, 5)])
+    code, out, _ = run(capsys, "ask", VIDEO, "zzzzqqqq", "--transcript", talk, "--data-dir", tmp_path / "d")
+    assert code == 0 and out.startswith("No passage matches well (best similarity ")
+    code, out, _ = run(capsys, "ask", VIDEO, "what is hard about caching", "--data-dir", tmp_path / "d", "--json")
+    assert json.loads(out)["weak"] is False
+    code, out, _ = run(capsys, "ask", VIDEO, "zzzzqqqq", "--data-dir", tmp_path / "d", "--json")
+    assert json.loads(out)["weak"] is True

@@ -153,3 +153,10 @@ def test_an_export_stopped_midway_leaves_no_temporary_files(tmp_path):
     assert process.wait(60) == 143 and "stopped by SIGTERM" in err
     assert not list(cache.rglob("*.tmp"))
     assert not [folder for folder in cache.iterdir() if folder.is_dir()]  # nothing finished: no folder
+
+
+def test_a_message_for_visitors_loses_this_machines_paths():
+    message = ("Unrecognized model in /root/.cache/huggingface/hub/models--x/snapshots/abc. Should have a "
+               "`model_type` key; see '/srv/ytqa/data/models' or ~/.ssh/id_rsa, https://huggingface.co/x/y")
+    assert ytqa.without_paths(message) == (
+        "Unrecognized model in … Should have a `model_type` key; see '…' or …, https://huggingface.co/x/y")

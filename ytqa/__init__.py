@@ -10,24 +10,29 @@ Flow: link -> video id -> transcript -> chunks -> vectors -> index -> moments.
 
 from ._chunking import Chunk, Chunking, ChunkSettings, Sentence, chunk_transcript, clean_lines
 from ._config import Config
-from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, allowed_model, resolve_model
+from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, allowed_model, resolve_model, weak_match, without_paths
 from ._errors import (
     AgeRestricted,
+    BadSetting,
+    CannotWrite,
     CollectionBlocked,
     CollectionUnavailable,
     EmptyTranscript,
     IndexingStopped,
     InvalidLink,
+    InvalidProxy,
     ListingFailed,
     InvalidQuestion,
     ModelUnavailable,
     NoNetwork,
+    NotText,
     NoTranscriptInLanguage,
     NotIndexed,
     NothingIndexed,
     PoTokenRequired,
     StoreUnavailable,
     TranscriptFileError,
+    TranscriptTooLong,
     TranscriptsDisabled,
     TranscriptUnavailable,
     UnknownCollection,
@@ -36,6 +41,7 @@ from ._errors import (
     YouTubeBlocked,
     YouTubeRequestFailed,
     YtqaError,
+    mask_credentials,
 )
 from ._collections import (
     CollectionStore,

@@ -12,7 +12,7 @@ from typing import Sequence
 from . import _errors as errors
 from ._collections import DEFAULT_DELAY
 from ._config import current as current_config
-from ._embeddings import BACKENDS, DEFAULT_BACKEND
+from ._embeddings import BACKENDS, DEFAULT_BACKEND, weak_match
 from ._links import format_timestamp
 from ._links import video_id as parse_video_id
 
@@ -127,15 +127,19 @@ def cmd_ask(args) -> int:
         args.video, args.question, k=args.k,
         transcript_file=args.transcript, languages=_languages(args.lang),
     )
+    weak = weak_match(moments, library.embedder)
     if args.json:
         print(json.dumps({
             "video_id": parse_video_id(args.video),
             "question": args.question,
+            "weak": weak,
             "results": [m.to_json() for m in moments],
         }, ensure_ascii=False, indent=2))
         return 0
     if not moments:
         print("No passage of this video matches the question.")
+    elif weak:
+        print(_weak_line(moments, library.embedder))
     # A terminal may report 0 columns (script, some CI consoles).
     columns = os.get_terminal_size().columns if sys.stdout.isatty() else 100
     width = max(40, min(100, columns or 100))
@@ -146,6 +150,14 @@ def cmd_ask(args) -> int:
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
     return 0
+
+
+def _weak_line(moments, embedder) -> str:
+    best = max(m.similarity for m in moments)
+    hint = "" if embedder.spec.multilingual else (
+        "; if the question is in another language than the video, --model e5 matches across languages")
+    return (f"No passage matches well (best similarity {best:.2f}, under {embedder.spec.weak_below:.2f}): "
+            f"these are only the closest. Ask with words the speaker would use{hint}.\n")
 
 
 def _ask_many(args) -> int:
@@ -167,10 +179,12 @@ def _ask_many(args) -> int:
     else:
         moments = collections.titled(collections.library.ask_all(question, k=args.k))
         where = "the library"
+    weak = weak_match(moments, collections.library.embedder)
     if args.json:
         print(json.dumps({
             "collection": scope.key if args.collection else None,
             "question": question,
+            "weak": weak,
             "results": [
                 {"video_id": m.video_id, "title": m.title, "start": round(m.start, 2),
                  "end": round(m.end, 2), "text": m.text, "score": round(m.score, 4), "url": m.url}
@@ -180,6 +194,8 @@ def _ask_many(args) -> int:
         return 0
     if not moments:
         print(f"No passage of {where} matches the question.")
+    elif weak:
+        print(_weak_line(moments, collections.library.embedder))
     width = min(100, os.get_terminal_size().columns if sys.stdout.isatty() else 100)
     for rank, moment in enumerate(moments, 1):
         print(f"{rank}. {moment.title or moment.video_id}")
