@@ -83,7 +83,7 @@ def load_questions(path: str | Path) -> list[Question]:
                             "(letters, digits, '-' and '_', optionally '.<language>').")
         try:
             start, end = float(row["answer_start"]), float(row["answer_end"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise YtqaError(f"{where}: answer_start and answer_end must be numbers of seconds.") from None
         if isinstance(row["answer_start"], bool) or not (math.isfinite(start) and math.isfinite(end)):
             raise YtqaError(f"{where}: answer_start and answer_end must be finite numbers of seconds.")
