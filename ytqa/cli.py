@@ -153,7 +153,7 @@ def cmd_ask(args) -> int:
 
 
 def _weak_line(moments, embedder) -> str:
-    best = max(m.similarity for m in moments)
+    best = max(m.best_in_video for m in moments)
     hint = "" if embedder.spec.multilingual else (
         "; if the question is in another language than the video, --model e5 matches across languages")
     return (f"No passage matches well (best similarity {best:.2f}, under {embedder.spec.weak_below:.2f}): "
