@@ -160,3 +160,20 @@ def test_a_message_for_visitors_loses_this_machines_paths():
                "`model_type` key; see '/srv/ytqa/data/models' or ~/.ssh/id_rsa, https://huggingface.co/x/y")
     assert ytqa.without_paths(message) == (
         "Unrecognized model in … Should have a `model_type` key; see '…' or …, https://huggingface.co/x/y")
+
+
+def test_an_export_onto_a_full_disk_names_the_full_disk_and_leaves_nothing(tmp_path):
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"]).returncode:
+        pytest.skip("a small full file system needs root and a mount namespace (unshare -m)")
+    cache = tmp_path / "models"
+    cache.mkdir()
+    talk = write_json_transcript(tmp_path / "talk.json", [("The hardest part of caching is invalidation.", 0, 5)])
+    command = (f"mount -t tmpfs -o size=2m tmpfs {cache} && {sys.executable} -m ytqa index {VIDEO} "
+               f"--transcript {talk} --data-dir {tmp_path / 'd'} -q; echo rc=$?; ls -A {cache}")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT), YTQA_MODEL_CACHE=str(cache)), timeout=300)
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert "no space left on the device" in done.stderr and "YTQA_MODEL_CACHE" in done.stderr
+    assert done.stdout.strip() == "rc=1"  # and nothing left in the cache
