@@ -461,3 +461,10 @@ def test_ask_says_when_no_passage_matches_well(capsys, tmp_path, embedder):
     assert json.loads(out)["weak"] is False
     code, out, _ = run(capsys, "ask", VIDEO, "zzzzqqqq", "--data-dir", tmp_path / "d", "--json")
     assert json.loads(out)["weak"] is True
+
+
+def test_a_model_without_a_calibrated_line_never_reports_a_weak_match():
+    moment = ytqa.Moment(VIDEO, 0.0, 30.0, "text", 0.5, "text", similarity=0.0, best_in_video=0.0)
+    assert ytqa.weak_match([moment], ytqa.resolve_model("minilm"))
+    assert not ytqa.weak_match([moment], ytqa.resolve_model("e5"))
+    assert not ytqa.weak_match([], ytqa.resolve_model("minilm"))
