@@ -1,6 +1,6 @@
 import pytest
 
-from ytqa import InvalidLink, embed_url, format_timestamp, video_id, watch_url
+from ytqa import InvalidLink, embed_url, format_timestamp, parse_link, video_id, watch_url
 
 ID = "dQw4w9WgXcQ"
 
@@ -195,3 +195,17 @@ def test_a_playlist_given_where_a_video_goes_says_how_to_add_it():
     with pytest.raises(InvalidLink) as caught:
         video_id(f"https://www.youtube.com/playlist?list={PL}")
     assert "ytqa add" in str(caught.value)
+
+
+@pytest.mark.parametrize("link", [
+    "https://www.youtube.com/watch?v=" + "a" * 100_000,
+    "https://" + "x" * 100_000 + ".example/watch?v=dQw4w9WgXcQ",
+    "a" * 100_000,
+    "https://www.youtube.com/@" + "x" * 100_000,
+    "https://www.youtube.com/playlist?list=PL" + "%" * 100_000,
+    "https://www.youtube.com/channel/" + "U" * 100_000,
+])
+def test_a_100000_character_link_gives_a_short_error(link):
+    with pytest.raises(InvalidLink) as caught:
+        parse_link(link)
+    assert len(str(caught.value)) < 600

@@ -219,3 +219,64 @@ def test_an_unavailable_language_falls_back_to_the_next_one_asked(youtube):
     serve(youtube, player="youtube_ww1_nl_en.innertube.json.static")
     transcript = ytqa.YouTube().fetch("F1xioXWb8CY", ["nl", "en"])
     assert transcript.language_code == "en" and transcript.is_generated is False
+
+
+def serve_captions(mock, body: str):
+    mock.get(WATCH, body=recorded("youtube.html.static"))
+    mock.post(PLAYER, body=recorded("youtube.innertube.json.static"), content_type="application/json")
+    mock.get(TIMEDTEXT, body=body)
+
+
+@pytest.mark.parametrize("start", ["1e308", "inf", "1e15", "nan"])
+def test_an_absurd_time_in_youtubes_answer_is_refused_with_the_caption_number(youtube, start):
+    recorded_xml = recorded("transcript.xml.static")
+    serve_captions(youtube, recorded_xml.replace('start="5.7"', f'start="{start}"'))
+    with pytest.raises(ytqa.YouTubeRequestFailed, match="caption 3 of YouTube's answer has a time"):
+        ytqa.YouTube().fetch(VIDEO)
+
+
+def test_terminal_escapes_in_youtubes_captions_are_stripped(youtube):
+    recorded_xml = recorded("transcript.xml.static")
+    serve_captions(youtube, recorded_xml.replace("Hey, this", "Hey,&#157;0;pwned&#156; this&#155;2J"))
+    assert ytqa.YouTube().fetch(VIDEO).lines[0].text == "Hey, this is just a test"
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://u:SECRET@host:99999", "its port is not a number from 1 to 65535"),
+    ("http://u:SECRET@host:port", "its port is not a number from 1 to 65535"),
+    ("ftp://u:SECRET@host:21", "its scheme 'ftp' is not one of"),
+    ("http://u:SECRET@:8080", "it has no host"),
+    ("http://u:SECRET@ho st:8080", "it has a space in it"),
+])
+def test_a_malformed_proxy_url_is_named_as_such_and_its_password_never_shown(capsys, tmp_path, url, problem):
+    from ytqa.cli import main
+
+    code = main(["index", VIDEO, "--proxy", url, "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "SECRET" not in err
+    assert err.startswith("error: The proxy URL ") and "u:***@" in err and problem in err
+    assert "YouTube" not in err.split(":", 2)[2].split(".")[0]  # not blamed on YouTube
+
+
+def test_a_proxy_without_a_scheme_is_taken_as_http(youtube):
+    assert ytqa.ProxySettings(http_url="proxy.example:3128").check().http_url == "proxy.example:3128"
+
+
+def test_a_library_error_quoting_the_proxy_url_never_shows_its_password(youtube):
+    youtube.get(WATCH, body=requests.exceptions.InvalidURL("Failed to parse: http://u:SECRET@proxy.example:3128"))
+    proxy = ytqa.ProxySettings(http_url="http://u:SECRET@proxy.example:3128",
+                               https_url="http://u:SECRET@proxy.example:3128")
+    with pytest.raises(ytqa.YtqaError) as caught:
+        ytqa.YouTube(proxy).fetch(VIDEO)
+    assert "SECRET" not in str(caught.value) and "http://u:***@proxy.example:3128" in str(caught.value)
+
+
+@pytest.mark.parametrize("error", [
+    lambda: ytqa.YouTubeRequestFailed(VIDEO, "ProxyError('http://me:SECRET@p:1')"),
+    lambda: ytqa.ListingFailed("https://www.youtube.com/@x", "Failed to parse: socks5://me:SECRET@p:1"),
+    lambda: ytqa.StoreUnavailable("postgresql://me:SECRET@db:5432/ytqa", "connection refused"),
+    lambda: ytqa.NoNetwork(VIDEO, "HTTPSConnectionPool: https://me:SECRET@p:1"),
+])
+def test_every_message_masks_a_password_in_a_url(error):
+    message = str(error())
+    assert "SECRET" not in message and "me:***@" in message

@@ -10,9 +10,11 @@ Flow: link -> video id -> transcript -> chunks -> vectors -> index -> moments.
 
 from ._chunking import Chunk, Chunking, ChunkSettings, Sentence, chunk_transcript, clean_lines
 from ._config import Config
-from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, resolve_model
+from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, allowed_model, resolve_model, weak_match, without_paths
 from ._errors import (
     AgeRestricted,
+    BadSetting,
+    CannotWrite,
     CollectionBlocked,
     CollectionUnavailable,
     DeletedWhileIndexing,
@@ -20,11 +22,13 @@ from ._errors import (
     EmptyTranscript,
     IndexingStopped,
     InvalidLink,
+    InvalidProxy,
     ListingFailed,
     LockTimeout,
     InvalidQuestion,
     ModelUnavailable,
     NoNetwork,
+    NotText,
     NoTranscriptInLanguage,
     NotIndexed,
     NotStored,
@@ -34,6 +38,7 @@ from ._errors import (
     StoreUnavailable,
     StoredVideoDamaged,
     TranscriptFileError,
+    TranscriptTooLong,
     TranscriptsDisabled,
     TranscriptUnavailable,
     UnknownCollection,
@@ -43,6 +48,7 @@ from ._errors import (
     YouTubeBlocked,
     YouTubeRequestFailed,
     YtqaError,
+    mask_credentials,
 )
 from ._collections import (
     CollectionStore,

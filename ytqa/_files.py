@@ -1,39 +1,74 @@
 """Subtitle files (.srt, .vtt, youtube-transcript-api JSON) for videos YouTube won't serve.
 
 Lenient where a person's file is merely untidy (BOM, CRLF, styling tags, cues out of
-order, a cut-off last cue) and strict, with a message naming the file and the problem,
-where it cannot be what it claims to be.
+order, a cut-off last cue) and strict, with a message naming the file, the line and the
+problem, where it cannot be what it claims to be: a time that is not a number of seconds
+a video can have, more captions than a video can hold, bytes that are not text.
+
+The work a transcript costs is bounded here, where it is read: at most
+``MAX_FILE_BYTES`` are read, and at most ``MAX_CUES`` captions, ``MAX_WORDS`` words and
+``MAX_HOURS`` hours of video are accepted (YouTube itself keeps at most 12 hours of a
+stream), so chunking and embedding a transcript that was accepted takes minutes, not
+hours, and memory in proportion.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import os
 import re
+import stat
 from pathlib import Path
+from typing import Sequence
 
 from ._errors import TranscriptFileError
 from ._transcript import Line, Transcript
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+#: Limits that match the work: a 12-hour stream of fast auto-captions has about 20,000
+#: cues and 150,000 words (the longest dev video, 2 h 45 min, has 1,717 and 23,837).
+MAX_HOURS = 24
+MAX_SECONDS = MAX_HOURS * 3600.0
+MAX_CUES = 50_000
+MAX_WORDS = 300_000
 
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
 # Markup only (<i>, </b>, <c.yellow>, <v Name>, <00:00:01.000>), never "a < b and c > d".
 _TAG = re.compile(r"</?[A-Za-z][^<>\n]*>|<\d[\d:.]*>")
+# Terminal escape sequences (CSI, OSC, DCS/PM/APC strings, two-character escapes), in
+# their 7-bit and 8-bit forms, and then any C0 or C1 control character left over.
+_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -~]?"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def load_transcript_file(path: str | os.PathLike, video_id: str) -> Transcript:
-    """Read a subtitle file from disk for the video ``video_id``."""
-    path = Path(path)
-    name = str(path)
+def clean_text(text: str) -> str:
+    """Caption text as it may be shown anywhere: no terminal escapes or control
+    characters (they would retitle, clear or write to the clipboard of a terminal),
+    one space between words."""
+    text = _ESCAPE.sub("", text)
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.split())
+
+
+def shown_name(name: str | os.PathLike) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by Python as surrogates)
+    become U+FFFD, so the name can be printed and stored."""
+    text = os.fsdecode(name) if not isinstance(name, str) else name
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _read_bounded(path: Path, name: str) -> bytes:
+    """At most MAX_FILE_BYTES + 1 bytes of a regular file; devices, pipes and sockets
+    are refused before reading (a FIFO would block, /dev/zero never ends)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise TranscriptFileError(name, f"the file is {size // 2**20} MB, over the 50 MB limit")
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise TranscriptFileError(name, "no such file") from None
     except IsADirectoryError:
@@ -42,13 +77,44 @@ def load_transcript_file(path: str | os.PathLike, video_id: str) -> Transcript:
         raise TranscriptFileError(name, "permission denied") from None
     except OSError as error:
         raise TranscriptFileError(name, error.strerror or str(error)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise TranscriptFileError(name, "it is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                    else "a device")
+            raise TranscriptFileError(name, f"it is {kind}, not a regular file")
+        os.set_blocking(fd, True)
+        chunks, left = [], MAX_FILE_BYTES + 1
+        while left > 0:
+            piece = os.read(fd, min(left, 1 << 20))
+            if not piece:
+                break
+            chunks.append(piece)
+            left -= len(piece)
+        return b"".join(chunks)
+    except OSError as error:
+        raise TranscriptFileError(name, error.strerror or str(error)) from None
+    finally:
+        os.close(fd)
+
+
+def load_transcript_file(path: str | os.PathLike, video_id: str) -> Transcript:
+    """Read a subtitle file from disk for the video ``video_id``."""
+    path = Path(path)
+    name = shown_name(path)
+    data = _read_bounded(path, name)
+    if len(data) > MAX_FILE_BYTES:
+        raise TranscriptFileError(name, f"the file is over the {MAX_FILE_BYTES // 2**20} MB limit")
     return parse_subtitles(data, name, video_id)
 
 
 def parse_subtitles(data: bytes, name: str, video_id: str) -> Transcript:
     """Parse subtitle bytes; ``name`` (a file name) picks the format and names errors."""
+    name = shown_name(name)
     if len(data) > MAX_FILE_BYTES:
-        raise TranscriptFileError(name, "the file is over the 50 MB limit")
+        raise TranscriptFileError(name, f"the file is over the {MAX_FILE_BYTES // 2**20} MB limit")
     text = _decode(data, name)
     if not text.strip():
         raise TranscriptFileError(name, "the file is empty")
@@ -58,6 +124,9 @@ def parse_subtitles(data: bytes, name: str, video_id: str) -> Transcript:
         lines = _parse_json(text, name)
     else:
         lines = _parse_cues(text, name)
+    problem = check_size(lines)
+    if problem:
+        raise TranscriptFileError(name, problem)
     lines.sort(key=lambda line: line.start)
     from ._lexical import LANGUAGE_NAMES, guess_language
 
@@ -71,6 +140,47 @@ def parse_subtitles(data: bytes, name: str, video_id: str) -> Transcript:
     )
 
 
+def check_time(value: float) -> str | None:
+    """Why ``value`` cannot be a time in a video (None when it can)."""
+    if not math.isfinite(value):
+        return "not a number of seconds"
+    if value < 0:
+        return "negative"
+    if value > MAX_SECONDS:
+        return f"past {MAX_HOURS} hours, longer than any video"
+    return None
+
+
+def _too_many_cues(count: int, exact: bool = True) -> str:
+    return (f"it has {'' if exact else 'over '}{count:,} captions, over the limit of {MAX_CUES:,} "
+            f"(about {MAX_HOURS} hours of video); split it into parts")
+
+
+def check_size(lines: Sequence[Line]) -> str | None:
+    """Why a transcript is more than ytqa will index (None when it is not)."""
+    if len(lines) > MAX_CUES:
+        return _too_many_cues(len(lines))
+    words = sum(len(line.text.split()) for line in lines)
+    if words > MAX_WORDS:
+        return (f"it has {words:,} words, over the limit of {MAX_WORDS:,} "
+                f"(about {MAX_HOURS} hours of speech); split it into parts")
+    return None
+
+
+def _looks_like_utf16(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for text saved as UTF-16 without a byte-order mark."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    # Mostly ASCII text in UTF-16: every other byte is zero, the others are not.
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def _decode(data: bytes, name: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -78,6 +188,14 @@ def _decode(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             raise TranscriptFileError(name, "it claims UTF-16 but is not valid UTF-16") from None
     if b"\x00" in data[:4096]:
+        encoding = _looks_like_utf16(data)
+        if encoding:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise TranscriptFileError(
+                    name, "it looks like UTF-16 text but is not valid UTF-16 "
+                    "(save it as UTF-8 and try again)") from None
         raise TranscriptFileError(name, "it is a binary file, not subtitles")
     try:
         return data.decode("utf-8-sig")
@@ -92,21 +210,75 @@ def _decode(data: bytes, name: str) -> str:
         ) from None
 
 
-def _number(value, what: str, index: int, name: str) -> float:
+def _number(value, what: str, where: str, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise TranscriptFileError(name, f"entry {index} has a non-numeric {what}: {value!r}")
+        raise TranscriptFileError(name, f"{where} has a non-numeric {what}: {_short(value)}")
+    if isinstance(value, str) and len(value) > 30:
+        raise TranscriptFileError(name, f"{where} has a {what} of {len(value):,} characters, "
+                                  "not a number of seconds")
     try:
         number = float(value)
-    except ValueError:
-        raise TranscriptFileError(name, f"entry {index} has a non-numeric {what}: {value!r}") from None
-    if math.isnan(number) or math.isinf(number) or number < 0:
-        raise TranscriptFileError(name, f"entry {index} has an invalid {what}: {value!r}")
+    except (ValueError, OverflowError):
+        raise TranscriptFileError(name, f"{where} has a non-numeric {what}: {_short(value)}") from None
+    problem = check_time(number)
+    if problem:
+        raise TranscriptFileError(name, f"{where} has an invalid {what}: {_short(value)} is {problem}")
     return number
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Huge(float):
+    """A JSON number too long to be a time, kept with its length for the message."""
+
+    digits = 0
+
+    def __repr__(self) -> str:
+        return f"a {self.digits:,}-digit number"
+
+
+def _json_number(text: str) -> float:
+    if len(text) > 30:
+        huge = _Huge("inf")
+        huge.digits = len(text)
+        return huge
+    return float(text)
+
+
+def _entry_lines(text: str) -> list[int]:
+    """The line each entry of a top-level JSON list starts on (empty for other shapes)."""
+    decoder = json.JSONDecoder(parse_int=_json_number, parse_float=_json_number)
+    position = len(text) - len(text.lstrip())
+    if text[position : position + 1] != "[":
+        return []
+    position += 1
+    starts = []
+    try:
+        while True:
+            while position < len(text) and text[position] in " \t\r\n,":
+                position += 1
+            if position >= len(text) or text[position] == "]":
+                return starts
+            starts.append(text.count("\n", 0, position) + 1)
+            _, position = decoder.raw_decode(text, position)
+    except (ValueError, RecursionError):
+        return starts
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _parse_json(text: str, name: str) -> list[Line]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_number, parse_float=_json_number)
     except json.JSONDecodeError as error:
         raise TranscriptFileError(
             name, f"it is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
@@ -117,43 +289,80 @@ def _parse_json(text: str, name: str) -> list[Line]:
         data = data.get("snippets", data.get("transcript", data.get("lines")))
     if not isinstance(data, list):
         raise TranscriptFileError(name, 'expected a JSON list of {"text", "start", "duration"} entries')
+    if len(data) > MAX_CUES:
+        raise TranscriptFileError(name, _too_many_cues(len(data)))
     lines = []
+    cache: dict = {}
     for index, entry in enumerate(data):
+        where = _Where(index, text, cache)
         if not isinstance(entry, dict):
-            raise TranscriptFileError(name, f"entry {index} is not an object with text, start and duration")
+            raise TranscriptFileError(name, f"{where} is not an object with text, start and duration")
         missing = [key for key in ("text", "start") if key not in entry]
         if "duration" not in entry and "end" not in entry:
             missing.append("duration")
         if missing:
-            raise TranscriptFileError(name, f"entry {index} has no {' or '.join(missing)}")
+            raise TranscriptFileError(name, f"{where} has no {' or '.join(missing)}")
         if not isinstance(entry["text"], str):
-            raise TranscriptFileError(name, f"entry {index} has a text that is not a string")
-        start = _number(entry["start"], "start", index, name)
+            raise TranscriptFileError(name, f"{where} has a text that is not a string")
+        if _has_surrogate(entry["text"]):
+            raise TranscriptFileError(name, f"{where} has a text with a lone "
+                                      "surrogate escape (such as \\ud800), which is not a character")
+        start = _number(entry["start"], "start", where, name)
         if "duration" in entry:
-            duration = _number(entry["duration"], "duration", index, name)
+            duration = _number(entry["duration"], "duration", where, name)
         else:
-            duration = max(0.0, _number(entry["end"], "end", index, name) - start)
-        lines.append(Line(_clean_markup(entry["text"]), start, duration))
+            duration = max(0.0, _number(entry["end"], "end", where, name) - start)
+        problem = check_time(start + duration)
+        if problem:
+            raise TranscriptFileError(name, f"{where} has an invalid end: {start + duration:g} s is {problem}")
+        # JSON has no markup: its text is kept as written ("Map<String, Integer>").
+        lines.append(Line(clean_text(entry["text"]), start, duration))
     if not lines:
         raise TranscriptFileError(name, "the JSON list has no entries")
     return lines
 
 
-def _seconds(groups) -> float:
+class _Where:
+    """Where an entry is, worked out only when a message needs it."""
+
+    def __init__(self, index: int, text: str, cache: dict):
+        self.index, self.text, self.cache = index, text, cache
+
+    def __str__(self) -> str:
+        if "lines" not in self.cache:
+            self.cache["lines"] = _entry_lines(self.text)
+        lines = self.cache["lines"]
+        return f"entry {self.index} (line {lines[self.index]})" if self.index < len(lines) \
+            else f"entry {self.index}"
+
+
+def _seconds(groups, line: int, name: str) -> float:
     hours, minutes, seconds, fraction = groups
+    if hours and len(hours.lstrip("0")) > 3:
+        raise TranscriptFileError(
+            name, f"line {line} has a time of {len(hours):,}-digit hours, longer than any video")
     value = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
     if fraction:
         value += int(fraction.ljust(3, "0")) / 1000
-    return float(value)
+    value = float(value)
+    if value > MAX_SECONDS:
+        raise TranscriptFileError(
+            name, f"line {line} has a time past {MAX_HOURS} hours, longer than any video")
+    return value
 
 
 def _parse_cues(text: str, name: str) -> list[Line]:
     """SRT and WebVTT share a shape: blocks split by blank lines, one timing line each."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    blocks = re.split(r"\n[ \t]*\n", text)
     lines: list[Line] = []
     saw_timing = False
-    for block in blocks:
+    number = 1  # the line the current block starts on
+    for block in re.split(r"(\n[ \t]*\n)", text):
+        if not block.strip():
+            number += block.count("\n")
+            continue
+        first = number
+        number += block.count("\n")
         rows = block.split("\n")
         timing_at = next((i for i, row in enumerate(rows) if "-->" in row), None)
         if timing_at is None:
@@ -162,11 +371,13 @@ def _parse_cues(text: str, name: str) -> list[Line]:
         if not match:
             continue  # a cut-off or garbled timing line: skip that cue only
         saw_timing = True
+        if len(lines) >= MAX_CUES:
+            raise TranscriptFileError(name, _too_many_cues(MAX_CUES, exact=False))
         groups = match.groups()
-        start, end = _seconds(groups[:4]), _seconds(groups[4:])
+        line = first + timing_at
+        start, end = _seconds(groups[:4], line, name), _seconds(groups[4:], line, name)
         body = " ".join(row.strip() for row in rows[timing_at + 1 :] if row.strip())
-        body = _clean_markup(body)
-        lines.append(Line(body, start, max(0.0, end - start)))
+        lines.append(Line(_clean_markup(body), start, max(0.0, end - start)))
     if not saw_timing:
         raise TranscriptFileError(
             name, "no subtitle cues found (expected timing lines like 00:00:01,000 --> 00:00:04,000)"
@@ -176,7 +387,9 @@ def _parse_cues(text: str, name: str) -> list[Line]:
 
 def _clean_markup(text: str) -> str:
     """Drop styling (<i>, <c.color>, <00:00:01.000>, <v Name>, {\\an8}) and decode entities."""
+    import html
+
     text = _TAG.sub("", text)
     text = re.sub(r"\{\\[^}]*\}", "", text)
     text = html.unescape(text)
-    return " ".join(text.split())
+    return clean_text(text)

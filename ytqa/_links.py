@@ -55,11 +55,17 @@ class Link:
         return f"https://www.youtube.com/{path}" + (f"/{self.tab}" if self.tab else "")
 
 
+def _short(text: str, limit: int = 40) -> str:
+    """A piece of what was pasted, short enough for a message (a pasted essay is not echoed)."""
+    text = str(text)
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 def _valid_id(candidate: str, text: str, accepts: str) -> str:
     if not _ID.fullmatch(candidate):
         raise InvalidLink(
             text,
-            f"{candidate!r} is not a video id (ids are 11 letters, digits, '-' or '_').",
+            f"{_short(candidate)} is not a video id (ids are 11 letters, digits, '-' or '_').",
             accepts,
         )
     return candidate
@@ -69,7 +75,7 @@ def _playlist(list_id: str, text: str, accepts: str, video: str | None = None) -
     if not _PLAYLIST_ID.fullmatch(list_id):
         if video:
             return Link("video", video)
-        raise InvalidLink(text, f"{list_id!r} is not a playlist id.", accepts)
+        raise InvalidLink(text, f"{_short(list_id)} is not a playlist id.", accepts)
     personal = list_id in ("WL", "LL", "LM") or list_id.startswith("LL")
     mix = list_id.startswith("RD") and not list_id.startswith("RDCLAK")  # RDCLAK: curated lists
     if (personal or mix) and video:
@@ -90,19 +96,19 @@ def _channel(segments: list[str], text: str, accepts: str) -> Link:
     head = unquote(segments[0])
     if head.startswith("@"):
         if not _NAME.fullmatch(head[1:]):
-            raise InvalidLink(text, f"{head!r} is not a channel handle.", accepts)
+            raise InvalidLink(text, f"{_short(head)} is not a channel handle.", accepts)
         channel, rest = head, segments[1:]
     elif len(segments) < 2:
         raise InvalidLink(text, f"The /{head}/ link has no channel name.", accepts)
     elif head == "channel":
         if not _CHANNEL_ID.fullmatch(segments[1]):
-            raise InvalidLink(text, f"{segments[1]!r} is not a channel id (UC and 22 more characters).",
+            raise InvalidLink(text, f"{_short(segments[1])} is not a channel id (UC and 22 more characters).",
                               accepts)
         channel, rest = segments[1], segments[2:]
     else:
         name = unquote(segments[1])
         if not _NAME.fullmatch(name):
-            raise InvalidLink(text, f"{name!r} is not a channel name.", accepts)
+            raise InvalidLink(text, f"{_short(name)} is not a channel name.", accepts)
         channel, rest = f"{head}/{name}", segments[2:]
     tab = rest[0].lower() if rest else None
     if tab in _HOME_TABS:
@@ -113,7 +119,7 @@ def _channel(segments: list[str], text: str, accepts: str) -> Link:
             "the channel link, or its /streams tab for past streams.", accepts)
     if tab is not None and tab not in CHANNEL_TABS:
         raise InvalidLink(
-            text, f"It is the channel's {tab} page, which lists no videos of its own; paste the "
+            text, f"It is the channel's {_short(tab)[1:-1]} page, which lists no videos of its own; paste the "
             "channel link, or its /videos, /streams or /shorts tab.", accepts)
     return Link("channel", channel, tab=tab)
 
@@ -173,7 +179,7 @@ def _parse(text: str, accepts: str) -> Link:
         raise InvalidLink(original, "Only embed links of youtube-nocookie.com name a video.", accepts)
 
     if host not in _YOUTUBE_HOSTS:
-        raise InvalidLink(original, f"{host or 'It'} is not a YouTube address.", accepts)
+        raise InvalidLink(original, f"{_short(host)[1:-1] if host else 'It'} is not a YouTube address.", accepts)
 
     if segments[:1] == ["watch"] or (not segments and "v" in query):
         ids = query.get("v")

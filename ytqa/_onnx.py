@@ -73,6 +73,19 @@ def _removed_on_failure(tmp: Path):
         raise
 
 
+def discard_unfinished(target: Path) -> None:
+    """Remove an export folder that holds no finished file (only its lock, temporary
+    files or checksums), as a failed or interrupted first export leaves it."""
+    import shutil
+
+    try:
+        entries = list(target.iterdir())
+    except OSError:
+        return
+    if all(e.name in (".lock", CHECKSUMS) or e.name.endswith(".tmp") for e in entries):
+        shutil.rmtree(target, ignore_errors=True)
+
+
 def export(model_dir: Path, target: Path, quantize: bool,
            before_export: Callable[[], None] | None = None) -> Path:
     """Write model.onnx (and model-int8.onnx) for a sentence-transformers folder, once.

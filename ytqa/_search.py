@@ -68,6 +68,9 @@ class Moment:
     #: The model's similarity of the question to ``sentence``: unlike ``score``, which
     #: ranks moments within one video, comparable across videos.
     similarity: float = 0.0
+    #: The best similarity of the question to any sentence of the video (to any passage
+    #: of an index without sentence vectors): low for a question the video cannot answer.
+    best_in_video: float = 0.0
 
     @property
     def url(self) -> str:
@@ -156,6 +159,10 @@ class VideoIndex:
     def search(self, question: str, query: np.ndarray, k: int = 5,
                settings: SearchSettings = SearchSettings()) -> list[Moment]:
         ranking = self.rank(question, query, settings)
+        if ranking.sentence_scores is not None and len(ranking.sentence_scores):
+            best_in_video = float(np.max(ranking.sentence_scores))
+        else:
+            best_in_video = max((float(score) for score in ranking.dense_of.values()), default=0.0)
         moments: list[Moment] = []
         taken: list[tuple[float, float]] = []
         sentences = self.chunking.sentences
@@ -181,6 +188,7 @@ class VideoIndex:
                 sentence=sentences[best].text,
                 title=self.transcript.title,
                 similarity=ranking.similarity(index, best),
+                best_in_video=best_in_video,
             ))
             if len(moments) == k:
                 break

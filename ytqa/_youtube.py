@@ -45,6 +45,14 @@ class ProxySettings:
     def is_set(self) -> bool:
         return bool(self.http_url or self.https_url or self.webshare_username)
 
+    def check(self) -> "ProxySettings":
+        """Itself, when each proxy URL can be one; else ``InvalidProxy`` saying why."""
+        for url in dict.fromkeys(u for u in (self.http_url, self.https_url) if u):
+            problem = _proxy_problem(url)
+            if problem:
+                raise errors.InvalidProxy(url, problem)
+        return self
+
     def to_library_config(self):
         from youtube_transcript_api.proxies import GenericProxyConfig, WebshareProxyConfig
 
@@ -60,6 +68,31 @@ class ProxySettings:
                 filter_ip_locations=list(self.webshare_locations) or None,
             )
         return GenericProxyConfig(http_url=self.http_url, https_url=self.https_url)
+
+
+_PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+
+
+def _proxy_problem(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() for c in url):
+        return "it has a space in it"
+    if "://" not in url:
+        url = "http://" + url  # as requests reads "host:port"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        return ("its port is not a number from 1 to 65535" if "port" in str(error).lower()
+                else "it cannot be read as a URL")
+    if parts.scheme.lower() not in _PROXY_SCHEMES:
+        return f"its scheme {parts.scheme[:20]!r} is not one of {', '.join(_PROXY_SCHEMES)}"
+    if not parts.hostname:
+        return "it has no host"
+    if port == 0:
+        return "its port is not a number from 1 to 65535"
+    return None
 
 
 def _session_class():
@@ -89,6 +122,8 @@ class YouTube:
         from youtube_transcript_api import YouTubeTranscriptApi
 
         self.proxy = proxy if proxy is not None else ProxySettings.from_env()
+        if self.proxy is not None:
+            self.proxy.check()
         self._session = _session_class()()
         config = self.proxy.to_library_config() if self.proxy and self.proxy.is_set else None
         self._api = YouTubeTranscriptApi(proxy_config=config, http_client=self._session)
@@ -130,7 +165,7 @@ class YouTube:
             tracks = list(listing)
             chosen, translated_from = _choose(video_id, tracks, languages, prefer_generated)
             fetched = chosen.fetch()
-        lines = tuple(Line(s.text, float(s.start), float(s.duration)) for s in fetched.snippets)
+        lines = _checked_lines(video_id, fetched.snippets)
         return Transcript(
             video_id=video_id,
             lines=lines,
@@ -141,6 +176,29 @@ class YouTube:
             source="youtube",
             title=self.title,
         )
+
+
+def _checked_lines(video_id: str, snippets) -> tuple[Line, ...]:
+    """YouTube's captions as lines, held to the rules a subtitle file is held to: times a
+    video can have, no terminal control characters in the text, a bounded size."""
+    from ._files import check_size, check_time, clean_text
+
+    lines = []
+    for number, snippet in enumerate(snippets, 1):
+        try:
+            start, duration = float(snippet.start), float(snippet.duration)
+        except (TypeError, ValueError, OverflowError):
+            start = duration = float("nan")
+        problem = check_time(start) or check_time(duration) or check_time(start + duration)
+        if problem:
+            raise errors.YouTubeRequestFailed(
+                video_id, f"caption {number} of YouTube's answer has a time that is {problem} "
+                f"(start {str(snippet.start)[:20]}, duration {str(snippet.duration)[:20]})")
+        lines.append(Line(clean_text(str(snippet.text)), start, duration))
+    problem = check_size(lines)
+    if problem:
+        raise errors.TranscriptTooLong(video_id, problem)
+    return tuple(lines)
 
 
 def _choose(video_id: str, tracks, languages: Sequence[str], prefer_generated: bool = False):

@@ -103,6 +103,7 @@ def _youtube_dl(options: dict):
 def _proxy_url(proxy) -> str | None:
     if proxy is None or not proxy.is_set:
         return None
+    proxy.check()  # a malformed proxy URL is named as such, not blamed on YouTube
     if proxy.webshare_username:
         return proxy.to_library_config().to_requests_dict().get("https")
     return proxy.https_url or proxy.http_url

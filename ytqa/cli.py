@@ -12,7 +12,7 @@ from typing import Sequence
 from . import _errors as errors
 from ._collections import DEFAULT_DELAY
 from ._config import current as current_config
-from ._embeddings import BACKENDS, DEFAULT_BACKEND
+from ._embeddings import BACKENDS, DEFAULT_BACKEND, weak_match
 from ._links import format_timestamp
 from ._links import video_id as parse_video_id
 
@@ -34,21 +34,55 @@ def _library(args):
             webshare_username=args.webshare_username,
             webshare_password=args.webshare_password or config.proxy.webshare_password,
         )
+    if proxy is not None:
+        proxy.check()  # before any work: a malformed --proxy is named at once
     return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
                    proxy=proxy, store=args.store, notice=lambda line: print(line, file=sys.stderr, flush=True))
 
 
-def _progress(quiet: bool):
-    if quiet or not sys.stderr.isatty():
+#: Without a terminal (a log, CI), progress is a line every this many seconds.
+PROGRESS_SECONDS = 5.0
+
+
+def _left(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
+def _progress(quiet: bool, stream=None, every: float | None = None, clock=None):
+    """Progress on stderr: redrawn in place on a terminal, else a line every few seconds;
+    with an estimate of the time left once the first part of a long stage is done."""
+    if quiet:
         return None
-    last = {}
+    import time
+
+    clock = clock or time.monotonic
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+    every = PROGRESS_SECONDS if every is None else every
+    started: dict[str, float] = {}
+    shown: dict[str, tuple[int, float]] = {}
 
     def show(stage: str, done: int, total: int) -> None:
-        if last.get(stage) == done:
+        now = clock()
+        begun = started.setdefault(stage, now)
+        last = shown.get(stage)
+        if last is not None and last[0] == done:
             return
-        last[stage] = done
-        end = "\n" if done >= total else ""
-        print(f"\r{stage}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+        finished = done >= total
+        if not tty and last is not None and not finished and now - last[1] < every:
+            return
+        if not tty and total <= 1 and not finished:
+            return  # a one-step stage: its end is the news
+        shown[stage] = (done, now)
+        line = f"{stage}: {done:,}/{total:,}"
+        if 0 < done < total and now - begun >= 1.0:
+            line += f" ({_left((now - begun) / done * (total - done))})"
+        if tty:
+            print(f"\r{line}\033[K", end="\n" if finished else "", file=stream, flush=True)
+        else:
+            print(line, file=stream, flush=True)
 
     return show
 
@@ -93,15 +127,19 @@ def cmd_ask(args) -> int:
         args.video, args.question, k=args.k,
         transcript_file=args.transcript, languages=_languages(args.lang),
     )
+    weak = weak_match(moments, library.embedder)
     if args.json:
         print(json.dumps({
             "video_id": parse_video_id(args.video),
             "question": args.question,
+            "weak": weak,
             "results": [m.to_json() for m in moments],
         }, ensure_ascii=False, indent=2))
         return 0
     if not moments:
         print("No passage of this video matches the question.")
+    elif weak:
+        print(_weak_line(moments, library.embedder))
     # A terminal may report 0 columns (script, some CI consoles).
     columns = os.get_terminal_size().columns if sys.stdout.isatty() else 100
     width = max(40, min(100, columns or 100))
@@ -112,6 +150,14 @@ def cmd_ask(args) -> int:
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
     return 0
+
+
+def _weak_line(moments, embedder) -> str:
+    best = max(m.best_in_video for m in moments)
+    hint = "" if embedder.spec.multilingual else (
+        "; if the question is in another language than the video, --model e5 matches across languages")
+    return (f"No passage matches well (best similarity {best:.2f}, under {embedder.spec.weak_below:.2f}): "
+            f"these are only the closest. Ask with words the speaker would use{hint}.\n")
 
 
 def _ask_many(args) -> int:
@@ -133,10 +179,12 @@ def _ask_many(args) -> int:
     else:
         moments = collections.titled(collections.library.ask_all(question, k=args.k))
         where = "the library"
+    weak = weak_match(moments, collections.library.embedder)
     if args.json:
         print(json.dumps({
             "collection": scope.key if args.collection else None,
             "question": question,
+            "weak": weak,
             "results": [
                 {"video_id": m.video_id, "title": m.title, "start": round(m.start, 2),
                  "end": round(m.end, 2), "text": m.text, "score": round(m.score, 4), "url": m.url}
@@ -146,6 +194,8 @@ def _ask_many(args) -> int:
         return 0
     if not moments:
         print(f"No passage of {where} matches the question.")
+    elif weak:
+        print(_weak_line(moments, collections.library.embedder))
     width = min(100, os.get_terminal_size().columns if sys.stdout.isatty() else 100)
     for rank, moment in enumerate(moments, 1):
         print(f"{rank}. {moment.title or moment.video_id}")
@@ -480,21 +530,137 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Arguments that are text (a path may hold any bytes; these must be UTF-8), as named in messages.
+_TEXT_ARGUMENTS = {
+    "video": "VIDEO", "question": "QUESTION", "links": "LINK", "link": "LINK",
+    "collection": "COLLECTION", "lang": "--lang", "search": "--search", "model": "--model",
+    "models": "--models", "backends": "--backends", "store": "--store", "proxy": "--proxy",
+    "webshare_username": "--webshare-username", "webshare_password": "--webshare-password",
+    "delay": "--delay",
+}
+
+
+def _check_text(args) -> None:
+    for name, shown in _TEXT_ARGUMENTS.items():
+        values = getattr(args, name, None)
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
+                if name == "webshare_password":
+                    value = "*" * len(value)
+                raise errors.NotText(shown, value)
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so temporary files are removed on the way."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _on_signals():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGHUP)}
+
+    def restore():
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    return restore
+
+
+class _OutputFailed(Exception):
+    def __init__(self, error: OSError):
+        self.error = error
+
+
+class _GuardedOutput:
+    """stdout, whose write errors (a full disk, /dev/full) are told apart from the library's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _OutputFailed(error) from None
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _OutputFailed(error) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _silence_stdout() -> None:
+    """After a failed write, what stdout still buffers must not fail again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
         parser.error("-k must be at least 1")
+    restore = _on_signals()
+    stdout = sys.stdout
+    sys.stdout = _GuardedOutput(stdout)
     try:
-        return args.run(args)
+        _check_text(args)
+        code = args.run(args)
+        sys.stdout.flush()
+        return code
     except errors.YtqaError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except _OutputFailed as failed:
+        sys.stdout = stdout
+        _silence_stdout()
+        cause = failed.error.strerror or str(failed.error)
+        print(f"error: cannot write the output: {cause}. Send it to a file on a disk with room, "
+              "or to a terminal.", file=sys.stderr)
+        return 1
+    except OSError as error:
+        where = getattr(args, "store", None) or getattr(args, "data_dir", None)
+        what = f"in the library at {errors.mask_credentials(str(where))}" if where else "in the library"
+        print(f"error: {errors.CannotWrite.from_os_error(error, what)}", file=sys.stderr)
+        return 1
+    except Stopped as stopped:
+        print(f"stopped by {stopped}: nothing half-written is kept; run the command again to finish",
+              file=sys.stderr)
+        return 128 + stopped.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if isinstance(sys.stdout, _GuardedOutput):
+            sys.stdout = stdout
+        restore()
 
 
 if __name__ == "__main__":  # pragma: no cover

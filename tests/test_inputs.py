@@ -1,0 +1,470 @@
+"""Every input ytqa reads gives a result or one clear line, and bounded work."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import ytqa
+from ytqa import TranscriptFileError, load_transcript_file, parse_subtitles
+from ytqa._files import MAX_CUES, MAX_FILE_BYTES, MAX_WORDS
+from ytqa.cli import _progress, main
+from conftest import ROOT, write_json_transcript
+
+VIDEO = "dQw4w9WgXcQ"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- bounded reading ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_refused_without_reading_it(device):
+    if not os.path.exists(device):
+        pytest.skip(f"{device} does not exist here")
+    with pytest.raises(TranscriptFileError, match="it is a device, not a regular file"):
+        load_transcript_file(device, VIDEO)
+
+
+def test_a_named_pipe_is_refused_at_once_rather_than_waited_on(tmp_path):
+    fifo = tmp_path / "captions.srt"
+    os.mkfifo(fifo)
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_error_of(fifo)), daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # unblock it, then fail
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("reading a FIFO blocked")
+    assert "it is a named pipe, not a regular file" in outcome[0]
+
+
+def _error_of(path):
+    try:
+        load_transcript_file(path, VIDEO)
+    except TranscriptFileError as error:
+        return str(error)
+    return "read"
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path):
+    big = tmp_path / "big.srt"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 10)  # sparse: costs no disk
+    with pytest.raises(TranscriptFileError, match="over the 50 MB limit"):
+        load_transcript_file(big, VIDEO)
+
+
+# --- limits that match the work ---------------------------------------------------
+
+
+def srt(cues: int, words: str = "hello there") -> bytes:
+    return "".join(f"{i}\n{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d},000 --> "
+                   f"{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d},900\n{words}\n\n"
+                   for i in range(cues)).encode()
+
+
+def test_more_captions_than_any_video_has_are_refused_with_the_limit():
+    with pytest.raises(TranscriptFileError) as caught:
+        parse_subtitles(srt(MAX_CUES + 1), "long.srt", VIDEO)
+    assert f"over the limit of {MAX_CUES:,}" in str(caught.value)
+    assert "split it into parts" in str(caught.value)
+
+
+def test_a_json_list_with_more_entries_than_any_video_has_is_refused():
+    data = json.dumps([{"text": "a", "start": 0, "duration": 1}] * (MAX_CUES + 1)).encode()
+    with pytest.raises(TranscriptFileError, match=f"{MAX_CUES + 1:,} captions, over the limit"):
+        parse_subtitles(data, "long.json", VIDEO)
+
+
+def test_more_words_than_any_video_has_are_refused_with_the_limit():
+    words = " ".join(["word"] * 400)
+    data = json.dumps([{"text": words, "start": i, "duration": 1} for i in range(MAX_WORDS // 400 + 1)])
+    with pytest.raises(TranscriptFileError, match=f"words, over the limit of {MAX_WORDS:,}"):
+        parse_subtitles(data.encode(), "talky.json", VIDEO)
+
+
+MEMORY_CHILD = """
+import json, random, resource, sys, ytqa
+from ytqa._files import MAX_CUES, MAX_WORDS
+path = sys.argv[1]
+random.seed(1)
+words = "server cache request latency budget team design review database index".split()
+per = MAX_WORDS // MAX_CUES
+rows = [{"text": " ".join(random.choice(words) for _ in range(per)) + ".", "start": i * 1.7,
+         "duration": 1.7} for i in range(MAX_CUES)]
+with open(path, "w") as handle:
+    json.dump(rows, handle)
+del rows
+transcript = ytqa.load_transcript_file(path, "dQw4w9WgXcQ")
+embedder = ytqa.Embedder("minilm")
+chunking = ytqa.chunk_transcript(transcript, count_tokens=embedder.count_tokens,
+                                 model_max_tokens=embedder.max_tokens)
+print(len(transcript.lines), len(chunking.chunks), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_reading_and_chunking_a_transcript_at_every_limit_stays_within_bounded_memory(tmp_path):
+    done = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(tmp_path / "at-limit.json")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines, chunks, peak_mb = map(int, done.stdout.split())
+    assert lines == MAX_CUES and chunks > 0
+    assert peak_mb < 600, f"{peak_mb} MB at the limits"
+
+
+REFUSE_CHILD = """
+import resource, sys, ytqa
+try:
+    ytqa.load_transcript_file(sys.argv[1], "dQw4w9WgXcQ")
+except ytqa.TranscriptFileError as error:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, error)
+"""
+
+
+def test_refusing_a_49_mb_subtitle_file_of_170000_cues_stays_within_bounded_memory(tmp_path):
+    path = tmp_path / "huge.srt"
+    cue = b"00:00:01,000 --> 00:00:02,000\n" + b"lorem ipsum dolor sit amet consectetur adipiscing elit " * 4
+    with open(path, "wb") as handle:
+        for i in range(170_000):
+            handle.write(b"%d\n%s\n\n" % (i, cue))
+    assert 30 * 2**20 < path.stat().st_size < MAX_FILE_BYTES
+    done = subprocess.run([sys.executable, "-c", REFUSE_CHILD, str(path)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    peak_mb, message = done.stdout.split(" ", 1)
+    assert "over the limit" in message
+    assert int(peak_mb) < 500, f"{peak_mb} MB to refuse it"
+
+
+# --- progress and estimates ------------------------------------------------------
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_progress_without_a_terminal_is_a_line_every_few_seconds_with_the_time_left():
+    stream, clock = io.StringIO(), Clock()
+    show = _progress(False, stream=stream, every=5.0, clock=clock)
+    for done in range(0, 1001, 10):
+        show("embedding", done, 1000)
+        clock.now += 0.5  # 50 s in all: about ten lines, not a hundred
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "embedding: 0/1,000" and lines[-1] == "embedding: 1,000/1,000"
+    assert 9 <= len(lines) <= 13
+    assert "(about 45 s left)" in lines[1]
+    assert "\r" not in stream.getvalue()
+
+
+def test_index_without_a_terminal_reports_its_progress_on_stderr(capsys, tmp_path, embedder):
+    talk = write_json_transcript(tmp_path / "talk.json", [(f"Sentence number {i} about caching.", i * 3, 3)
+                                                           for i in range(60)])
+    code, out, err = run(capsys, "index", VIDEO, "--transcript", talk, "--data-dir", tmp_path / "d")
+    assert code == 0
+    assert "embedding: " in err and "\r" not in err
+
+
+# --- text that is not UTF-8 -------------------------------------------------------
+
+
+def ytqa_command(*argv, timeout=300, **kwargs):
+    """``python -m ytqa`` in a fresh process; arguments may be bytes (any the OS allows)."""
+    return subprocess.run([sys.executable.encode(), b"-m", b"ytqa",
+                           *[a if isinstance(a, bytes) else str(a).encode() for a in argv]],
+                          capture_output=True, cwd=ROOT, timeout=timeout,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), **kwargs)
+
+
+def one_clear_line(done) -> str:
+    err = done.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_a_question_with_bytes_that_are_not_utf8_is_one_clear_line(tmp_path):
+    done = ytqa_command("ask", VIDEO, b"caf\xe9", "--data-dir", tmp_path)
+    assert done.returncode == 1
+    err = one_clear_line(done)
+    assert "QUESTION is not UTF-8 text (the byte 0xe9)" in err and "LANG=C.UTF-8" in err
+
+
+def test_a_flag_with_bytes_that_are_not_utf8_names_the_flag(tmp_path):
+    done = ytqa_command("list", "--search", b"\xff\xfe", "--data-dir", tmp_path)
+    assert "--search is not UTF-8 text" in one_clear_line(done)
+
+
+def test_a_subtitle_file_whose_name_is_not_utf8_is_read_and_its_name_shown(tmp_path, embedder):
+    name = os.fsencode(tmp_path) + b"/caf\xe9.json"
+    with open(name, "w") as handle:
+        json.dump([{"text": "Welcome to the talk about caching.", "start": 0, "duration": 3}], handle)
+    done = ytqa_command("index", VIDEO, "--transcript", name, "--data-dir", tmp_path / "d", "-q")
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    library = ytqa.Library(tmp_path / "d")
+    assert library.videos()[0].source == "caf\ufffd.json"
+
+
+def test_a_subtitle_file_name_that_is_not_utf8_is_shown_in_its_error(tmp_path):
+    name = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.srt")
+    with pytest.raises(TranscriptFileError) as caught:
+        load_transcript_file(name, VIDEO)
+    assert "caf\ufffd.srt: no such file" in str(caught.value)
+    str(caught.value).encode("utf-8")  # printable and storable
+
+
+def test_an_eval_file_that_is_not_utf8_is_one_clear_line(tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_bytes(b'{"id": "q1", "video_id": "x", "question": "caf\xe9", '
+                          b'"answer_start": 1, "answer_end": 2}\n')
+    done = ytqa_command("eval", questions, "--transcripts", tmp_path, "--data-dir", tmp_path / "d")
+    assert "is not UTF-8 text" in one_clear_line(done)
+
+
+def test_a_lone_surrogate_in_an_eval_question_names_the_line(tmp_path):
+    from ytqa._eval import load_questions
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "q1", "video_id": "x", "question": "ok", "answer_start": 1, "answer_end": 2}\n'
+                         '{"id": "q2", "video_id": "x", "question": "bad \\ud800", "answer_start": 1, "answer_end": 2}\n')
+    with pytest.raises(ytqa.YtqaError, match="Line 2 of .*'question' .*lone surrogate"):
+        load_questions(questions)
+
+
+def test_utf16_without_a_byte_order_mark_is_read_as_text():
+    text = "1\n00:00:01,000 --> 00:00:02,000\nCafé crème\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        transcript = parse_subtitles(text.encode(encoding), "fr.srt", VIDEO)
+        assert transcript.lines[0].text == "Café crème"
+
+
+# --- the disk says no -------------------------------------------------------------
+
+
+def test_output_to_a_full_device_is_one_clear_line(tmp_path, embedder):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("/dev/full does not exist here")
+    talk = write_json_transcript(tmp_path / "talk.json", [("The hardest part of caching is invalidation.", 0, 5)])
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "ytqa", "ask", VIDEO, "caching", "--transcript", str(talk),
+                               "--data-dir", str(tmp_path / "d")], stdout=full, stderr=subprocess.PIPE,
+                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
+    assert done.returncode == 1
+    assert "cannot write the output: No space left on device" in one_clear_line(done)
+
+
+def _namespace_or_skip():
+    """Whether this process may make a mount namespace of its own (root, with unshare)."""
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+def in_mounts(setup: str, *argv) -> subprocess.CompletedProcess:
+    """ytqa run in a mount namespace of its own after ``setup`` (mounts vanish with it)."""
+    import shlex
+
+    command = " ".join(shlex.quote(str(a)) for a in [sys.executable, "-m", "ytqa", *argv])
+    return subprocess.run(["unshare", "-m", "sh", "-c", f"{setup} && {command}"], capture_output=True,
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
+
+
+@pytest.fixture
+def indexed(tmp_path, embedder):
+    """A library with one indexed video, and a second transcript to index."""
+    data = tmp_path / "lib" / "data"
+    talk = write_json_transcript(tmp_path / "talk.json", [("The hardest part of caching is invalidation.", 0, 5),
+                                                          ("Thanks for coming.", 60, 4)])
+    assert main(["index", VIDEO, "--transcript", str(talk), "--data-dir", str(data), "-q"]) == 0
+    return data, talk
+
+
+def files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_read_only_data_dir_is_one_clear_line_and_keeps_what_is_stored(indexed):
+    data, talk = indexed
+    before = files_under(data)
+    if _namespace_or_skip():
+        folder = data.parent
+        setup = f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} {folder}"
+        index = in_mounts(setup, "index", "XpxTrDDcpPE", "--transcript", talk, "--data-dir", data, "-q")
+        delete = in_mounts(setup, "delete", VIDEO, "--data-dir", data)
+    elif os.geteuid() != 0:
+        for path in [data, *data.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o555)
+        try:
+            index = ytqa_command("index", "XpxTrDDcpPE", "--transcript", talk, "--data-dir", data, "-q")
+            delete = ytqa_command("delete", VIDEO, "--data-dir", data)
+        finally:
+            for path in [data, *data.rglob("*")]:
+                if path.is_dir():
+                    path.chmod(0o755)
+    else:
+        pytest.skip("root ignores file modes, and no mount namespace can be made here for a read-only mount")
+    for done in (index, delete):
+        assert done.returncode == 1
+        err = one_clear_line(done)
+        assert "read-only file system" in err or "permission denied" in err
+    assert files_under(data) == before
+    assert ytqa.Library(data).videos()[0].video_id == VIDEO
+
+
+def test_a_full_disk_is_one_clear_line_and_leaves_no_temporary_files(tmp_path, embedder):
+    if not _namespace_or_skip():
+        pytest.skip("a small full file system needs root and a mount namespace (unshare -m)")
+    folder = tmp_path / "small"
+    folder.mkdir()
+    transcript = ROOT.parent / "shared/data/transcripts/XpxTrDDcpPE.json"
+    if not transcript.exists():
+        pytest.skip(f"needs the shared real data at {transcript}")
+    done = in_mounts(f"mount -t tmpfs -o size=300k tmpfs {folder}", "index", "XpxTrDDcpPE", "--transcript",
+                     transcript, "--data-dir", folder / "data", "-q")
+    assert done.returncode == 1
+    assert "no space left on the device" in one_clear_line(done)
+
+
+SIGNALLED = [("SIGTERM", 143), ("SIGHUP", 129)]
+
+
+@pytest.mark.parametrize("name, code", SIGNALLED)
+def test_a_stop_signal_ends_with_a_word_and_leaves_no_temporary_files(tmp_path, embedder, name, code):
+    import signal
+    import time
+
+    talk = write_json_transcript(tmp_path / "long.json", [(f"Sentence {i} about caches, queues and disks.", i * 2, 2)
+                                                          for i in range(6000)])
+    data = tmp_path / "d"
+    process = subprocess.Popen([sys.executable, "-m", "ytqa", "index", VIDEO, "--transcript", str(talk),
+                                "--data-dir", str(data)], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+                               cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), text=True)
+    for line in process.stderr:
+        if line.startswith("embedding:"):
+            break
+    time.sleep(0.5)
+    process.send_signal(getattr(signal, name))
+    err = process.stderr.read()
+    assert process.wait(60) == code
+    assert f"stopped by {name}" in err and "Traceback" not in err
+    leftovers = [p for p in data.rglob(".*") if p.name.endswith(".tmp") or p.name.startswith(".building-")]
+    assert not leftovers
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_get_the_mode_the_umask_gives(tmp_path, umask, mode):
+    from ytqa._storage import write_atomic
+
+    previous = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "file.json", "{}")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "file.json").stat().st_mode & 0o777 == mode
+
+
+# --- ytqa bench checks its arguments first ------------------------------------------
+
+
+@pytest.fixture
+def bench_talk(tmp_path):
+    return write_json_transcript(tmp_path / f"{VIDEO}.json", [("The hardest part of caching is invalidation.", 0, 5)])
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--models", "nope"], "Cannot load the embedding model 'nope'"),
+    (["--backends", "tensorrt"], "--backends 'tensorrt' names no known backend"),
+    (["--transcript", "/no/such/file.json"], "no such file"),
+])
+def test_bench_with_a_bad_argument_says_so_before_measuring_anything(capsys, bench_talk, flags, says):
+    code, out, err = run(capsys, "bench", "--transcript", bench_talk, *flags)
+    assert code == 1 and says in err and "measuring" not in err and "Traceback" not in err
+
+
+def test_bench_of_a_file_whose_name_is_not_a_video_id_asks_for_one(capsys, tmp_path):
+    talk = write_json_transcript(tmp_path / "talk.json", [("Caching is hard.", 0, 5)])
+    code, _, err = run(capsys, "bench", "--transcript", talk, "--models", "minilm")
+    assert code == 1 and "name the video with --video ID" in err
+
+
+def test_bench_exits_non_zero_when_every_variant_failed_and_leaves_no_temporary_folder(
+        capsys, bench_talk, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    code, out, err = run(capsys, "bench", "--transcript", bench_talk, "--models",
+                         "sentence-transformers/no-such-model", "--backends", "onnx")
+    assert code == 1
+    assert "skipped: sentence-transformers/no-such-model/onnx failed: Cannot load" in err
+    assert "Every variant failed" in err and "Traceback" not in err
+    assert list(scratch.iterdir()) == []
+
+
+# --- a weak match is said so -------------------------------------------------------
+
+NONSENSE = ["zzzzqqqq", "asdf qwer zxcv", "xyzzy plugh", "blorp fnarg wibble", "qwertyuiop"]
+OFF_TOPIC = ["How do I bake sourdough bread?", "Who painted the Mona Lisa?", "What does a giraffe eat?"]
+
+
+@pytest.fixture(scope="module")
+def talk_index(embedder, tmp_path_factory):
+    from conftest import shared
+
+    transcript = load_transcript_file(shared("transcripts", "XpxTrDDcpPE.json"), "XpxTrDDcpPE")
+    library = ytqa.Library(tmp_path_factory.mktemp("weak") / "data", embedder=embedder)
+    return library.index_transcript(transcript)
+
+
+def test_nonsense_and_off_topic_questions_are_weak_matches(talk_index, embedder):
+    """Over 94 videos, 98.9% of nonsense and 97.7% of off-topic questions are (README, Weak matches)."""
+    strong = [q for q in NONSENSE + OFF_TOPIC if not ytqa.weak_match(talk_index.ask(q), embedder)]
+    assert strong == []
+
+
+def test_the_dev_questions_about_a_video_are_not_weak_matches(talk_index, embedder):
+    from conftest import shared
+    from ytqa._eval import load_questions
+
+    questions = [q for q in load_questions(shared("eval", "dev_questions.jsonl")) if q.video_id == "XpxTrDDcpPE"]
+    assert questions
+    for q in questions:
+        assert not ytqa.weak_match(talk_index.ask(q.question), embedder), q.question
+
+
+def test_ask_says_when_no_passage_matches_well(capsys, tmp_path, embedder):
+    talk = write_json_transcript(tmp_path / "talk.json", [
+        ("Welcome, today we talk about caching.", 0, 5),
+        ("The hardest part of caching is invalidation.", 65, 5)])
+    code, out, _ = run(capsys, "ask", VIDEO, "zzzzqqqq", "--transcript", talk, "--data-dir", tmp_path / "d")
+    assert code == 0 and out.startswith("No passage matches well (best similarity ")
+    code, out, _ = run(capsys, "ask", VIDEO, "what is hard about caching", "--data-dir", tmp_path / "d", "--json")
+    assert json.loads(out)["weak"] is False
+    code, out, _ = run(capsys, "ask", VIDEO, "zzzzqqqq", "--data-dir", tmp_path / "d", "--json")
+    assert json.loads(out)["weak"] is True
+
+
+def test_a_model_without_a_calibrated_line_never_reports_a_weak_match():
+    moment = ytqa.Moment(VIDEO, 0.0, 30.0, "text", 0.5, "text", similarity=0.0, best_in_video=0.0)
+    assert ytqa.weak_match([moment], ytqa.resolve_model("minilm"))
+    assert not ytqa.weak_match([moment], ytqa.resolve_model("e5"))
+    assert not ytqa.weak_match([], ytqa.resolve_model("minilm"))
