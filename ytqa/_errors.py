@@ -144,6 +144,8 @@ class CannotWrite(YtqaError, OSError):
                       remedy: str | None = None) -> "CannotWrite":
         import errno as codes
 
+        if isinstance(error, CannotWrite):
+            return error  # said already
         where = what + (f" ({error.filename})" if getattr(error, "filename", None) else "")
         number = getattr(error, "errno", None)
         text = str(error)

@@ -246,8 +246,14 @@ def locked(path: Path, what: str = "", wait: float | None = None, notice=None, b
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as error:
-        from ._errors import StoreDamaged
+        import errno as codes
 
+        from ._errors import CannotWrite, StoreDamaged
+
+        if error.errno in (codes.EROFS, codes.ENOSPC, codes.EACCES, codes.EPERM,
+                           getattr(codes, "EDQUOT", -1)):
+            # The disk says no (read-only, full, not ours): not damage, nothing to remove.
+            raise CannotWrite.from_os_error(error) from None
         kind, folder = kind_of(path), kind_of(path.parent)
         if folder not in (None, "folder"):
             raise StoreDamaged(str(path.parent), f"the folder of locks is a {folder}",
