@@ -118,3 +118,16 @@ def postgres_database(postgres_url):
     yield postgres_url.rsplit("/", 1)[0] + "/" + name
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Let the app's background jobs (an index still being built) end before the
+    interpreter does: a native thread killed at exit aborts the process, and the run's
+    exit status with it."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + 120
+    for thread in threading.enumerate():
+        if thread.name.startswith("ytqa-job-"):
+            thread.join(max(0.0, deadline - time.monotonic()))

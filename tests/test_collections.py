@@ -627,6 +627,19 @@ def test_ytqa_ask_all_names_the_video_of_each_moment(capsys, tmp_path, talk_in):
     assert code == 0 and out.startswith("1. dQw4w9WgXcQ\n")
 
 
+def test_ytqa_ask_all_says_which_stored_videos_it_did_not_search(capsys, tmp_path, talk_in):
+    from ytqa._files import load_transcript_file
+    from ytqa._files_store import FileStore
+
+    run_cli(capsys, "index", "dQw4w9WgXcQ", "--transcript", talk_in, "--data-dir", tmp_path)
+    # Stored, but never indexed with this model: searching must not build it, and says so.
+    FileStore(tmp_path).save_transcript(load_transcript_file(talk_in, "tkm0TNFzIeg"))
+    code, out, err = run_cli(capsys, "ask", "--all", "invalidation", "--data-dir", tmp_path)
+    assert code == 0 and out.startswith("1. dQw4w9WgXcQ\n")
+    assert "Not searched" in err and "tkm0TNFzIeg" in err and "ytqa index" in err
+    assert "tkm0TNFzIeg" not in out
+
+
 # --- the app ------------------------------------------------------------------------
 
 

@@ -96,3 +96,12 @@ def test_known_names_and_hub_ids_are_accepted():
     assert ytqa.check_model_choice("minilm", ytqa.KNOWN_MODELS) == "minilm"
     assert ytqa.check_model_choice("sentence-transformers/all-mpnet-base-v2", ytqa.KNOWN_MODELS) == \
         "sentence-transformers/all-mpnet-base-v2"
+
+
+def test_a_folder_the_servers_owner_offers_can_be_typed_by_its_name(tmp_path, monkeypatch):
+    offered = tmp_path / "our-tuned-model"
+    offered.mkdir()
+    monkeypatch.setenv("YTQA_MODEL_FOLDERS", str(offered))
+    assert ytqa.check_model_choice("our-tuned-model", ytqa.KNOWN_MODELS) == str(offered.resolve())
+    with pytest.raises(ytqa.ModelUnavailable):
+        ytqa.check_model_choice(str(tmp_path), ytqa.KNOWN_MODELS)  # its parent is not offered

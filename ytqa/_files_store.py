@@ -687,7 +687,7 @@ class FileStore:
         if due and family not in self._building:
             # Rebuilt behind the questions, which the published part and the rest answer meanwhile.
             self._building.add(family)
-            threading.Thread(target=self._build_behind, args=(family,), daemon=True).start()
+            threading.Thread(target=self._build_behind, args=(family,), daemon=True, name="ytqa-job-library-index").start()
         return state
 
     def _build_behind(self, family: str) -> None:

@@ -324,24 +324,25 @@ def markdown_export(title: str, answers: list[Answer]) -> str:
 
 # --- what a visitor may choose ------------------------------------------------------
 
-_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
 
 
 def check_model_choice(name: str, known: dict) -> str:
-    """A model a visitor typed: a known short name or a Hugging Face Hub id, nothing else.
+    """A model a visitor typed: a known short name, a Hugging Face Hub id, or a folder the
+    server's owner offers (YTQA_MODEL_FOLDERS), as ``allowed_model`` decides.
 
-    A folder on the server is never loaded from the page (the command line's --model
-    takes one), and the message never repeats what was typed as a path.
+    Any other folder on the server is never loaded from the page (the command line's
+    --model takes one), and the message never repeats what was typed.
     """
-    name = (name or "").strip()
-    if name in known:
-        return name
-    if _HUB_ID.fullmatch(name) and ".." not in name and not Path(name).exists():
-        return name
-    raise ModelUnavailable("the typed model", "the app takes a known model name ("
-                           + ", ".join(known) + ") or a Hugging Face id such as "
-                           "sentence-transformers/all-mpnet-base-v2; folders on the server "
-                           "can be used from the command line only (ytqa --model FOLDER)")
+    from ._embeddings import allowed_model
+
+    try:
+        return allowed_model(name)
+    except ModelUnavailable:
+        raise ModelUnavailable("the typed model", "the app takes a known model name ("
+                               + ", ".join(known) + ") or a Hugging Face id such as "
+                               "sentence-transformers/all-mpnet-base-v2; folders on the server "
+                               "only when its owner offers them (YTQA_MODEL_FOLDERS), otherwise "
+                               "from the command line (ytqa --model FOLDER)") from None
 
 
 HUB_HOST = ("huggingface.co", 443)

@@ -176,9 +176,15 @@ def _ask_many(args) -> int:
         scope = collections.get(args.collection)
         moments = collections.ask(scope.key, question, k=args.k)
         where = f"{scope.title}"
+        skipped = collections.library.not_searched([v.video_id for v in scope.videos])
     else:
         moments = collections.titled(collections.library.ask_all(question, k=args.k))
         where = "the library"
+        skipped = collections.library.not_searched()
+    if skipped:  # searching never builds an index: say what it could not look at, and how
+        shown = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
+        print(f"Not searched (not indexed with this model, or damaged): {shown}. Index them with "
+              "'ytqa index VIDEO' (with the same --model).", file=sys.stderr)
     weak = weak_match(moments, collections.library.embedder)
     if args.json:
         print(json.dumps({
