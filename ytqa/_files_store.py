@@ -42,6 +42,7 @@ from ._store import (
     StoredIndex,
     StoredVideo,
     family_of,
+    held_once,
     split_key,
 )
 from ._transcript import Transcript
@@ -407,22 +408,11 @@ class FileStore:
         (which moves that folder away) never takes the lock with it."""
         return self._lock(video_id, self.lock_wait if wait is None else wait, busy)
 
-    @contextlib.contextmanager
     def _lock(self, video_id: str, wait: float, busy=None):
-        held = getattr(self._held, "ids", None)
-        if held is None:
-            held = self._held.ids = set()
-        if video_id in held:  # this thread holds it already
-            yield
-            return
         self._video_dir(video_id)  # a video id, never a path
-        with storage.locked(self.root / "locks" / f"{video_id}.lock", what=video_id, wait=wait,
-                            notice=self.notice, busy=busy, doing=f"writing {video_id}"):
-            held.add(video_id)
-            try:
-                yield
-            finally:
-                held.discard(video_id)
+        return held_once(self._held, video_id, lambda: storage.locked(
+            self.root / "locks" / f"{video_id}.lock", what=video_id, wait=wait,
+            notice=self.notice, busy=busy, doing=f"writing {video_id}"))
 
     def _writable_folder(self, video_id: str) -> Path:
         """The video's folder, ready to write into: what is not ours there (a file or a

@@ -40,7 +40,7 @@ import numpy as np
 from ._chunking import Chunking
 from ._errors import DeletedWhileIndexing, LockTimeout, StoredVideoDamaged, StoreUnavailable, VideoBusy
 from ._storage import LOCK_WAIT
-from ._store import Built, Hit, IndexInfo, StoredIndex, StoredVideo
+from ._store import Built, Hit, IndexInfo, StoredIndex, StoredVideo, held_once
 from ._transcript import Transcript
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -253,18 +253,15 @@ class PostgresStore:
         holds it), then ``LockTimeout`` (or ``busy(holder, waited, stopped)``)."""
         return self._lock(video_id, self.lock_wait if wait is None else wait, busy)
 
-    @contextlib.contextmanager
     def _lock(self, video_id: str, wait: float, busy=None):
+        return held_once(self._held, video_id, lambda: self._advisory_lock(video_id, wait, busy))
+
+    @contextlib.contextmanager
+    def _advisory_lock(self, video_id: str, wait: float, busy=None):
         import os
         import socket
         import time
 
-        held = getattr(self._held, "ids", None)
-        if held is None:
-            held = self._held.ids = set()
-        if video_id in held:
-            yield
-            return
         name = f"ytqa:{self.schema}:{video_id}"
         me = f"ytqa pid {os.getpid()} on {socket.gethostname()}"[:63]
         with self._psycopg.connect(self.url, autocommit=True, application_name=me) as conn:
@@ -279,11 +276,9 @@ class PostgresStore:
                     told = True
                     self.notice(f"waiting for {holder}, which holds {video_id} (giving up after {wait:.0f} s)")
                 time.sleep(0.05)
-            held.add(video_id)
             try:
                 yield
             finally:
-                held.discard(video_id)
                 with contextlib.suppress(Exception):
                     conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
 

@@ -13,7 +13,9 @@ videos, searched at once). Nothing outside the stores computes ``vectors @ query
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
@@ -235,3 +237,21 @@ def open_store(location: str | os.PathLike) -> Store:
     from ._files_store import FileStore
 
     return FileStore(location)
+
+
+@contextlib.contextmanager
+def held_once(held: threading.local, video_id: str, acquire):
+    """A video's lock taken through ``acquire()`` (a context manager) unless this thread
+    holds it already: the bookkeeping that makes every store's ``lock`` re-entrant."""
+    ids = getattr(held, "ids", None)
+    if ids is None:
+        ids = held.ids = set()
+    if video_id in ids:
+        yield
+        return
+    with acquire():
+        ids.add(video_id)
+        try:
+            yield
+        finally:
+            ids.discard(video_id)
