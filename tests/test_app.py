@@ -257,9 +257,9 @@ def test_a_videos_answers_can_be_exported_as_markdown_with_timestamp_links(app):
     ask(app, "Who won a Nobel Prize?")
     [export] = [b for b in app.get("download_button")]
     assert export.proto.label == "Export"
-    import ytqa
+    from ytqa.web.history import markdown_export
 
-    exported = ytqa.markdown_export("Answers", app.session_state["history"].answers("tkm0TNFzIeg"))
+    exported = markdown_export("Answers", app.session_state["history"].answers("tkm0TNFzIeg"))
     assert "## Who won a Nobel Prize?" in exported
     assert "](https://www.youtube.com/watch?v=tkm0TNFzIeg&t=" in exported
 

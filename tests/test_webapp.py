@@ -1,4 +1,4 @@
-"""What the app keeps beyond a page run (ytqa/_webapp.py): jobs, histories, checks."""
+"""What the app keeps beyond a page run (ytqa/web: jobs, history, model_box): jobs, histories, checks."""
 
 import threading
 import time
@@ -6,10 +6,13 @@ import time
 import pytest
 
 import ytqa
+from ytqa.web.history import Answer, History, markdown_export, new_token
+from ytqa.web.jobs import Job, Jobs
+from ytqa.web.model_box import check_model_choice
 
 
 def test_a_second_start_of_a_running_job_joins_it():
-    jobs = ytqa.Jobs()
+    jobs = Jobs()
     release = threading.Event()
     runs = []
 
@@ -27,7 +30,7 @@ def test_a_second_start_of_a_running_job_joins_it():
 
 
 def test_a_job_no_page_watches_is_dropped_at_its_next_progress():
-    jobs = ytqa.Jobs(abandon_after=0.05)
+    jobs = Jobs(abandon_after=0.05)
 
     def work(progress):
         for i in range(100):
@@ -42,7 +45,7 @@ def test_a_job_no_page_watches_is_dropped_at_its_next_progress():
 
 
 def test_a_failure_is_kept_as_a_message_in_words_without_the_servers_path(tmp_path):
-    jobs = ytqa.Jobs()
+    jobs = Jobs()
 
     def work(progress):
         raise OSError(30, "Read-only file system", str(tmp_path / "secret"))
@@ -54,7 +57,7 @@ def test_a_failure_is_kept_as_a_message_in_words_without_the_servers_path(tmp_pa
 
 
 def test_the_progress_label_names_the_stage_and_counts_the_passages():
-    job = ytqa.Job(("open", "v", "m"))
+    job = Job(("open", "v", "m"))
     job.progress("chunking", 0, 1)
     assert job.label == "Cutting it into passages..."
     job.progress("embedding", 120, 800)
@@ -62,12 +65,12 @@ def test_the_progress_label_names_the_stage_and_counts_the_passages():
 
 
 def test_a_history_is_kept_per_scope_and_read_back(tmp_path):
-    token = ytqa.new_token()
-    history = ytqa.History(tmp_path, token)
+    token = new_token()
+    history = History(tmp_path, token)
     moment = ytqa.Moment("tkm0TNFzIeg", 74.0, 110.0, "Richard Feynman won a Nobel Prize.", 1.0,
                          "Richard Feynman won a Nobel Prize.")
-    history.add(ytqa.Answer("Who won a Nobel Prize?", "tkm0TNFzIeg", [moment]))
-    again = ytqa.History(tmp_path, token)
+    history.add(Answer("Who won a Nobel Prize?", "tkm0TNFzIeg", [moment]))
+    again = History(tmp_path, token)
     assert [a.question for a in again.answers("tkm0TNFzIeg")] == ["Who won a Nobel Prize?"]
     assert again.answers("tkm0TNFzIeg")[0].moments == [moment]
     assert again.answers("eMRtxsj29aQ") == []
@@ -75,12 +78,12 @@ def test_a_history_is_kept_per_scope_and_read_back(tmp_path):
 
 def test_a_history_token_is_never_a_path(tmp_path):
     with pytest.raises(ValueError):
-        ytqa.History(tmp_path, "../../etc/passwd-xxxxxxxxxxxx")
+        History(tmp_path, "../../etc/passwd-xxxxxxxxxxxx")
 
 
 def test_the_markdown_export_links_each_moment_at_its_second_and_keeps_text_inert():
     moment = ytqa.Moment("tkm0TNFzIeg", 74.0, 110.0, "text", 1.0, "[click](javascript:x) **bold**")
-    exported = ytqa.markdown_export("Answers about a talk", [ytqa.Answer("Who?", "tkm0TNFzIeg", [moment])])
+    exported = markdown_export("Answers about a talk", [Answer("Who?", "tkm0TNFzIeg", [moment])])
     assert "- [1:14–1:50](https://www.youtube.com/watch?v=tkm0TNFzIeg&t=74s): " in exported
     assert "](javascript" not in exported and "**bold**" not in exported
 
@@ -88,13 +91,13 @@ def test_the_markdown_export_links_each_moment_at_its_second_and_keeps_text_iner
 @pytest.mark.parametrize("typed", ["~/.ssh", "/etc", "../data", "./models/x", "C:\\models"])
 def test_a_typed_model_that_is_a_path_is_refused_without_repeating_it(typed):
     with pytest.raises(ytqa.ModelUnavailable) as caught:
-        ytqa.check_model_choice(typed, ytqa.KNOWN_MODELS)
+        check_model_choice(typed, ytqa.KNOWN_MODELS)
     assert typed not in str(caught.value)
 
 
 def test_known_names_and_hub_ids_are_accepted():
-    assert ytqa.check_model_choice("minilm", ytqa.KNOWN_MODELS) == "minilm"
-    assert ytqa.check_model_choice("sentence-transformers/all-mpnet-base-v2", ytqa.KNOWN_MODELS) == \
+    assert check_model_choice("minilm", ytqa.KNOWN_MODELS) == "minilm"
+    assert check_model_choice("sentence-transformers/all-mpnet-base-v2", ytqa.KNOWN_MODELS) == \
         "sentence-transformers/all-mpnet-base-v2"
 
 
@@ -102,6 +105,6 @@ def test_a_folder_the_servers_owner_offers_can_be_typed_by_its_name(tmp_path, mo
     offered = tmp_path / "our-tuned-model"
     offered.mkdir()
     monkeypatch.setenv("YTQA_MODEL_FOLDERS", str(offered))
-    assert ytqa.check_model_choice("our-tuned-model", ytqa.KNOWN_MODELS) == str(offered.resolve())
+    assert check_model_choice("our-tuned-model", ytqa.KNOWN_MODELS) == str(offered.resolve())
     with pytest.raises(ytqa.ModelUnavailable):
-        ytqa.check_model_choice(str(tmp_path), ytqa.KNOWN_MODELS)  # its parent is not offered
+        check_model_choice(str(tmp_path), ytqa.KNOWN_MODELS)  # its parent is not offered

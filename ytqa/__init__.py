@@ -66,19 +66,6 @@ from ._links import Link, collection_link, embed_url, format_timestamp, parse_li
 from ._search import Moment, SearchSettings, VideoIndex
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube
-from ._webapp import (
-    Answer,
-    History,
-    Job,
-    Jobs,
-    app_words,
-    check_model_choice,
-    in_words,
-    markdown_export,
-    new_token,
-    unreachable_model,
-    valid_token,
-)
 from ._ytdlp import Collection, CollectionVideo, list_collection
 
 __version__ = "0.1.0"

@@ -1,0 +1,183 @@
+"""Playlists and channels: a pasted one (its title, how many videos, Index all), the run
+that indexes them (an overall bar and each video's state), and the sidebar's groups."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ytqa
+
+from .opening import open_stored
+from .state import Page, PageState
+from .words import app_words, in_words, safe, say
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=50)
+def listing_of(url: str) -> ytqa.Collection:
+    """A playlist's or channel's videos, listed once in a while (yt-dlp, nothing downloaded)."""
+    return ytqa.list_collection(url, proxy=ytqa.ProxySettings.from_env())
+
+
+def collections_of(library: ytqa.Library) -> ytqa.Collections:
+    try:
+        return ytqa.Collections(library)  # YTQA_REQUEST_DELAY spaces the transcript requests
+    except ytqa.YtqaError as error:
+        say("error", error, st.sidebar)
+        return ytqa.Collections(library, delay=ytqa.request_delay(None, {}))
+
+
+def pending(saved: ytqa.SavedCollection) -> bool:
+    return any(v.state in ("waiting", "fetching") for v in saved.videos)
+
+
+def listed_titles(collections: ytqa.Collections) -> dict:
+    """Titles from the listings, for videos whose transcript has none."""
+    return {v.video_id: v.title for c in collections.all() for v in c.videos if v.title}
+
+
+def state_rows(saved: ytqa.SavedCollection) -> list[dict]:
+    return [{"Video": v.title or v.video_id, "State": v.state + (f": {v.reason}" if v.reason and v.state == "failed" else "")}
+            for v in saved.videos]
+
+
+def failed_note(saved: ytqa.SavedCollection, shown: int = 20) -> str | None:
+    """The videos that could not be indexed, and why (the first ``shown`` named)."""
+    failed = [v for v in saved.videos if v.state == "failed"]
+    if not failed:
+        return None
+    return ("Not indexed: " + "; ".join(f"{v.title or v.video_id} ({v.reason})" for v in failed[:shown])
+            + (f"; and {len(failed) - shown} more" if len(failed) > shown else ""))
+
+
+def listing_caption(listing: ytqa.Collection) -> str:
+    """A listed playlist or channel: what it is and how many of its videos can be indexed."""
+    what = "Channel" if listing.kind == "channel" else "Playlist"
+    if listing.tab:
+        what += f" ({listing.tab})"
+    cannot = len(listing.videos) - len(listing.available)
+    return (f"{what} · {len(listing.videos)} videos"
+            + (f" · {cannot} cannot be indexed (private, members-only or not yet streamed)" if cannot else ""))
+
+
+def scope_names(collections: ytqa.Collections) -> dict[str, str]:
+    """What a question can be asked within: the open video, or a collection with indexed videos."""
+    added = [c for c in collections.all() if c.count("indexed")]
+    if not added:
+        return {}
+    return {"": "The open video", **{c.key: f"{c.title} ({c.count('indexed')} videos)" for c in added}}
+
+
+def group(page: Page, saved: ytqa.SavedCollection) -> set:
+    """One playlist or channel in the sidebar, with its indexed videos; returns their ids."""
+    state, shown = page.state, set()
+    with st.expander(safe(saved.title)):
+        st.caption(safe(f"{'channel' if saved.kind == 'channel' else 'playlist'} · {saved.summary()}"))
+        for video in saved.videos:
+            if video.state != "indexed":
+                continue
+            shown.add(video.video_id)
+            title_col, open_col = st.columns([3, 1])
+            mark = "▶ " if video.video_id == state.video else ""
+            title_col.markdown(mark + safe(video.title or video.video_id))
+            open_col.button("Open", key=f"open-{saved.key}-{video.video_id}",
+                            on_click=open_stored, args=(page, video.video_id))
+        note = failed_note(saved)
+        if note:
+            st.caption(safe(note))
+        sync_col, resume_col = st.columns(2)
+        if sync_col.button("Sync", key=f"sync-{saved.key}", width="stretch",
+                           help="Look for new videos and index them"):
+            state.collection_job = {"key": saved.key, "sync": True}
+        if pending(saved) and resume_col.button("Index all", key=f"resume-{saved.key}", width="stretch"):
+            state.collection_job = {"key": saved.key, "sync": False}
+    return shown
+
+
+def sidebar(page: Page, collections: ytqa.Collections) -> set:
+    """The sidebar's playlists and channels; returns the ids of the videos listed under them."""
+    try:
+        shown = set()
+        for saved in collections.all():
+            shown |= group(page, saved)
+        return shown
+    except Exception as error:  # a damaged collection file must not take the page down
+        say("error", in_words(error))
+        return set()
+
+
+def panel(state: PageState, collections: ytqa.Collections, target: ytqa.Link, source: str) -> None:
+    """A pasted playlist or channel: its title, how many videos, and Index all."""
+    if target.video_id and state.listing != target.url:
+        st.caption("This video is part of a playlist.")
+        if st.button("Show the playlist", key="show_playlist"):
+            state.listing = target.url
+            st.rerun()
+        return
+    try:
+        with st.spinner("Listing its videos..."):
+            listing = listing_of(target.url)
+    except ytqa.YtqaError as error:
+        say("error", error)
+        return
+    with st.container(border=True):
+        st.markdown(f"**{safe(listing.title)}**")
+        st.caption(safe(listing_caption(listing)))
+        saved = collections.store.load(ytqa.collection_key(listing))
+        if saved is not None:
+            st.caption(safe(f"Added before: {saved.summary()}"))
+        if st.button("Index all", key="index_all", type="primary", disabled=not listing.available):
+            state.collection_job = {"listing": listing, "source": source}
+
+
+def run(state: PageState, collections: ytqa.Collections, job: dict) -> None:
+    """Index a collection's videos one after another: an overall bar and each video's state."""
+    with st.container(border=True):
+        bar = st.progress(0.0, text="Starting...")
+        note = st.empty()
+        table = st.empty()
+
+        def show(progress: ytqa.Progress) -> None:
+            bar.progress(progress.done / max(progress.total, 1),
+                         text=f"{progress.done} of {progress.total} videos done")
+            if progress.note:
+                note.info(progress.note)
+            else:
+                note.empty()
+            table.dataframe(state_rows(progress.collection), hide_index=True, width="stretch")
+
+        try:
+            if "listing" in job:
+                saved = collections.save(job["listing"], job["source"])
+                report = collections.index(saved.key, show)
+            else:
+                report = (collections.sync if job["sync"] else collections.index)(job["key"], show)
+            saved = report.collection
+            new = f"{len(report.new)} new · " if job.get("sync") else ""
+            state.collection_result = ("success", f"{saved.title}: {new}{saved.summary()}", saved.key)
+        except ytqa.YtqaError as error:
+            key = job.get("key") or ytqa.collection_key(job["listing"])
+            state.collection_result = ("error", app_words(error), key)
+        state.collection_job = None
+    st.rerun()  # so the library lists what was indexed
+
+
+def result(collections: ytqa.Collections, outcome: tuple) -> None:
+    """How the last run ended: the message, the overall bar and each video's state."""
+    kind, message, key = outcome
+    (st.success if kind == "success" else st.error)(safe(message))
+    saved = collections.store.load(key)
+    if saved is not None and saved.total:
+        st.progress(saved.done / saved.total, text=f"{saved.done} of {saved.total} videos done")
+        st.dataframe(state_rows(saved), hide_index=True, width="stretch")
+
+
+def notices(page: Page, collections: ytqa.Collections, pasted: ytqa.Link | None, source: str) -> None:
+    """Under the link box: a pasted playlist or channel, the run indexing one, how it ended."""
+    state = page.state
+    if pasted is not None:
+        panel(state, collections, pasted, source)
+    if state.collection_job:
+        run(state, collections, state.collection_job)
+    if state.collection_result:
+        result(collections, state.collection_result)
+        state.collection_result = None

@@ -1,0 +1,118 @@
+"""The sidebar's list of the library's videos, a page at a time (searchable when long):
+each with what it is, Open, and Delete after a confirmation. Drawn last, so the link box
+never waits for the library to be listed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ytqa
+
+from .opening import open_stored
+from .state import Page, PageState
+from .words import app_words, in_words, safe, say
+
+#: Videos listed in the sidebar at once; a bigger library is paged and searched.
+PAGE = 20
+
+
+def pages(matches: int) -> int:
+    """How many pages ``matches`` videos fill (one at least)."""
+    return max(1, -(-matches // PAGE))
+
+
+def facts(info) -> str:
+    """A stored video's length, language, kind and passages (or why it cannot be used)."""
+    if info.damaged:
+        return f"Damaged: {info.damaged}"
+    passages = "1 passage" if info.chunks == 1 else f"{info.chunks} passages"
+    try:
+        minutes = ytqa.format_timestamp(info.duration)
+    except (OverflowError, ValueError):
+        minutes = "?"
+    return (f"{minutes} · {info.language_code} · {info.kind} · "
+            + (passages if info.indexed else "not yet indexed with the chosen model"))
+
+
+def ask_delete(state: PageState, video: str) -> None:
+    state.confirm_delete = video
+
+
+def cancel_delete(state: PageState) -> None:
+    state.confirm_delete = None
+
+
+def delete_stored(page: Page, video: str) -> None:
+    """Delete a video for everyone (a callback, after Yes): its jobs stopped first."""
+    state = page.state
+    state.confirm_delete = None
+    if not page.jobs.cancel_for(video):
+        state.delete_error = "This video is being indexed right now; try deleting it again in a moment."
+        return
+    try:
+        page.library.delete(video)
+    except ytqa.NotStored:
+        pass  # another visitor deleted it first: what was asked for is done
+    except Exception as error:  # being indexed right now, or not all of it removed
+        state.delete_error = app_words(in_words(error))
+        return
+    state.opened = None
+    if state.video == video:
+        state.video = None
+        state.forget_address_video()
+
+
+def entry(page: Page, info) -> None:
+    """One stored video: its title (marked when open), its facts, Open and Delete."""
+    label = info.title or info.video_id
+    with st.container(border=True):
+        mark = "▶ " if info.video_id == page.state.video else ""
+        st.markdown(f"**{mark}{safe(label)}**" + (" (open)" if mark else ""))
+        st.caption(safe(facts(info)))
+        if page.state.confirm_delete == info.video_id:
+            st.caption(safe(f"Delete {label} for everyone using this server?"))
+            yes_col, no_col = st.columns(2)
+            yes_col.button("Yes, delete", key=f"confirm-delete-{info.video_id}", type="primary",
+                           width="stretch", on_click=delete_stored, args=(page, info.video_id))
+            no_col.button("Cancel", key=f"cancel-delete-{info.video_id}", width="stretch",
+                          on_click=cancel_delete, args=(page.state,))
+            return
+        open_col, delete_col = st.columns(2)
+        if not info.damaged:
+            open_col.button("Open", key=f"open-{info.video_id}", width="stretch",
+                            on_click=open_stored, args=(page, info.video_id))
+        delete_col.button("Delete", key=f"delete-{info.video_id}", width="stretch",
+                          on_click=ask_delete, args=(page.state, info.video_id))
+
+
+def listing(page: Page, total: int) -> tuple[list, str]:
+    """This page of the library (found by the search box when it is long), and the search."""
+    find = st.text_input("Find a video", key="library_search", placeholder="title or id") if total > PAGE else ""
+    try:
+        matches = page.library.count(find) if find else total
+        number = st.number_input(f"Page (of {pages(matches)})", 1, pages(matches),
+                                 key="library_page") if matches > PAGE else 1
+        if not total:
+            st.caption("Videos anyone indexes appear here.")
+        elif total > PAGE:
+            st.caption(f"{matches} of {total} videos" if find else f"{total} videos")
+        return page.library.videos(offset=(number - 1) * PAGE, limit=PAGE, search=find or None), find
+    except Exception as error:  # one bad stored entry must not take the page down
+        say("error", in_words(error))
+        return [], find
+
+
+def draw(page: Page, total: int, grouped: set) -> None:
+    """The library's videos (those of a playlist or channel are listed under it instead)."""
+    if page.state.delete_error:
+        say("error", page.state.delete_error)
+        page.state.delete_error = None
+    videos, find = listing(page, total)
+    for info in videos:
+        if info.video_id in grouped and not find:
+            continue  # listed under its playlist or channel
+        try:
+            entry(page, info)
+        except Exception:
+            st.caption(safe(f"{info.video_id}: damaged entry"))
+            st.button("Delete", key=f"delete-{info.video_id}", on_click=ask_delete, args=(page.state, info.video_id))

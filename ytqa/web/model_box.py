@@ -1,0 +1,139 @@
+"""The sidebar's top: what the library is, the embedding model, and moments per answer.
+
+A model a visitor types is checked before anything loads it: a known short name, a
+Hugging Face Hub id, or a folder the server's owner offers (never another server folder),
+and whether a Hub model can be reached at all (seconds, not a download that hangs).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import streamlit as st
+
+import ytqa
+
+from .resources import library_for
+from .state import Page, PageState
+from .words import app_words, say
+
+_MODELS = {
+    "e5": "multilingual-e5-small: 100 languages, offline",
+    "minilm": "all-MiniLM-L6-v2: English, fastest, offline",
+    "multi-qa-mpnet": "multi-qa-mpnet-base-dot-v1: English, question-trained, downloads once",
+}
+# The default model first, marked as such.
+MODEL_CHOICES = {ytqa.DEFAULT_MODEL: f"{_MODELS[ytqa.DEFAULT_MODEL]} (default)"}
+MODEL_CHOICES.update({name: label for name, label in _MODELS.items() if name != ytqa.DEFAULT_MODEL})
+MODEL_CHOICES["custom"] = "Another model from the Hugging Face Hub..."
+HUB_HOST = ("huggingface.co", 443)
+
+
+def check_model_choice(name: str, known: dict) -> str:
+    """A model a visitor typed: a known short name, a Hugging Face Hub id, or a folder the
+    server's owner offers (YTQA_MODEL_FOLDERS), as ``allowed_model`` decides.
+
+    Any other folder on the server is never loaded from the page (the command line's
+    --model takes one), and the message never repeats what was typed.
+    """
+    try:
+        return ytqa.allowed_model(name)
+    except ytqa.ModelUnavailable:
+        raise ytqa.ModelUnavailable("the typed model", "the app takes a known model name ("
+                                    + ", ".join(known) + ") or a Hugging Face id such as "
+                                    "sentence-transformers/all-mpnet-base-v2; folders on the server "
+                                    "only when its owner offers them (YTQA_MODEL_FOLDERS), otherwise "
+                                    "from the command line (ytqa --model FOLDER)") from None
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub answers within ``timeout`` seconds."""
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection(HUB_HOST, timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)  # a name lookup that hangs counts as unreachable
+    return bool(result and result[0])
+
+
+def unreachable_model(spec, timeout: float = 3.0) -> str | None:
+    """Why a model cannot be loaded now, found in seconds; None when it can be tried.
+
+    A model on this machine (packaged, rebuilt or already downloaded) can; a Hub model
+    needs the Hub, which is probed with a short timeout instead of a download that hangs.
+    """
+    if spec.is_local:
+        return None
+    try:
+        from huggingface_hub import constants, try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(spec.hub_id, "config.json"), str):
+            return None  # downloaded before
+        if constants.HF_HUB_OFFLINE:
+            return "this server works offline (HF_HUB_OFFLINE) and has not downloaded it"
+    except Exception:  # an old or missing huggingface_hub: the probe decides
+        pass
+    if hub_reachable(timeout):
+        return None
+    return "it is not on this server and the Hugging Face Hub cannot be reached to download it"
+
+
+@st.cache_data(show_spinner=False, ttl=60, max_entries=50)
+def unreachable(model: str) -> str | None:
+    """Why a model cannot be loaded now (checked in seconds, once a minute at most)."""
+    return unreachable_model(ytqa.resolve_model(model))
+
+
+def display_name(model: str) -> str:
+    """A model as the model box names it (its name without the description)."""
+    return MODEL_CHOICES.get(model, model).split(":")[0]
+
+
+def chosen_model(state: PageState, wanted: str, custom: bool) -> tuple[str, str | None]:
+    """The model to use and, when the wanted one cannot be, why (the last good one is kept)."""
+    if wanted == state.model_ok:
+        return wanted, None
+    current = display_name(state.model_ok)
+    try:
+        if custom:
+            wanted = check_model_choice(wanted, ytqa.KNOWN_MODELS)
+        reason = unreachable(wanted)
+    except ytqa.YtqaError as error:
+        return state.model_ok, f"{app_words(error)} The app keeps using {current}."
+    if reason:
+        return state.model_ok, (f"Cannot use {display_name(wanted)}: {reason}. The app keeps using "
+                                f"{current}; choose another under Embedding model, or ask the "
+                                "server's owner to download it once.")
+    state.model_ok = wanted
+    return wanted, None
+
+
+def draw(page: Page) -> None:
+    """The sidebar's top; sets the page's model, its library and moments per answer."""
+    st.header("Library")
+    st.caption("Shared by everyone using this server: the videos here, and what they say, are "
+               "visible to every visitor, who can also delete them. (Your questions are yours.)")
+    choice = st.selectbox("Embedding model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get, key="model_choice")
+    wanted = choice
+    if choice == "custom":
+        wanted = st.text_input("Hugging Face model id", placeholder="sentence-transformers/all-mpnet-base-v2",
+                               key="custom_model", max_chars=200).strip() or page.state.model_ok
+    model, model_error = chosen_model(page.state, wanted, custom=choice == "custom")
+    if model_error:
+        say("error", model_error)
+    page.k = st.slider("Moments per answer", 1, 10, 5, key="k")
+    try:
+        page.library = library_for(page.config.data_dir, page.config.store, model)
+    except ytqa.YtqaError as error:
+        say("error", error)
+        model = page.state.model_ok = ytqa.DEFAULT_MODEL
+        page.library = library_for(page.config.data_dir, page.config.store, model)
+    page.model = model

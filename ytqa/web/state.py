@@ -1,0 +1,123 @@
+"""The page's state in one typed object: what a page remembers across reruns (in
+``st.session_state``) and what its address says (``st.query_params``), and ``Page``, what
+every section of one run works with.
+
+Both take any mapping, so the page's logic is tested with plain dicts, without a browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, MutableMapping, TypeVar
+
+import streamlit as st
+
+import ytqa
+
+from .history import History, new_token, valid_token
+from .jobs import Jobs
+from .resources import jobs_for
+
+T = TypeVar("T")
+
+
+class Kept(Generic[T]):
+    """One value of the page's state, kept in the session under the attribute's name.
+
+    A ``widget``'s value is Streamlit's: the page reads it, and resets it only in a callback.
+    """
+
+    def __init__(self, default: T, widget: bool = False):
+        self.default, self.widget = default, widget
+        self.name = ""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, state, owner=None) -> T:
+        if state is None:
+            return self  # type: ignore[return-value]
+        return state.session.get(self.name, self.default)
+
+    def __set__(self, state, value: T) -> None:
+        state.session[self.name] = value
+
+
+@dataclass
+class PageState:
+    """What this page remembers across reruns, and the video and history its address names."""
+
+    session: MutableMapping[str, Any]
+    address: MutableMapping[str, Any]
+
+    video = Kept[str | None](None)              # the open video
+    play = Kept[tuple | None](None)             # (start, end) of the moment in the player
+    pending = Kept[tuple | None](None)          # the key of the job opening a video
+    open_error = Kept[str | None](None)         # why the last opening failed
+    show_upload = Kept(False)                   # the upload section open (its file is the remedy)
+    confirm_delete = Kept[str | None](None)     # the video whose Delete waits for a Yes
+    delete_error = Kept[str | None](None)       # why the last delete did not happen
+    model_ok = Kept(ytqa.DEFAULT_MODEL)         # the last model that could be used
+    focus = Kept(False)                         # focus the question box once, on this run
+    collection_job = Kept[dict | None](None)    # a playlist or channel to index on this run
+    collection_result = Kept[tuple | None](None)  # how its run ended: (outcome, message, key)
+    listing = Kept[str | None](None)            # the playlist shown for a watch link inside it
+    opened = Kept[tuple | None](None)           # ((video, model), index): no transcript read twice
+    upload_gen = Kept(0)                        # a new number empties the upload box
+    history = Kept[History | None](None)        # this visitor's answers
+    link = Kept("", widget=True)                # the link box
+    lang = Kept("", widget=True)                # the transcript language menu
+
+    def __post_init__(self) -> None:
+        for kept in vars(type(self)).values():
+            if isinstance(kept, Kept) and not kept.widget:
+                self.session.setdefault(kept.name, kept.default)
+
+    def keep_history(self, folder: str) -> History:
+        """This visitor's answers: found again by the token in the address, or a new one."""
+        if self.history is None:
+            token = self.address.get("h")
+            self.history = History(folder, token if valid_token(token) else new_token())
+        self.address["h"] = self.history.token  # a reload finds this visitor's answers again
+        return self.history
+
+    def address_video(self) -> str | None:
+        """The video the address names (a reload of a page that had it open), if valid."""
+        try:
+            return ytqa.video_id(self.address.get("v")) if self.address.get("v") else None
+        except ytqa.InvalidLink:
+            return None
+
+    def show_video_in_address(self, video: str) -> None:
+        self.address["v"] = video
+
+    def forget_address_video(self) -> None:
+        self.address.pop("v", None)
+
+
+@dataclass
+class Page:
+    """What every section of one run works with: the state, the settings, this server's
+    jobs and, once the model box is drawn, the library, the model and moments per answer."""
+
+    state: PageState
+    config: ytqa.Config
+    jobs: Jobs
+    library: ytqa.Library = None  # type: ignore[assignment]
+    model: str = ytqa.DEFAULT_MODEL
+    k: int = 5
+
+    @classmethod
+    def start(cls) -> "Page":
+        config = ytqa.Config.from_env()
+        state = PageState(st.session_state, st.query_params)
+        state.keep_history(config.data_dir + "/app/histories")
+        return cls(state, config, jobs_for(config.data_dir))
+
+    def job_key(self, video_id: str) -> tuple:
+        """The job opening ``video_id`` with this page's model."""
+        return ("open", video_id, self.model)
+
+    def full_key(self, video_id: str) -> tuple:
+        """The job building ``video_id``'s full index behind the questions."""
+        return ("full", video_id, self.model)
