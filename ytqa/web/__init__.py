@@ -15,7 +15,8 @@ thin drawing function; the page's state is one typed object (``state.PageState``
     upload         the subtitle-file section
     opening        opening a video in the background: its progress, and what ends it
     collections    playlists and channels: pasted, indexed, grouped in the sidebar
-    conversation   the question box, the answers and each moment
+    conversation   what a question is asked of, the question box, and its answer (kept)
+    answers        the answers column: heading, Export, Clear, the conversation, each moment
     player         the open video's player and its transcript language
     library_list   the sidebar's list of stored videos: open, delete, pages
 

@@ -36,7 +36,9 @@ def listed_titles(collections: ytqa.Collections) -> dict:
 
 
 def state_rows(saved: ytqa.SavedCollection) -> list[dict]:
-    return [{"Video": v.title or v.video_id, "State": v.state + (f": {v.reason}" if v.reason and v.state == "failed" else "")}
+    """Each video of a playlist or channel and its state (why, when it failed)."""
+    return [{"Video": v.title or v.video_id,
+             "State": v.state + (f": {v.reason}" if v.reason and v.state == "failed" else "")}
             for v in saved.videos]
 
 
