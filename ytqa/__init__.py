@@ -10,7 +10,18 @@ Flow: link -> video id -> transcript -> chunks -> vectors -> index -> moments.
 
 from ._chunking import Chunk, Chunking, ChunkSettings, Sentence, chunk_transcript, clean_lines
 from ._config import Config
-from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, allowed_model, resolve_model, weak_match, without_paths
+from ._embeddings import (
+    DEFAULT_MODEL,
+    KNOWN_MODELS,
+    MODELS,
+    Embedder,
+    EmbeddingModel,
+    allowed_model,
+    register_model,
+    resolve_model,
+    weak_match,
+    without_paths,
+)
 from ._errors import (
     AgeRestricted,
     BadSetting,
@@ -42,6 +53,7 @@ from ._errors import (
     TranscriptsDisabled,
     TranscriptUnavailable,
     UnknownCollection,
+    UnknownPlugin,
     VideoBusy,
     VideoUnavailable,
     VideoUnplayable,
@@ -63,7 +75,9 @@ from ._collections import (
 from ._files import load_transcript_file, parse_subtitles
 from ._library import Library, VideoInfo
 from ._links import Link, collection_link, embed_url, format_timestamp, parse_link, video_id, watch_url
+from ._registry import Registry
 from ._search import Moment, SearchSettings, VideoIndex
+from ._store import STORES, Store, register_store
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube
 from ._webapp import (

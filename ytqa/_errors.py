@@ -548,8 +548,8 @@ class StoreDamaged(YtqaError):
 class UnknownPlugin(YtqaError, LookupError):
     """No plug-in of that kind is registered under that name; names the ones that are."""
 
-    def __init__(self, kind: str, name: str, known: Sequence[str]):
+    def __init__(self, kind: str, name: str, known: Sequence[str], register: str):
         self.kind, self.name, self.known = kind, name, tuple(known)
         shown = name if len(name) <= 60 else name[:57] + "..."
-        super().__init__(f"There is no {kind} named {shown!r}. Known: {', '.join(known) or 'none'}; "
-                         f"a {kind} of your own is added by registering it (ytqa.register_...).")
+        super().__init__(f"There is no {kind} named {shown!r}. Choose one of {', '.join(known) or 'none'}, "
+                         f"or register one of your own with {register}.")

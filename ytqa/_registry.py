@@ -19,8 +19,9 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Plug-ins of one ``kind`` ("embedding model", "store", ...), by name, alias or URL scheme."""
 
-    def __init__(self, kind: str):
-        self.kind = kind
+    def __init__(self, kind: str, register: str):
+        """``register``: the public function that adds one (named by the error for an unknown one)."""
+        self.kind, self.register_with = kind, register
         self._plugins: dict[str, T | str] = {}
         self._names: dict[str, str] = {}  # a name or alias -> its name
         self._schemes: dict[str, str] = {}  # a URL scheme -> its name
@@ -63,7 +64,7 @@ class Registry(Generic[T]):
         """The plug-in of ``name`` or an alias; ``UnknownPlugin`` (naming the known ones) if none."""
         found = self.find(name)
         if found is None:
-            raise UnknownPlugin(self.kind, name, self.names())
+            raise UnknownPlugin(self.kind, name, self.names(), self.register_with)
         return found
 
     def for_url(self, location: str) -> T | None:

@@ -231,10 +231,17 @@ class Store(Protocol):
 #: store, any other location is a folder. Each is named as "module:class", imported only when
 #: a location asks for it, so this factory never imports the stores (they import this module).
 #: A store is a class (or function) that takes its location and keeps ``Store``'s protocol.
-STORES: "Registry[Callable[[str], Store]]" = Registry("store")
+STORES: "Registry[Callable[[str], Store]]" = Registry("store", "ytqa.register_store")
 STORES.register("files", "ytqa._files_store:FileStore", aliases=("folder",))
 STORES.register("postgresql", "ytqa._postgres:PostgresStore", aliases=("postgres",),
                 schemes=("postgresql", "postgres"))
+
+
+def register_store(name: str, store: "Callable[[str], Store]", schemes: Sequence[str] = (),
+                   aliases: Sequence[str] = ()) -> None:
+    """Make ``store`` (a class, or a function, that takes a location and returns a ``Store``)
+    known as ``name``: a location ``<scheme>://...`` of one of ``schemes`` then opens it."""
+    STORES.register(name, store, aliases, schemes)
 
 
 def is_store_url(location) -> bool:
