@@ -127,7 +127,7 @@ def built(tmp_path_factory, embedder, transcripts):
     library = ytqa.Library(base, embedder=embedder)
     for video in (TARGET, OTHER):
         library.index(video, transcript_file=transcript_file(video))
-    library.store.build_library(library._recipe().family)  # its files are stored files too
+    library.store.build_library(library.progression.recipe().family)  # its files are stored files too
     assert main(["list", "--data-dir", str(base)]) == 0
     return base
 

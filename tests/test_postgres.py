@@ -132,7 +132,7 @@ def test_listing_and_deleting_need_no_model(request, tmp_path, embedder, kind):
     library = ytqa.Library(where)
     assert [v.video_id for v in library.videos()] == ["dQw4w9WgXcQ"] and library.videos()[0].indexed
     library.delete("dQw4w9WgXcQ")
-    assert library._embedder is None  # never made, let alone loaded
+    assert not library.model.made  # never made, let alone loaded
     ytqa.Library(where, embedder=embedder).index("dQw4w9WgXcQ", transcript_file=path)
     code = (
         "import sys\nfrom ytqa.cli import main\n"

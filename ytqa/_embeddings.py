@@ -1,4 +1,8 @@
-"""Text to vectors: a small registry of models, loaded through LangChain.
+"""Text to vectors: a registry of models with aliases, loaded through ONNX or LangChain.
+
+The built-in models (``KNOWN_MODELS``) are registered under their short names, with their
+Hub ids as aliases; a Hub id or a local folder is accepted too. A model of your own is an
+``EmbeddingModel`` registered with ``register_model``: it runs itself (no export, no torch).
 
 Heavy libraries (torch, sentence-transformers) are imported only when a model is
 actually loaded, so ``import ytqa`` and the app's first render stay fast.
@@ -12,6 +16,7 @@ import os
 import re
 import shutil
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,6 +24,7 @@ from typing import Callable, Sequence
 from . import _e5
 from ._config import current as current_config
 from ._errors import BadSetting, CannotWrite, ModelUnavailable
+from ._registry import Registry
 
 DEFAULT_MODEL = "minilm"
 #: The fastest backend within 0.02 hit@3 of torch on the dev set (README, "Speed").
@@ -26,6 +32,34 @@ DEFAULT_BACKEND = "onnx"
 #: torch: the reference (HuggingFaceEmbeddings); onnx: exact export; onnx-int8: quantised.
 BACKENDS = ("torch", "onnx", "onnx-int8")
 BATCH_SIZE = 32
+#: The backend of a registered ``EmbeddingModel``: it runs itself.
+OWN_BACKEND = "own"
+
+
+class EmbeddingModel(ABC):
+    """An embedding model of your own: subclass it, say what it is in the class attributes,
+    and register it (``ytqa.register_model("name", YourModel)``); ``Library(model="name")``
+    then uses it, and its indexes are kept apart from every other model's."""
+
+    #: Vectors of unit length (cosine); False for dot-product models.
+    normalize: bool = True
+    #: Trained on many languages: a question can find an answer in another language.
+    multilingual: bool = False
+    #: The most word pieces it reads of one text (chunks are cut to fit).
+    max_tokens: int = 256
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    #: A best similarity below this is a weak match (None: never reported).
+    weak_below: float | None = None
+    description: str = ""
+
+    @abstractmethod
+    def encode(self, texts: list[str]):
+        """One vector a text, as the rows of one float32 numpy array, in the order given."""
+
+    def count_tokens(self, text: str) -> int:
+        """The word pieces it reads of ``text`` (by default its words)."""
+        return len(text.split())
 
 
 @dataclass(frozen=True)
@@ -51,10 +85,12 @@ class ModelSpec:
     #: weakly (see ``weak_match``);
     #: None where it was not calibrated.
     weak_below: float | None = None
+    #: A registered ``EmbeddingModel`` class, which runs itself (None: ytqa loads the model).
+    plugin: type | None = None
 
     @property
     def is_local(self) -> bool:
-        return self.rebuilt_from is not None or Path(self.location).is_dir()
+        return self.plugin is not None or self.rebuilt_from is not None or Path(self.location).is_dir()
 
     def max_seq_length(self) -> int | None:
         config = Path(self.location) / "sentence_bert_config.json"
@@ -137,24 +173,53 @@ def model_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return current_config().model_cache_dir(cache_dir)
 
 
+#: The embedding models by short name, each with its aliases; an entry makes the model's
+#: ``ModelSpec`` for a cache folder (where a rebuilt model is kept).
+MODELS: "Registry[Callable[[str | os.PathLike | None], ModelSpec]]" = Registry("embedding model", "ytqa.register_model")
+
+
+def _known_spec(short: str) -> Callable[[str | os.PathLike | None], ModelSpec]:
+    hub_id, normalize, description = KNOWN_MODELS[short]
+
+    def spec(cache_dir: str | os.PathLike | None) -> ModelSpec:
+        location, rebuilt_from = hub_id, None
+        if short == "minilm":
+            location = _packaged_minilm() or hub_id
+        elif short == _e5.NAME:
+            source = _e5.source_file()
+            if source is not None:  # else the Hub's copy, for people online
+                location = str(model_cache_dir(cache_dir) / _e5.folder_name(source))
+                rebuilt_from = str(source)
+        return ModelSpec(short, location, hub_id, normalize, description,
+                         rebuilt_from=rebuilt_from, **_TRAITS.get(short, {}))
+
+    return spec
+
+
+for _short, (_hub_id, _, _) in KNOWN_MODELS.items():
+    MODELS.register(_short, _known_spec(_short), aliases=(_hub_id, _hub_id.split("/")[-1]))
+
+
+def register_model(name: str, model: type[EmbeddingModel], aliases: Sequence[str] = ()) -> None:
+    """Make ``model`` (an ``EmbeddingModel`` subclass) known as ``name`` and ``aliases``."""
+    if not (isinstance(model, type) and issubclass(model, EmbeddingModel)):
+        raise TypeError(f"{model!r} is not a subclass of ytqa.EmbeddingModel")
+    where = f"{model.__module__}.{model.__qualname__}"
+    MODELS.register(name, lambda cache_dir: ModelSpec(
+        name, where, where, model.normalize, model.description, model.query_prefix, model.passage_prefix,
+        model.multilingual, weak_below=model.weak_below, plugin=model), aliases)
+
+
 def resolve_model(name: str | None = None, cache_dir: str | os.PathLike | None = None) -> ModelSpec:
-    """A short name (minilm, multi-qa-mpnet, e5), a Hub id, or a local folder.
+    """A registered name or alias (minilm, multi-qa-mpnet, e5, a Hub id of theirs, or a
+    model of your own), a Hub id, or a local folder.
 
     ``cache_dir`` is where e5 is rebuilt (see ``model_cache_dir``); nothing is built here.
     """
     name = (name or "").strip() or DEFAULT_MODEL  # "" or " " is the default, never the current folder
-    for short, (hub_id, normalize, description) in KNOWN_MODELS.items():
-        if name in (short, hub_id, hub_id.split("/")[-1]):
-            location, rebuilt_from = hub_id, None
-            if short == "minilm":
-                location = _packaged_minilm() or hub_id
-            elif short == _e5.NAME:
-                source = _e5.source_file()
-                if source is not None:  # else the Hub's copy, for people online
-                    location = str(model_cache_dir(cache_dir) / _e5.folder_name(source))
-                    rebuilt_from = str(source)
-            return ModelSpec(short, location, hub_id, normalize, description,
-                             rebuilt_from=rebuilt_from, **_TRAITS.get(short, {}))
+    known = MODELS.find(name)
+    if known is not None:
+        return known(cache_dir)
     multilingual = "multilingual" in name.lower()
     path = Path(name).expanduser()
     if path.is_dir():
@@ -167,7 +232,7 @@ def resolve_model(name: str | None = None, cache_dir: str | os.PathLike | None =
     if name.count("/") == 1 and not name.startswith((".", "/")):
         normalize = not name.endswith("dot-v1")
         return ModelSpec(name, name, name, normalize, multilingual=multilingual)
-    raise ModelUnavailable(name, f"it is neither a known short name ({', '.join(KNOWN_MODELS)}), "
+    raise ModelUnavailable(name, f"it is neither a known short name ({', '.join(MODELS.names())}), "
                            "a Hugging Face id such as sentence-transformers/all-mpnet-base-v2, "
                            "nor an existing folder")
 
@@ -198,9 +263,8 @@ def allowed_model(name: str | None, folders: Sequence[str] | None = None) -> str
     read from disk by the libraries that load it.)
     """
     text = (name or "").strip() or DEFAULT_MODEL
-    for short, (hub_id, _, _) in KNOWN_MODELS.items():
-        if text in (short, hub_id, hub_id.split("/")[-1]):
-            return short
+    if (short := MODELS.name_of(text)) is not None:
+        return short
     allowed = current_config().model_folders if folders is None else tuple(folders)
     for folder in allowed:
         if text in (folder, Path(folder).name) and Path(folder).is_dir():
@@ -209,7 +273,7 @@ def allowed_model(name: str | None, folders: Sequence[str] | None = None) -> str
     if _HUB_ID.fullmatch(text) and not looks_like_a_path and not Path(text).exists():
         return text
     shown = text if len(text) <= 60 else text[:57] + "..."
-    offered = ", ".join([*KNOWN_MODELS, *(Path(f).name for f in allowed)])
+    offered = ", ".join([*MODELS.names(), *(Path(f).name for f in allowed)])
     raise ModelUnavailable(
         shown, "it is not a model this server offers",
         f"Choose one of {offered}, or a Hugging Face id such as "
@@ -224,6 +288,21 @@ def _modules(path: Path) -> str:
         return ""
 
 
+def _backend_for(spec: ModelSpec, backend: str | None) -> str:
+    """The backend asked for, else YTQA_BACKEND's, else the fastest that can run the model."""
+    if backend is None and current_config().backend:
+        backend = current_config().backend
+        if backend not in BACKENDS:
+            raise BadSetting("YTQA_BACKEND", backend, f"one of {', '.join(BACKENDS)}")
+    if not backend:
+        # ONNX is exported from a local folder; a Hub model runs on PyTorch.
+        backend = DEFAULT_BACKEND if spec.is_local else "torch"
+    if backend not in BACKENDS:
+        raise ModelUnavailable(spec.name, f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}",
+                               f"Name one with --backend: {', '.join(BACKENDS)}.")
+    return backend
+
+
 class Embedder:
     """One loaded model, behind LangChain's ``Embeddings`` interface.
 
@@ -236,17 +315,7 @@ class Embedder:
         #: Where exported ONNX files (and rebuilt models) are kept.
         self.cache_dir = model_cache_dir(cache_dir)
         self.spec = model if isinstance(model, ModelSpec) else resolve_model(model, self.cache_dir)
-        if backend is None and current_config().backend:
-            backend = current_config().backend
-            if backend not in BACKENDS:
-                raise BadSetting("YTQA_BACKEND", backend, f"one of {', '.join(BACKENDS)}")
-        if not backend:
-            # ONNX is exported from a local folder; a Hub model runs on PyTorch.
-            backend = DEFAULT_BACKEND if self.spec.is_local else "torch"
-        if backend not in BACKENDS:
-            raise ModelUnavailable(self.spec.name, f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}",
-                                   f"Name one with --backend: {', '.join(BACKENDS)}.")
-        self.backend = backend
+        self.backend = OWN_BACKEND if self.spec.plugin is not None else _backend_for(self.spec, backend)
         self._lock = threading.Lock()
         self._embeddings = None
         self._tokenizer = None
@@ -303,6 +372,8 @@ class Embedder:
         return self._embeddings
 
     def _load(self):
+        if self.spec.plugin is not None:
+            return self.spec.plugin()
         if self.backend.startswith("onnx"):
             return self._load_onnx()
         self._prepare_folder()
@@ -373,6 +444,8 @@ class Embedder:
 
     @property
     def max_tokens(self) -> int:
+        if self.spec.plugin is not None:
+            return int(self.load().max_tokens)
         self._prepare_folder(weights=False)
         known = self.spec.max_seq_length()
         if known:
@@ -387,7 +460,10 @@ class Embedder:
             self._prepare_folder(weights=False)
             prefix = self.spec.passage_prefix
             tokenizer_file = Path(self.spec.location) / "tokenizer.json"
-            if tokenizer_file.is_file():
+            if self.spec.plugin is not None:
+                own = self.load()
+                self._tokenizer = lambda t: own.count_tokens(prefix + t)
+            elif tokenizer_file.is_file():
                 from tokenizers import Tokenizer
 
                 tokenizer = Tokenizer.from_file(str(tokenizer_file))

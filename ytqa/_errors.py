@@ -540,3 +540,16 @@ class StoreDamaged(YtqaError):
     def __init__(self, path: str, problem: str, remedy: str):
         self.path = path
         super().__init__(f"Cannot use {path}: {problem}. {remedy}")
+
+
+# --- plug-ins ---------------------------------------------------------------
+
+
+class UnknownPlugin(YtqaError, LookupError):
+    """No plug-in of that kind is registered under that name; names the ones that are."""
+
+    def __init__(self, kind: str, name: str, known: Sequence[str], register: str):
+        self.kind, self.name, self.known = kind, name, tuple(known)
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        super().__init__(f"There is no {kind} named {shown!r}. Choose one of {', '.join(known) or 'none'}, "
+                         f"or register one of your own with {register}.")

@@ -131,35 +131,10 @@ def _parse(text: str, accepts: str) -> Link:
     text = text.strip()
     if not text:
         raise InvalidLink(original, "The link is empty.", accepts)
-    if _ID.fullmatch(text):
-        return Link("video", text)
-    if any(c.isspace() for c in text):
-        raise InvalidLink(original, "A link has no spaces.", accepts)
-    if accepts != "video" and _PLAYLIST_ID.fullmatch(text) and len(text) > 11:
-        return _playlist(text, original, accepts)  # a bare playlist id
-    if accepts != "video" and text.startswith("@"):
-        return _channel([text], original, accepts)  # a bare @handle
-    if re.fullmatch(r"[A-Za-z0-9_-]+", text):
-        _valid_id(text, original, accepts)  # a bare id of the wrong length
-
-    if "://" not in text:
-        if text.startswith("//"):
-            text = "https:" + text
-        elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", text) and not re.match(
-            r"^[^/]+\.[^/]+:\d", text
-        ):
-            # javascript:, data:, mailto: ... (but not "host:port/...")
-            raise InvalidLink(original, "Only http and https links are accepted.", accepts)
-        else:
-            text = "https://" + text
-    try:
-        parts = urlsplit(text)
-        host = (parts.hostname or "").lower().rstrip(".")
-    except ValueError as error:
-        raise InvalidLink(original, f"It cannot be read as a link ({error}).", accepts) from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidLink(original, "Only http and https links are accepted.", accepts)
-
+    bare = _bare(text, original, accepts)
+    if bare is not None:
+        return bare
+    parts, host = _split(text, original, accepts)
     segments = [s for s in parts.path.split("/") if s]
     query = parse_qs(parts.query)
     list_id = (query.get("list") or [""])[0]
@@ -180,7 +155,48 @@ def _parse(text: str, accepts: str) -> Link:
 
     if host not in _YOUTUBE_HOSTS:
         raise InvalidLink(original, f"{_short(host)[1:-1] if host else 'It'} is not a YouTube address.", accepts)
+    return _youtube_path(segments, query, list_id, original, accepts)
 
+
+def _bare(text: str, original: str, accepts: str) -> Link | None:
+    """A bare video id, playlist id or @handle; None for what may be a link."""
+    if _ID.fullmatch(text):
+        return Link("video", text)
+    if any(c.isspace() for c in text):
+        raise InvalidLink(original, "A link has no spaces.", accepts)
+    if accepts != "video" and _PLAYLIST_ID.fullmatch(text) and len(text) > 11:
+        return _playlist(text, original, accepts)  # a bare playlist id
+    if accepts != "video" and text.startswith("@"):
+        return _channel([text], original, accepts)  # a bare @handle
+    if re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        _valid_id(text, original, accepts)  # a bare id of the wrong length
+    return None
+
+
+def _split(text: str, original: str, accepts: str):
+    """The link's parts and host, an http(s) link with its scheme added where it has none."""
+    if "://" not in text:
+        if text.startswith("//"):
+            text = "https:" + text
+        elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", text) and not re.match(
+            r"^[^/]+\.[^/]+:\d", text
+        ):
+            # javascript:, data:, mailto: ... (but not "host:port/...")
+            raise InvalidLink(original, "Only http and https links are accepted.", accepts)
+        else:
+            text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError as error:
+        raise InvalidLink(original, f"It cannot be read as a link ({error}).", accepts) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidLink(original, "Only http and https links are accepted.", accepts)
+    return parts, host
+
+
+def _youtube_path(segments: list[str], query: dict, list_id: str, original: str, accepts: str) -> Link:
+    """What the path of a youtube.com link names."""
     if segments[:1] == ["watch"] or (not segments and "v" in query):
         ids = query.get("v")
         if (not ids or not ids[0]) and list_id:

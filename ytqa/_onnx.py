@@ -180,6 +180,54 @@ def _export_fp32(model_dir: Path, path: Path) -> None:
     storage.fsync_dir(path.parent)
 
 
+def _session(onnx_file: Path, threads: int | None):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Idle threads would spin for milliseconds after each run, stealing the
+    # core that the search right after a query embedding needs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+
+
+def _feed(batch, inputs: set[str]) -> tuple[dict, np.ndarray]:
+    """A batch of encodings as the model's inputs (padded), and its attention mask."""
+    # Few distinct widths keep onnxruntime's memory arena from fragmenting
+    # and growing with the length of the video: steps of 16, but of 4 up
+    # to 64 tokens, where a step of 16 would pad a 17-token sentence to
+    # 32 (measured: sentences embed 25% faster, chunks the same).
+    longest = max(len(e.ids) for e in batch)
+    step = 4 if longest <= 64 else 16
+    if len(batch) == 1:
+        step = 1  # a question: padding would only add work
+    width = -(-longest // step) * step
+    ids = np.zeros((len(batch), width), dtype="int64")
+    mask = np.zeros_like(ids)
+    types = np.zeros_like(ids)
+    for row, e in enumerate(batch):
+        ids[row, : len(e.ids)] = e.ids
+        mask[row, : len(e.ids)] = 1
+        types[row, : len(e.ids)] = e.type_ids
+    feed = {"input_ids": ids, "attention_mask": mask}
+    if "token_type_ids" in inputs:
+        feed["token_type_ids"] = types
+    return feed, mask
+
+
+def _pooled(hidden: np.ndarray, mask: np.ndarray, pooling: str, normalize: bool) -> np.ndarray:
+    if pooling == "cls":
+        pooled = hidden[:, 0]
+    else:
+        weights = mask[:, :, None].astype("float32")
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    if normalize:
+        pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    return pooled
+
+
 def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize: bool,
                     batch_size: int = 32, threads: int | None = None):
     """A LangChain ``Embeddings`` over an exported model (the class is built lazily)."""
@@ -187,19 +235,9 @@ def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize
 
     class OnnxEmbeddings(Embeddings):
         def __init__(self):
-            import onnxruntime
             from tokenizers import Tokenizer
 
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads or os.cpu_count() or 1
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            # Idle threads would spin for milliseconds after each run, stealing the
-            # core that the search right after a query embedding needs.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self.session = onnxruntime.InferenceSession(
-                str(onnx_file), options, providers=["CPUExecutionProvider"]
-            )
+            self.session = _session(onnx_file, threads)
             self.inputs = {i.name for i in self.session.get_inputs()}
             self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
             self.tokenizer.enable_truncation(max_length=max_length)
@@ -212,34 +250,8 @@ def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize
             order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
             out = np.zeros((len(texts), 0), dtype="float32")
             for start in range(0, len(order), batch_size):
-                batch = [encodings[i] for i in order[start : start + batch_size]]
-                # Few distinct widths keep onnxruntime's memory arena from fragmenting
-                # and growing with the length of the video: steps of 16, but of 4 up
-                # to 64 tokens, where a step of 16 would pad a 17-token sentence to
-                # 32 (measured: sentences embed 25% faster, chunks the same).
-                longest = max(len(e.ids) for e in batch)
-                step = 4 if longest <= 64 else 16
-                if len(batch) == 1:
-                    step = 1  # a question: padding would only add work
-                width = -(-longest // step) * step
-                ids = np.zeros((len(batch), width), dtype="int64")
-                mask = np.zeros_like(ids)
-                types = np.zeros_like(ids)
-                for row, e in enumerate(batch):
-                    ids[row, : len(e.ids)] = e.ids
-                    mask[row, : len(e.ids)] = 1
-                    types[row, : len(e.ids)] = e.type_ids
-                feed = {"input_ids": ids, "attention_mask": mask}
-                if "token_type_ids" in self.inputs:
-                    feed["token_type_ids"] = types
-                hidden = self.session.run(None, feed)[0]
-                if self.pooling == "cls":
-                    pooled = hidden[:, 0]
-                else:
-                    weights = mask[:, :, None].astype("float32")
-                    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-                if normalize:
-                    pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+                feed, mask = _feed([encodings[i] for i in order[start : start + batch_size]], self.inputs)
+                pooled = _pooled(self.session.run(None, feed)[0], mask, self.pooling, normalize)
                 if out.shape[1] == 0:
                     out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
                 out[order[start : start + batch_size]] = pooled

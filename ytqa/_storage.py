@@ -242,9 +242,28 @@ def locked(path: Path, what: str = "", wait: float | None = None, notice=None, b
     holder is stopped), raises ``busy(holder, waited, stopped)`` (or ``LockTimeout``).
     ``wait=None`` waits as long as it takes."""
     path = Path(path)
+    fd = _open_lock_file(path)
+    try:
+        _wait_for(fd, path, what, wait, notice, busy)
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "doing": doing, "since": time.time()}).encode(), 0)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _open_lock_file(path: Path) -> int:
+    """The lock file, opened (made if missing); ``CannotWrite`` where the disk refuses,
+    ``StoreDamaged`` where something else is in its place."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as error:
         import errno as codes
 
@@ -261,37 +280,29 @@ def locked(path: Path, what: str = "", wait: float | None = None, notice=None, b
         raise StoreDamaged(str(path), f"the lock file is a {kind}" if kind in ("folder", "link", "other")
                            else (error.strerror or str(error)),
                            "Remove it (ytqa makes it again as a plain file).") from None
-    try:
-        started = time.monotonic()
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder, pid = _holder(fd)
-                stopped = wait is not None and pid is not None and _stopped(pid)
-                waited = time.monotonic() - started
-                if wait is not None and waited >= (min(wait, STOPPED_WAIT) if stopped else wait):
-                    if busy is not None:
-                        raise busy(holder, waited, stopped) from None
-                    from ._errors import LockTimeout
 
-                    raise LockTimeout(what or str(path), holder, waited, stopped) from None
-                if notice is not None and not told and waited >= 0.5:
-                    told = True
-                    notice(f"waiting for {holder}, which holds {what or path}"
-                           + (" and is stopped" if stopped else "")
-                           + (f" (giving up after {wait:.0f} s)" if wait is not None else ""))
-                time.sleep(0.05)
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps({"pid": os.getpid(), "doing": doing, "since": time.time()}).encode(), 0)
+
+def _wait_for(fd: int, path: Path, what: str, wait: float | None, notice, busy) -> None:
+    """Take the lock on ``fd``, telling ``notice`` once who holds it; gives up after ``wait``."""
+    started = time.monotonic()
+    told = False
+    while True:
         try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            holder, pid = _holder(fd)
+            stopped = wait is not None and pid is not None and _stopped(pid)
+            waited = time.monotonic() - started
+            if wait is not None and waited >= (min(wait, STOPPED_WAIT) if stopped else wait):
+                if busy is not None:
+                    raise busy(holder, waited, stopped) from None
+                from ._errors import LockTimeout
+
+                raise LockTimeout(what or str(path), holder, waited, stopped) from None
+            if notice is not None and not told and waited >= 0.5:
+                told = True
+                notice(f"waiting for {holder}, which holds {what or path}"
+                       + (" and is stopped" if stopped else "")
+                       + (f" (giving up after {wait:.0f} s)" if wait is not None else ""))
+            time.sleep(0.05)

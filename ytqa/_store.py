@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from ._chunking import Chunking
+from ._registry import Registry
 from ._transcript import Transcript
 
 if TYPE_CHECKING:
@@ -226,17 +227,34 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+#: The kinds of store, by name and URL scheme: a location with a registered scheme opens that
+#: store, any other location is a folder. Each is named as "module:class", imported only when
+#: a location asks for it, so this factory never imports the stores (they import this module).
+#: A store is a class (or function) that takes its location and keeps ``Store``'s protocol.
+STORES: "Registry[Callable[[str], Store]]" = Registry("store", "ytqa.register_store")
+STORES.register("files", "ytqa._files_store:FileStore", aliases=("folder",))
+STORES.register("postgresql", "ytqa._postgres:PostgresStore", aliases=("postgres",),
+                schemes=("postgresql", "postgres"))
+
+
+def register_store(name: str, store: "Callable[[str], Store]", schemes: Sequence[str] = (),
+                   aliases: Sequence[str] = ()) -> None:
+    """Make ``store`` (a class, or a function, that takes a location and returns a ``Store``)
+    known as ``name``: a location ``<scheme>://...`` of one of ``schemes`` then opens it."""
+    STORES.register(name, store, aliases, schemes)
+
+
+def is_store_url(location) -> bool:
+    """Whether ``location`` is the URL of a registered store (not a folder)."""
+    return isinstance(location, str) and STORES.for_url(location) is not None
+
+
 def open_store(location: str | os.PathLike) -> Store:
-    """A folder (FAISS files) or a postgresql:// URL (a shared server)."""
-    from ._config import is_server_url
-
-    if is_server_url(location):
-        from ._postgres import PostgresStore
-
-        return PostgresStore(str(location))
-    from ._files_store import FileStore
-
-    return FileStore(location)
+    """A folder (FAISS files), a postgresql:// URL (a shared server), or the URL of a store
+    registered for its scheme."""
+    if isinstance(location, str) and (store := STORES.for_url(location)) is not None:
+        return store(location)
+    return STORES.get("files")(location)
 
 
 @contextlib.contextmanager

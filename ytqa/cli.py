@@ -423,27 +423,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ask a YouTube video a question; get the moments that answer it.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
     config = current_config()
+    _video_commands(sub, config)
+    _collection_commands(sub, config)
+    _library_commands(sub, config)
+    return parser
 
-    def common(p, model=True, network=False):
-        p.add_argument("--data-dir", default=config.data_dir,
-                       help="where transcripts and indexes are kept (default: ./data, or YTQA_DATA_DIR)")
-        p.add_argument("--store", metavar="URL", default=config.store,
-                       help="a shared library on PostgreSQL with pgvector, postgresql://user:pass@host:port/db "
-                            "(or YTQA_STORE); default: the --data-dir folder")
-        if model:
-            p.add_argument("--model", default=config.model,
-                           help="minilm (default), multi-qa-mpnet, e5 (multilingual), a Hugging Face id "
-                                "or a local folder")
-            p.add_argument("--backend", choices=BACKENDS, default=None,
-                           help=f"how the model runs (default {DEFAULT_BACKEND}, or YTQA_BACKEND)")
-        if network:
-            p.add_argument("--proxy", metavar="URL",
-                           help="HTTP(S) proxy for YouTube, e.g. http://user:pass@host:port (or YTQA_PROXY)")
-            p.add_argument("--webshare-username", help="Webshare residential proxy user (or YTQA_WEBSHARE_USERNAME)")
-            p.add_argument("--webshare-password", help="Webshare proxy password (or YTQA_WEBSHARE_PASSWORD)")
 
+def _common(p, config, model=True, network=False):
+    """The options every command that opens the library takes."""
+    p.add_argument("--data-dir", default=config.data_dir,
+                   help="where transcripts and indexes are kept (default: ./data, or YTQA_DATA_DIR)")
+    p.add_argument("--store", metavar="URL", default=config.store,
+                   help="a shared library on PostgreSQL with pgvector, postgresql://user:pass@host:port/db "
+                        "(or YTQA_STORE); default: the --data-dir folder")
+    if model:
+        p.add_argument("--model", default=config.model,
+                       help="minilm (default), multi-qa-mpnet, e5 (multilingual), a Hugging Face id "
+                            "or a local folder")
+        p.add_argument("--backend", choices=BACKENDS, default=None,
+                       help=f"how the model runs (default {DEFAULT_BACKEND}, or YTQA_BACKEND)")
+    if network:
+        p.add_argument("--proxy", metavar="URL",
+                       help="HTTP(S) proxy for YouTube, e.g. http://user:pass@host:port (or YTQA_PROXY)")
+        p.add_argument("--webshare-username", help="Webshare residential proxy user (or YTQA_WEBSHARE_USERNAME)")
+        p.add_argument("--webshare-password", help="Webshare proxy password (or YTQA_WEBSHARE_PASSWORD)")
+
+
+def _video_commands(sub, config) -> None:
+    """id, index, ask, eval and bench: one video, or the measures."""
     p = sub.add_parser("id", help="print the video id of each link")
     p.add_argument("links", nargs="+", metavar="LINK")
     p.set_defaults(run=cmd_id)
@@ -453,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", metavar="FILE", help=".srt, .vtt or youtube-transcript-api .json")
     p.add_argument("--lang", metavar="CODES", help="preferred languages, e.g. en,de (YouTube translates if needed)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
-    common(p, network=True)
+    _common(p, config, network=True)
     p.set_defaults(run=cmd_index)
 
     p = sub.add_parser("ask", help="ask a question about a video, a collection or the library",
@@ -467,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", metavar="CODES")
     p.add_argument("-k", type=int, default=5, help="number of moments (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    common(p, network=True)
+    _common(p, config, network=True)
     p.set_defaults(run=cmd_ask)
 
     p = sub.add_parser("eval", help="measure retrieval on questions with gold answer spans")
@@ -475,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcripts", required=True, metavar="DIR", help="folder of <video_id>.json transcripts")
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--json", action="store_true")
-    common(p)
+    _common(p, config)
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("bench", help="compare models and backends on this machine")
@@ -489,41 +497,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_bench)
 
+
+def _collection_commands(sub, config) -> None:
+    """add, sync, collections and remove: playlists and channels."""
     p = sub.add_parser("add", help="add a playlist or channel and index all its videos")
     p.add_argument("link", metavar="LINK", help="a playlist or channel link (playlist?list=, @handle, /channel/UC..., ...)")
     p.add_argument("--delay", metavar="S", help=f"seconds between transcript requests (default {DEFAULT_DELAY:g}, or YTQA_REQUEST_DELAY)")
     p.add_argument("--lang", metavar="CODES", help="preferred transcript languages, e.g. en,de")
     p.add_argument("--retry-failed", action="store_true", help="try again videos that failed before")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
-    common(p, network=True)
+    _common(p, config, network=True)
     p.set_defaults(run=cmd_add)
 
     p = sub.add_parser("sync", help="look for new videos in added playlists and channels and index them")
     p.add_argument("collection", metavar="COLLECTION", nargs="?", help="its key, link or title (default: all)")
     p.add_argument("--delay", metavar="S", help=f"seconds between transcript requests (default {DEFAULT_DELAY:g}, or YTQA_REQUEST_DELAY)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summaries")
-    common(p, network=True)
+    _common(p, config, network=True)
     p.set_defaults(run=cmd_sync)
 
     p = sub.add_parser("collections", help="list added playlists and channels, or one with its videos")
     p.add_argument("collection", metavar="COLLECTION", nargs="?", help="its key, link or title")
     p.add_argument("--json", action="store_true")
-    common(p, model=False)
+    _common(p, config, model=False)
     p.set_defaults(run=cmd_collections)
 
     p = sub.add_parser("remove", help="forget an added playlist or channel (its videos stay)")
     p.add_argument("collection", metavar="COLLECTION")
-    common(p, model=False)
+    _common(p, config, model=False)
     p.set_defaults(run=cmd_remove)
 
+
+def _library_commands(sub, config) -> None:
+    """list, delete and postgres: the stored library and its server."""
     p = sub.add_parser("list", help="list stored videos")
     p.add_argument("--search", metavar="TEXT", help="only videos whose title or id contains TEXT")
-    common(p, model=False)
+    _common(p, config, model=False)
     p.set_defaults(run=cmd_list)
 
     p = sub.add_parser("delete", help="remove a video and its indexes")
     p.add_argument("video", metavar="VIDEO")
-    common(p, model=False)
+    _common(p, config, model=False)
     p.set_defaults(run=cmd_delete)
 
     p = sub.add_parser("postgres", help="start or stop a local PostgreSQL server with pgvector, to try --store")
@@ -533,7 +547,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--data-dir", default=config.data_dir, help=argparse.SUPPRESS)
     p.set_defaults(run=cmd_postgres)
-    return parser
 
 
 #: Arguments that are text (a path may hold any bytes; these must be UTF-8), as named in messages.
