@@ -24,7 +24,7 @@ OWNERS = {
     "onnxruntime": {"_onnx", "_e5"},
     "torch": {"_onnx", "_e5"},
     "langchain_huggingface": {"_embeddings"},
-    "sentence_transformers": {"_embeddings"},
+    "sentence_transformers": {"_embeddings", "_judge"},  # _judge: the CrossEncoder judge only
     "streamlit": set(),
 }
 #: The shell and the tools above the facade; no part below it imports these.
