@@ -8,6 +8,14 @@ and dev3 software tutorials (58). Each cell is hit@1 / hit@3 / land@1 / mIoU / r
 "whole video" is the reference line for mIoU. Vectors are memoised by text inside the
 run, so rows that share chunks do not embed them again. ``--sweep`` adds the boundary
 sweep (procedure lead-in and length) behind the table.
+
+    .venv/bin/python benchmarks/retrieval.py --stages minilm,e5 [--vector-cache data/vcache]
+
+``--stages WEAK,STRONG`` gives the rows of issue 22 instead: each model alone, their
+rankings fused (either one leading, the other at a weight), the strong model as a judge
+over the weak one's top passages (``ytqa._judge``), and the answers a cross-language
+question gets before the strong model's index exists. ``--vector-cache`` keeps vectors by
+text across runs (for development; the table is one run either way).
 """
 
 from __future__ import annotations

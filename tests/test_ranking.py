@@ -161,9 +161,11 @@ def test_a_question_over_some_videos_only_answers_from_them(three_videos):
 
 
 def test_a_sentence_that_asks_the_question_back_restates_it():
-    assert restates("what does a lighthouse keeper do at night", "So what does the keeper do?")
-    assert restates("what does a lighthouse keeper do at night", "The lighthouse keeper works at night.")
-    assert not restates("what does a lighthouse keeper do at night", "He tends the lamp all night.")
+    question = "what does a lighthouse keeper do at night"
+    assert restates(question, "So what does the lighthouse keeper do?")
+    assert restates(question, "what does a keeper do at night")  # captions without punctuation
+    assert not restates(question, "The lighthouse keeper works at night.")  # an answer in its words
+    assert not restates(question, "Why do ships sink?")  # another question
 
 
 def test_when_the_best_sentence_restates_the_question_the_sentence_after_that_answers_is_shown():
