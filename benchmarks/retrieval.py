@@ -114,7 +114,7 @@ def cell(m: dict) -> str:
     return f"{m['hit@1']:.2f} / {m['hit@3']:.2f} / {m['land@1']:.2f} / {m['miou']:.2f} / {m['r1@0.5']:.2f}"
 
 
-def main() -> None:
+def arguments():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="minilm,e5,e5:onnx-int8",
                         help="comma-separated MODEL or MODEL:BACKEND")
@@ -129,7 +129,11 @@ def main() -> None:
     parser.add_argument("--stages", default="",
                         help="WEAK,STRONG: rows of two models' indexes, fused or judged, instead of --models")
     parser.add_argument("--sets", default="", help="only these sets (comma-separated names)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     if not EVAL.is_dir():
         sys.exit(f"needs the shared data at {SHARED} (or set YTQA_SHARED_DATA)")
     sets = load_sets()
