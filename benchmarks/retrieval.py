@@ -8,6 +8,14 @@ and dev3 software tutorials (58). Each cell is hit@1 / hit@3 / land@1 / mIoU / r
 "whole video" is the reference line for mIoU. Vectors are memoised by text inside the
 run, so rows that share chunks do not embed them again. ``--sweep`` adds the boundary
 sweep (procedure lead-in and length) behind the table.
+
+    .venv/bin/python benchmarks/retrieval.py --stages minilm,e5 [--vector-cache data/vcache]
+
+``--stages WEAK,STRONG`` gives the rows of issue 22 instead: each model alone, their
+rankings fused (either one leading, the other at a weight), the strong model as a judge
+over the weak one's top passages (``ytqa._judge``), and the answers a cross-language
+question gets before the strong model's index exists. ``--vector-cache`` keeps vectors by
+text across runs (for development; the table is one run either way).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from dataclasses import replace
@@ -75,9 +84,14 @@ def load_sets():
     return sets
 
 
-def memoise(embedder):
+def memoise(embedder, cache: Path | None = None):
+    """Vectors by text for this run; with ``cache`` (a folder), also across runs (one pickle
+    per model key), so a later run that changes only ranking embeds nothing again."""
     memo: dict[str, np.ndarray] = {}
     embed = embedder.embed_documents
+    file = cache / f"{embedder.key}.pkl" if cache else None
+    if file and file.is_file():
+        memo.update(pickle.loads(file.read_bytes()))
 
     def memoised(texts, progress=None, batch_size=256):
         todo = [t for t in dict.fromkeys(texts) if t not in memo]
@@ -85,14 +99,22 @@ def memoise(embedder):
             memo.update(zip(todo, embed(todo)))
         return np.vstack([memo[t] for t in texts]) if texts else embed(texts)
 
+    def save():
+        if file:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            part = file.with_suffix(".part")
+            part.write_bytes(pickle.dumps(memo))
+            part.replace(file)
+
     embedder.embed_documents = memoised
+    embedder.save_memo = save
 
 
 def cell(m: dict) -> str:
     return f"{m['hit@1']:.2f} / {m['hit@3']:.2f} / {m['land@1']:.2f} / {m['miou']:.2f} / {m['r1@0.5']:.2f}"
 
 
-def main() -> None:
+def arguments():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="minilm,e5,e5:onnx-int8",
                         help="comma-separated MODEL or MODEL:BACKEND")
@@ -100,21 +122,38 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--rows", default="",
                         help="only the rows whose label starts with one of these (comma-separated)")
+    parser.add_argument("--vector-cache", type=Path, default=None,
+                        help="a folder keeping vectors by text across runs (development only)")
     parser.add_argument("--stores", default="files",
                         help="comma-separated: files, or postgresql://... (the same rows on each store)")
-    args = parser.parse_args()
+    parser.add_argument("--stages", default="",
+                        help="WEAK,STRONG: rows of two models' indexes, fused or judged, instead of --models")
+    parser.add_argument("--sets", default="", help="only these sets (comma-separated names)")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     if not EVAL.is_dir():
         sys.exit(f"needs the shared data at {SHARED} (or set YTQA_SHARED_DATA)")
     sets = load_sets()
+    if args.sets:
+        sets = [x for x in sets if x[0] in args.sets.split(",")]
     header = "| model | configuration | " + " | ".join(f"{name} ({len(qs)})" for name, qs, _ in sets) + " |"
     print("Each cell: hit@1 / hit@3 / land@1 / mIoU / r1@0.5\n")
     print(header)
     print("|" + "---|" * (len(sets) + 2))
     whole_printed = False
+    if args.stages:
+        weak, strong = (ytqa.Embedder(name, args.backend) for name in args.stages.split(","))
+        memoise(weak, args.vector_cache)
+        memoise(strong, args.vector_cache)
+        run_stages(sets, weak, strong, args.rows)
+        return
     for model in args.models.split(","):
         name, _, backend = model.partition(":")
         embedder = ytqa.Embedder(name, backend or args.backend)
-        memoise(embedder)
+        memoise(embedder, args.vector_cache)
         rows = ROWS + (SWEEP if args.sweep else [])
         if args.rows:
             rows = [row for row in rows if row[0].startswith(tuple(args.rows.split(",")))]
@@ -134,6 +173,134 @@ def main() -> None:
             spans = ", ".join(f"{m['span@1']:g}" for m in results)
             print(f"| {embedder.spec.name} ({embedder.backend}) | {label} (span@1 {spans} s; {time.perf_counter() - started:.0f} s) | "
                   + " | ".join(cell(m) for m in results) + " |", flush=True)
+            embedder.save_memo()
+
+
+# --- stages: two models' indexes, fused or judged (issue 22) ---------------------------
+
+def build(transcript, embedder):
+    """A video's default index (chunks and sentences) with this model, in memory."""
+    from ytqa._builder import Recipe, build_index
+    from ytqa._vectors import FaissIndexVectors
+
+    built = build_index(transcript, embedder, Recipe(embedder.spec.name, embedder.key, ytqa.ChunkSettings()))
+    vectors = FaissIndexVectors.build(built.chunk_vectors, built.sentence_vectors)
+    return ytqa.VideoIndex(transcript, built.chunking, vectors, embedder)
+
+
+def partner(a, b) -> np.ndarray:
+    """For each chunk of index ``a``, the chunk of ``b`` that overlaps it most in time."""
+    starts = np.array([c.start for c in b.chunking.chunks])
+    ends = np.array([c.end for c in b.chunking.chunks])
+    return np.array([int(np.argmax(np.minimum(ends, c.end) - np.maximum(starts, c.start)))
+                     for c in a.chunking.chunks])
+
+
+def fuse(lead, other, mapping, question, weight, settings):
+    """``lead``'s ranking with ``other``'s fused scores added at ``weight`` (0-1 scale kept)."""
+    a = lead.rank(question, lead.embedder.embed_query(question), settings)
+    b = other.rank(question, other.embedder.embed_query(question), settings)
+    fused = (a.fused + weight * b.fused[mapping]) / (1 + weight)
+    order = np.argsort(-fused, kind="stable")
+    return replace(a, order=order[fused[order] > 0].tolist(), fused=fused)
+
+
+def sentence_judge(ranking, strong, question, settings, candidates, alone=True):
+    """The strong model embeds only the sentences of the first stage's top candidates
+    (and one either side): they rank those candidates and choose where each starts."""
+    index = ranking.index
+    top = ranking.order[:candidates]
+    n = len(index.chunking.sentences)
+    wanted = sorted({i for c in top for i in range(max(0, index.chunking.chunks[c].first_sentence - 1),
+                                                   min(n, index.chunking.chunks[c].last_sentence + 1))})
+    vectors = strong.embed_documents([index.chunking.sentences[i].text for i in wanted])
+    scores = np.full(n, -1.0, dtype="float32")
+    scores[wanted] = vectors @ strong.embed_query(question)
+    best = {c: max(scores[i] + settings.sentence_context * scores[min(i + 1, n - 1)]
+                   for i in range(index.chunking.chunks[c].first_sentence, index.chunking.chunks[c].last_sentence))
+            for c in top}
+    judged = sorted(top, key=lambda c: -best[c])
+    if not alone:
+        k = settings.rrf_k
+        rank_of = {c: r for r, c in enumerate(judged)}
+        judged = sorted(top, key=lambda c: -(1 / (k + top.index(c) + 1) + 1 / (k + rank_of[c] + 1)))
+    fused = ranking.fused.copy()
+    fused[judged] = np.linspace(1.0, 0.5, len(judged))
+    rest = ranking.order[len(top):]
+    fused[rest] = np.minimum(fused[rest], 0.49)
+    return replace(ranking, order=judged + rest, fused=fused, sentence_scores=scores), len(wanted)
+
+
+def stage_rows(sets, weak, strong, settings):
+    """label -> (question, weak index, strong index, mapping) -> Ranking, for each row."""
+    from ytqa._judge import BiEncoderJudge
+    from ytqa._language import same_language
+    from ytqa._search import rejudge
+
+    judge = BiEncoderJudge(strong)
+    s = settings
+    j10, j20 = replace(s, judge_candidates=10, judge_context=0), replace(s, judge_candidates=20, judge_context=0)
+    j10c = replace(s, judge_candidates=10, judge_context=1)
+    wn, sn = weak.spec.name, strong.spec.name
+
+    def cross(q, w):
+        return not same_language(q, w.transcript.language_code)
+
+    return [
+        (f"{wn} alone (today's default)", lambda q, w, st, m, ms: w.rank(q, w.embedder.embed_query(q), s)),
+        (f"{sn} alone", lambda q, w, st, m, ms: st.rank(q, st.embedder.embed_query(q), s)),
+        (f"{wn}-led fusion, {sn} at 0.25", lambda q, w, st, m, ms: fuse(w, st, m, q, 0.25, s)),
+        (f"{wn}-led fusion, {sn} at 1", lambda q, w, st, m, ms: fuse(w, st, m, q, 1.0, s)),
+        (f"{sn}-led fusion, {wn} at 1", lambda q, w, st, m, ms: fuse(st, w, ms, q, 1.0, s)),
+        (f"{sn}-led fusion, {wn} at 0.5", lambda q, w, st, m, ms: fuse(st, w, ms, q, 0.5, s)),
+        (f"{sn}-led fusion, {wn} at 0.25", lambda q, w, st, m, ms: fuse(st, w, ms, q, 0.25, s)),
+        (f"{wn} + {sn} bi-encoder judge, top 10 passages", 
+         lambda q, w, st, m, ms: rejudge(w.rank(q, w.embedder.embed_query(q), s), judge, q, j10)),
+        (f"{wn} + {sn} bi-encoder judge, top 20 passages",
+         lambda q, w, st, m, ms: rejudge(w.rank(q, w.embedder.embed_query(q), s), judge, q, j20)),
+        (f"{wn} + {sn} bi-encoder judge, top 10 passages with a sentence either side",
+         lambda q, w, st, m, ms: rejudge(w.rank(q, w.embedder.embed_query(q), s), judge, q, j10c)),
+        (f"{wn} + {sn} sentences of the top 20 (judge alone)",
+         lambda q, w, st, m, ms: sentence_judge(w.rank(q, w.embedder.embed_query(q), s), strong, q, s, 20)[0]),
+        (f"{wn} + {sn} sentences of the top 20 (fused with {wn}'s rank)",
+         lambda q, w, st, m, ms: sentence_judge(w.rank(q, w.embedder.embed_query(q), s), strong, q, s, 20,
+                                                alone=False)[0]),
+        (f"before the best index: {wn}; across languages {sn} sentences of {wn}'s top 20",
+         lambda q, w, st, m, ms: sentence_judge(w.rank(q, w.embedder.embed_query(q), s), strong, q, s, 20)[0]
+         if cross(q, w) else w.rank(q, w.embedder.embed_query(q), s)),
+        (f"before the best index: {wn}; across languages {sn} judge on {wn}'s top 10 passages",
+         lambda q, w, st, m, ms: rejudge(w.rank(q, w.embedder.embed_query(q), s), judge, q, j10c)
+         if cross(q, w) else w.rank(q, w.embedder.embed_query(q), s)),
+    ]
+
+
+def run_stages(sets, weak, strong, only: str = "") -> None:
+    from ytqa._eval import load_eval_transcript, metrics
+
+    settings = ytqa.SearchSettings()
+    rows = stage_rows(sets, weak, strong, settings)
+    if only:
+        rows = [r for r in rows if any(r[0].startswith(p) for p in only.split(","))]
+    spans = {label: {} for label, _ in rows}
+    for _name, questions, transcripts in sets:
+        indexes = {}
+        for q in questions:
+            if q.video_id not in indexes:
+                transcript = load_eval_transcript(transcripts, q.video_id)
+                w, st = build(transcript, weak), build(transcript, strong)
+                indexes[q.video_id] = (w, st, partner(w, st), partner(st, w))
+            w, st, m, ms = indexes[q.video_id]
+            for label, rank in rows:
+                ranking = rank(q.question, w, st, m, ms)
+                moments = ranking.index.moments(ranking, q.question, 5, settings)
+                spans[label][q.id] = [(x.start, x.end) for x in moments]
+        weak.save_memo()
+        strong.save_memo()
+    for label, _ in rows:
+        results = [metrics(qs, spans[label]) for _, qs, _ in sets]
+        spans_at_1 = ", ".join(f"{m['span@1']:g}" for m in results)
+        print(f"| stages | {label} (span@1 {spans_at_1} s) | " + " | ".join(cell(m) for m in results) + " |",
+              flush=True)
 
 
 if __name__ == "__main__":

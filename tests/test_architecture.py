@@ -26,7 +26,7 @@ OWNERS = {
     "onnxruntime": {"_onnx", "_e5"},
     "torch": {"_onnx", "_e5"},
     "langchain_huggingface": {"_embeddings"},
-    "sentence_transformers": {"_embeddings"},
+    "sentence_transformers": {"_embeddings", "_judge"},  # _judge: the CrossEncoder judge only
     "streamlit": {"web.*"},
 }
 #: The shell, the web app and the tools above the facade; no part below it imports these.

@@ -9,6 +9,7 @@ import pytest
 from ytqa import ChunkSettings, Library, Line, SearchSettings, Transcript, VideoIndex
 from ytqa._builder import Recipe, build_index
 from ytqa._vectors import FaissIndexVectors
+from ytqa._moments import restates
 from fake_model import WordHashEmbedder
 
 MODEL = WordHashEmbedder()
@@ -154,3 +155,47 @@ def test_a_moment_found_across_the_library_is_the_one_its_video_gives_alone(thre
 def test_a_question_over_some_videos_only_answers_from_them(three_videos):
     moments = three_videos.ask_all("bake sourdough bread", k=5, video_ids=["dQw4w9WgXcQ", "XpxTrDDcpPE"])
     assert moments and {m.video_id for m in moments} <= {"dQw4w9WgXcQ", "XpxTrDDcpPE"}
+
+
+# --- where the answer is, around the best sentence (issue 22, point 6 and 7) -----------
+
+
+def test_a_sentence_that_asks_the_question_back_restates_it():
+    question = "what does a lighthouse keeper do at night"
+    assert restates(question, "So what does the lighthouse keeper do?")
+    assert restates(question, "what does a keeper do at night")  # captions without punctuation
+    assert not restates(question, "The lighthouse keeper works at night.")  # an answer in its words
+    assert not restates(question, "Why do ships sink?")  # another question
+
+
+def test_when_the_best_sentence_restates_the_question_the_sentence_after_that_answers_is_shown():
+    lines = every(10, FILLER[:3] + ["What does a lighthouse keeper do at night on the coast?"] + FILLER[3:5]
+                  + ["He tends the lamp all night for the coast."] + FILLER * 2)
+    question = "What does a lighthouse keeper do at night on the coast?"
+    plain = ask(video(lines, window=30), question, k=1)[0]
+    top = ask(video(lines, window=30), question, k=1, restated_follow=60.0)[0]
+    assert plain.sentence == question
+    assert top.sentence == "He tends the lamp all night for the coast."
+    assert top.start == plain.start and top.end >= 70.0  # the answer's line ends at 70 s
+
+
+def test_a_moment_runs_on_past_the_sentence_it_shows():
+    lines = every(5, FILLER * 2 + ["Zebra stripes confuse biting flies."] + FILLER * 3)
+    top = ask(video(lines, window=20), "zebra stripes flies", k=1, follow_seconds=25.0, min_seconds=0)[0]
+    assert top.end >= 65.0 + 25.0  # the zebra line ends at 65 s
+
+
+def test_curve_bounds_cover_the_run_of_sentences_that_stay_near_the_question():
+    lines = every(5, FILLER * 2 + ["Lava flows from the volcano.", "The volcano erupts lava and ash.",
+                                   "Ash from the volcano covers the town."] + FILLER * 3)
+    index = video(lines, window=60)
+    top = ask(index, "volcano lava ash", k=1, boundaries="curve", curve_smooth=0, curve_min_seconds=0,
+              curve_lead_in=0)[0]
+    assert (top.start, top.end) == (60.0, 75.0)
+
+
+def test_curve_bounds_stay_within_the_longest_moment_allowed():
+    lines = every(5, FILLER * 2 + [f"The volcano erupts lava and ash, day {day}." for day in range(20)]
+                  + FILLER * 2)
+    top = ask(video(lines, window=60), "volcano lava ash", k=1, boundaries="curve", curve_max_seconds=45.0)[0]
+    assert top.end - top.start <= 45.0

@@ -16,13 +16,20 @@ What kind of answer the question wants decides the moment's edges:
   passage that ranked first is itself evidence of where the answer ends.
 
 ``boundaries="passage"`` uses the passage rule for every question, for comparison.
+``boundaries="curve"`` cuts a fact's moment from the model's per-sentence similarity
+curve instead: from the anchor (its peak) it grows either way while the smoothed curve
+stays above a share of the way from the video's median to the peak, within the lengths
+of dev's gold answers (``curve_span``); a procedure keeps its long moment.
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from ._chunking import Chunking
+from ._lexical import terms
 
 # "How do I / how can you / how to / how should we ...", "what are the steps", and the
 # same in the other languages whose stemmers we ship.
@@ -59,12 +66,48 @@ def is_procedure(question: str, chunking: Chunking, anchor: int) -> bool:
     return words > 0 and 100.0 * cues / words >= STEP_CUE_DENSITY
 
 
+def curve_span(chunking: Chunking, scores: np.ndarray, best: int, settings) -> tuple[int, int]:
+    """Sentences [first, last) around ``best`` where the smoothed similarity stays high."""
+    sentences = chunking.sentences
+    radius = settings.curve_smooth
+    smooth = np.convolve(np.pad(scores, radius, mode="edge"), np.ones(2 * radius + 1) / (2 * radius + 1),
+                         mode="valid")
+    floor = float(np.median(scores))
+    line = floor + settings.curve_share * (float(smooth[best]) - floor)
+    first, last = best, best + 1
+
+    def length(a: int, b: int) -> float:
+        return sentences[b - 1].end - sentences[a].start
+
+    while True:
+        left = first > 0 and length(first - 1, last) <= settings.curve_max_seconds and smooth[first - 1] >= line
+        right = last < len(sentences) and length(first, last + 1) <= settings.curve_max_seconds \
+            and smooth[last] >= line
+        if not (left or right):
+            break
+        if left and (not right or smooth[first - 1] >= smooth[last]):
+            first -= 1
+        else:
+            last += 1
+    while last < len(sentences) and length(first, last) < settings.curve_min_seconds:
+        last += 1
+    return first, last
+
+
 def shape_moment(chunking: Chunking, chunk_index: int, best: int, settings,
-                 question: str = "") -> tuple[int, int]:
-    """The moment around sentence ``best`` of chunk ``chunk_index``: sentences [first, last)."""
+                 question: str = "", scores: np.ndarray | None = None) -> tuple[int, int]:
+    """The moment around sentence ``best`` of chunk ``chunk_index``: sentences [first, last).
+
+    ``scores``: the question's similarity to every sentence (for ``boundaries="curve"``)."""
     sentences = chunking.sentences
     chunk = chunking.chunks[chunk_index]
-    if settings.boundaries == "answer" and is_procedure(question, chunking, best):
+    procedure = settings.boundaries != "passage" and is_procedure(question, chunking, best)
+    if settings.boundaries == "curve" and not procedure and scores is not None:
+        first, last = curve_span(chunking, scores, best, settings)
+        while first > 0 and sentences[best].start - sentences[first - 1].start <= settings.curve_lead_in:
+            first -= 1
+        return first, last
+    if procedure:
         lead_in, length = settings.procedure_lead_in, settings.procedure_seconds
         first, last = best, best + 1
     else:
@@ -76,3 +119,44 @@ def shape_moment(chunking: Chunking, chunk_index: int, best: int, settings,
     while last < len(sentences) and sentences[last - 1].end - sentences[first].start < length:
         last += 1
     return first, last
+
+
+#: A sentence restates the question when it is put as a question (a question mark, or an
+#: interrogative first word for captions without punctuation) and holds at least this
+#: share of the question's terms. Term overlap alone also matched the answers themselves
+#: (lecturers answer in the question's words): on dev it moved the shown sentence off
+#: the answer for 6 of 48 questions.
+RESTATE_SHARE = 0.5
+_ASKING = re.compile(r"^\W*(?:so |and |but |now |okay |ok )?(what|why|how|when|where|who|which|is|are|can|"
+                     r"does|do|should|qu[eé]|por qu[eé]|c[oó]mo|pourquoi|comment|warum|wie|was)\b", re.I)
+
+
+def restates(question: str, sentence: str, language: str = "en") -> bool:
+    """Does the sentence ask the question back (a speaker reading it out, or posing it)?"""
+    if not (sentence.rstrip().endswith("?") or _ASKING.match(sentence)):
+        return False
+    asked = set(terms(question, language))
+    return bool(asked) and len(asked & set(terms(sentence, language))) >= RESTATE_SHARE * len(asked)
+
+
+def answer_after(chunking: Chunking, scores: np.ndarray | None, anchor: int, seconds: float,
+                 question: str, language: str = "en") -> int:
+    """Where a restated question is answered: of the sentences starting within ``seconds``
+    after the anchor, the most similar one that does not restate it (without scores, the
+    first that does not); the anchor itself when there is none."""
+    sentences = chunking.sentences
+    until = sentences[anchor].end + seconds
+    after = [i for i in range(anchor + 1, len(sentences)) if sentences[i].start <= until
+             and not restates(question, sentences[i].text, language)]
+    if not after:
+        return anchor
+    return after[0] if scores is None else max(after, key=lambda i: scores[i])
+
+
+def run_past(chunking: Chunking, last: int, sentence: int, seconds: float) -> int:
+    """``last`` moved on so the moment runs at least ``seconds`` past ``sentence``'s end."""
+    sentences = chunking.sentences
+    last = max(last, sentence + 1)
+    while last < len(sentences) and sentences[last - 1].end < sentences[sentence].end + seconds:
+        last += 1
+    return last

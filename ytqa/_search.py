@@ -8,7 +8,7 @@ rather than up to half a minute before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from ._errors import InvalidQuestion
 from ._language import same_language
 from ._lexical import LexicalIndex, terms
 from ._links import embed_url, format_timestamp, watch_url
-from ._moments import shape_moment
+from ._moments import answer_after, restates, run_past, shape_moment
 from ._transcript import Transcript
 
 MAX_QUESTION_CHARS = 2000
@@ -51,6 +51,25 @@ class SearchSettings:
     procedure_seconds: float = 75.0
     #: Weight of the following sentence when choosing where an answer starts.
     sentence_context: float = 0.5
+    #: The second stage, when a judge is given to ``search``: how many of the first
+    #: stage's passages it reads, how many sentences either side of each it reads with
+    #: it, and its weight against the first stage's rank (reciprocal ranks, ``rrf_k``).
+    judge_candidates: int = 20
+    judge_context: int = 1
+    judge_weight: float = 1.0
+    #: ``boundaries="curve"``: the similarity curve is smoothed over this many sentences
+    #: either side; a moment grows while it stays above this share of the way from the
+    #: video's median to the peak, within these lengths, with this lead-in.
+    curve_smooth: int = 1
+    curve_share: float = 0.5
+    curve_min_seconds: float = 14.0
+    curve_max_seconds: float = 45.0
+    curve_lead_in: float = 3.0
+    #: When the best sentence restates the question, the answer follows it: the sentence
+    #: shown is the best one starting within this many seconds after it (0: off).
+    restated_follow: float = 0.0
+    #: A moment runs at least this many seconds past the sentence it shows (0: off).
+    follow_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -151,14 +170,24 @@ class VideoIndex:
             )
         return self._lexical
 
-    def ask(self, question: str, k: int = 5, settings: SearchSettings = SearchSettings()) -> list[Moment]:
+    def ask(self, question: str, k: int = 5, settings: SearchSettings = SearchSettings(),
+            judge=None) -> list[Moment]:
         question = check_question(question)
         query = self.embedder.embed_query(question)
-        return self.search(question, query, k, settings)
+        return self.search(question, query, k, settings, judge)
 
     def search(self, question: str, query: np.ndarray, k: int = 5,
-               settings: SearchSettings = SearchSettings()) -> list[Moment]:
+               settings: SearchSettings = SearchSettings(), judge=None) -> list[Moment]:
+        """The top ``k`` moments; with a ``_judge.Judge``, its second look reorders the
+        first stage's top ``settings.judge_candidates``."""
         ranking = self.rank(question, query, settings)
+        if judge is not None and settings.judge_candidates > 0:
+            ranking = rejudge(ranking, judge, question, settings)
+        return self.moments(ranking, question, k, settings)
+
+    def moments(self, ranking: "Ranking", question: str, k: int = 5,
+                settings: SearchSettings = SearchSettings()) -> list[Moment]:
+        """Moments from a ranking, best first, none overlapping another."""
         if ranking.sentence_scores is not None and len(ranking.sentence_scores):
             best_in_video = float(np.max(ranking.sentence_scores))
         else:
@@ -172,8 +201,7 @@ class VideoIndex:
             # clipping moments to fit beside each other instead lost a top-3 hit on dev).
             if any(chunk.start < e and s < chunk.end for s, e in taken):
                 continue
-            best = ranking.best_sentence(index)
-            first, last = shape_moment(self.chunking, index, best, settings, question)
+            first, last, best = self._shape(ranking, index, question, settings)
             start, end = sentences[first].start, sentences[last - 1].end
             # So is a moment that, stretched to its edges, overlaps one.
             if any(start < e and s < end for s, e in taken):
@@ -193,6 +221,20 @@ class VideoIndex:
             if len(moments) == k:
                 break
         return moments
+
+    def _shape(self, ranking: "Ranking", index: int, question: str, settings: SearchSettings):
+        """A chunk's moment: sentences [first, last), and the sentence it shows."""
+        best = ranking.best_sentence(index)
+        first, last = shape_moment(self.chunking, index, best, settings, question, ranking.sentence_scores)
+        shown = best
+        if settings.restated_follow and restates(question, self.chunking.sentences[best].text,
+                                                 language := self.lexical.language):
+            shown = answer_after(self.chunking, ranking.sentence_scores, best, settings.restated_follow,
+                                 question, language)
+            last = max(last, shown + 1)
+        if settings.follow_seconds:
+            last = run_past(self.chunking, last, shown, settings.follow_seconds)
+        return first, last, shown
 
     def rank(self, question: str, query: np.ndarray, settings: SearchSettings = SearchSettings()) -> "Ranking":
         """Chunks best first: dense, BM25 and sentence rankings fused by reciprocal rank."""
@@ -270,3 +312,33 @@ class Ranking:
         if self.sentence_scores is not None:
             return float(self.sentence_scores[sentence])
         return float(self.dense_of.get(chunk_index, 0.0))
+
+
+def judge_passage(chunking: Chunking, chunk_index: int, context: int) -> str:
+    """A chunk's text with ``context`` sentences either side: what a judge reads."""
+    chunk = chunking.chunks[chunk_index]
+    first = max(0, chunk.first_sentence - context)
+    last = min(len(chunking.sentences), chunk.last_sentence + context)
+    return " ".join(s.text for s in chunking.sentences[first:last])
+
+
+def rejudge(ranking: Ranking, judge, question: str, settings: SearchSettings) -> Ranking:
+    """The ranking with its top candidates reordered by the judge's scores fused with
+    their first-stage rank (reciprocal ranks); the rest follow in their order."""
+    top = ranking.order[: settings.judge_candidates]
+    if not top:
+        return ranking
+    chunking = ranking.index.chunking
+    scores = np.asarray(judge.score(question, [judge_passage(chunking, i, settings.judge_context)
+                                               for i in top]), dtype="float64")
+    judged = np.empty(len(top))
+    judged[np.argsort(-scores, kind="stable")] = np.arange(len(top))
+    k, weight = settings.rrf_k, settings.judge_weight
+    combined = (1.0 / (k + np.arange(len(top)) + 1) + weight / (k + judged + 1)) * (k + 1) / (1 + weight)
+    order = [top[i] for i in np.argsort(-combined, kind="stable")]
+    fused = ranking.fused.copy()
+    fused[top] = combined
+    rest = ranking.order[len(top):]
+    if rest:  # below every candidate, in their first-stage order
+        fused[rest] = np.minimum(fused[rest], combined.min() * 0.999)
+    return replace(ranking, order=order + rest, fused=fused)

@@ -129,6 +129,12 @@ class VectorIndex:
         return [(int(doc.metadata["chunk"]), float(score)) for doc, score in hits]
 
 
+def inner_products(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Each row's inner product with the query: the model's own similarity (cosine for a
+    normalising model), for vectors held outside an index (a judge's passages)."""
+    return np.asarray(vectors, dtype="float32") @ np.asarray(query, dtype="float32")
+
+
 class FaissIndexVectors:
     """One video's vectors in memory: ``IndexVectors`` for the file store."""
 

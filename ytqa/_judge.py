@@ -1,0 +1,148 @@
+"""A second look at the first stage's candidates: a judge scores (question, passage) pairs.
+
+The first stage (dense, sentence and BM25 rankings fused) ranks every passage of a
+video cheaply. A judge reads only its top ``N`` candidates, each with its neighbouring
+sentences, and scores how well each answers the question; its cost grows with ``N``,
+not with the video's length. ``_search.rejudge`` folds its scores back into the ranking.
+
+One base class with one abstract method (``Judge.score``), and a registry of judges by
+name with aliases, as for embedding models:
+
+- ``bi-encoder`` (alias ``embedder``): any of our embedding models, for example the
+  multilingual e5, embeds the question and the passages; the score is their cosine.
+- ``cross-encoder`` (alias ``ce``): a sentence-transformers ``CrossEncoder`` for any
+  Hugging Face Hub id or local folder, which reads question and passage together (for
+  users online: the weights come from the Hub on first use).
+
+Judges are made by ``make_judge(name, **options)``; ``register`` adds one. The registry
+is a plain dict here (name -> factory, alias -> name).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ._errors import YtqaError
+from ._vectors import inner_products
+
+
+class Judge(ABC):
+    """Scores how well each passage answers the question: higher is better."""
+
+    #: Shown where the answer says who judged it.
+    name: str = "judge"
+
+    @abstractmethod
+    def score(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        """One score per passage, in the passages' order (a float array)."""
+
+
+class BiEncoderJudge(Judge):
+    """An embedding model as a judge: its similarity of the question to each passage (the
+    inner product of their vectors, as in the model's index: cosine for e5 and MiniLM).
+
+    ``embedder`` is anything with ``embed_query`` and ``embed_documents`` (an
+    ``Embedder``); it applies its own query and passage prefixes. Passage vectors are
+    kept by text for the judge's life, so asking again about the same video embeds
+    only candidates it has not seen.
+    """
+
+    def __init__(self, embedder, remember: int = 20000):
+        self.embedder = embedder
+        self.name = getattr(getattr(embedder, "spec", None), "name", "bi-encoder")
+        self._known: dict[str, np.ndarray] = {}
+        self._remember = remember
+
+    def score(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        passages = list(passages)
+        if not passages:
+            return np.zeros(0, dtype="float32")
+        todo = [p for p in dict.fromkeys(passages) if p not in self._known]
+        if todo:
+            if len(self._known) + len(todo) > self._remember:
+                self._known.clear()
+            self._known.update(zip(todo, self.embedder.embed_documents(todo)))
+        vectors = np.vstack([self._known[p] for p in passages])
+        return inner_products(vectors, self.embedder.embed_query(question))
+
+
+class CrossEncoderJudge(Judge):
+    """A sentence-transformers ``CrossEncoder`` (a Hub id or a local folder) as a judge.
+
+    The model is loaded on first use; a model that cannot be fetched or read raises
+    ``JudgeUnavailable`` naming it and what to do.
+    """
+
+    def __init__(self, model: str, max_length: int = 512):
+        self.model_name = model
+        self.name = model
+        self.max_length = max_length
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            try:
+                from sentence_transformers import CrossEncoder
+            except ImportError as error:
+                raise JudgeUnavailable(self.model_name, f"a library is missing ({error.name})",
+                                       "Install sentence-transformers to use a cross-encoder judge.") from None
+            try:
+                self._model = CrossEncoder(self.model_name, max_length=self.max_length, device="cpu")
+            except Exception as error:  # hub, network and file errors: many types, one message
+                first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                raise JudgeUnavailable(
+                    self.model_name, f"the cross-encoder could not be loaded ({first[:200]})",
+                    "Connect to the internet once so it can be downloaded from the Hugging Face Hub, "
+                    "or name a local folder holding a sentence-transformers CrossEncoder; "
+                    "or leave the judge off.") from None
+        return self._model
+
+    def score(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        passages = list(passages)
+        if not passages:
+            return np.zeros(0, dtype="float32")
+        scores = self._load().predict([(question, p) for p in passages], show_progress_bar=False)
+        return np.asarray(scores, dtype="float32").reshape(len(passages))
+
+
+class JudgeUnavailable(YtqaError):
+    def __init__(self, name: str, detail: str, remedy: str):
+        self.name = name
+        super().__init__(f"Cannot load the judge model {name!r}: {detail}. {remedy}")
+
+
+class UnknownJudge(YtqaError):
+    def __init__(self, name: str):
+        super().__init__(f"There is no judge called {name!r}: choose one of {', '.join(sorted(_JUDGES))} "
+                         f"(or an alias: {', '.join(sorted(_ALIASES))}).")
+
+
+_JUDGES: dict[str, Callable[..., Judge]] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(name: str, factory: Callable[..., Judge], aliases: Sequence[str] = ()) -> None:
+    """Make ``factory(**options)`` the judge called ``name`` (and each of ``aliases``)."""
+    _JUDGES[name] = factory
+    for alias in aliases:
+        _ALIASES[alias] = name
+
+
+def judge_names() -> dict[str, list[str]]:
+    """Each registered judge's name and its aliases."""
+    return {name: sorted(a for a, n in _ALIASES.items() if n == name) for name in _JUDGES}
+
+
+def make_judge(name: str, **options) -> Judge:
+    """The judge called ``name`` (or one of its aliases), made with ``options``."""
+    key = _ALIASES.get(name, name)
+    if key not in _JUDGES:
+        raise UnknownJudge(name)
+    return _JUDGES[key](**options)
+
+
+register("bi-encoder", BiEncoderJudge, aliases=("embedder",))
+register("cross-encoder", CrossEncoderJudge, aliases=("ce",))
