@@ -3,8 +3,10 @@ the first stage's candidates (specified with the stand-in model, tests/fake_mode
 
 import pytest
 
+import ytqa
+
 from ytqa import SearchSettings
-from ytqa._judge import BiEncoderJudge, CrossEncoderJudge, Judge, JudgeUnavailable, UnknownJudge, \
+from ytqa._judge import BiEncoderJudge, CrossEncoderJudge, Judge, JudgeUnavailable, \
     judge_names, make_judge
 from ytqa._search import judge_passage, rejudge
 from fake_model import WordHashEmbedder
@@ -46,7 +48,7 @@ def test_judges_are_made_by_name_or_alias():
 
 
 def test_an_unknown_judge_is_refused_with_the_names_to_choose_from():
-    with pytest.raises(UnknownJudge, match="no judge called 'llm'.*bi-encoder, cross-encoder"):
+    with pytest.raises(ytqa.UnknownPlugin, match="no judge named 'llm'.*bi-encoder, cross-encoder.*register_judge"):
         make_judge("llm")
 
 

@@ -100,6 +100,7 @@ from ._collections import (
     request_delay,
 )
 from ._files import load_transcript_file, parse_subtitles
+from ._judge import JUDGES, Judge, register_judge
 from ._library import Library, VideoInfo
 from ._links import Link, collection_link, embed_url, format_timestamp, parse_link, video_id, watch_url
 from ._registry import Registry

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ._errors import YtqaError
+from ._registry import Registry
 from ._vectors import inner_products
 
 
@@ -114,35 +115,22 @@ class JudgeUnavailable(YtqaError):
         super().__init__(f"Cannot load the judge model {name!r}: {detail}. {remedy}")
 
 
-class UnknownJudge(YtqaError):
-    def __init__(self, name: str):
-        super().__init__(f"There is no judge called {name!r}: choose one of {', '.join(sorted(_JUDGES))} "
-                         f"(or an alias: {', '.join(sorted(_ALIASES))}).")
-
-
-_JUDGES: dict[str, Callable[..., Judge]] = {}
-_ALIASES: dict[str, str] = {}
-
-
-def register(name: str, factory: Callable[..., Judge], aliases: Sequence[str] = ()) -> None:
-    """Make ``factory(**options)`` the judge called ``name`` (and each of ``aliases``)."""
-    _JUDGES[name] = factory
-    for alias in aliases:
-        _ALIASES[alias] = name
+#: The judges, by name or alias: ``register_judge(name, factory, aliases=...)`` adds one,
+#: ``factory(**options)`` making it.
+JUDGES: Registry[Callable[..., Judge]] = Registry("judge", "ytqa.register_judge")
+register_judge = JUDGES.register
 
 
 def judge_names() -> dict[str, list[str]]:
     """Each registered judge's name and its aliases."""
-    return {name: sorted(a for a, n in _ALIASES.items() if n == name) for name in _JUDGES}
+    return {name: JUDGES.aliases(name) for name in JUDGES.names()}
 
 
 def make_judge(name: str, **options) -> Judge:
-    """The judge called ``name`` (or one of its aliases), made with ``options``."""
-    key = _ALIASES.get(name, name)
-    if key not in _JUDGES:
-        raise UnknownJudge(name)
-    return _JUDGES[key](**options)
+    """The judge called ``name`` (or one of its aliases), made with ``options``;
+    ``UnknownPlugin`` naming the judges there are for any other name."""
+    return JUDGES.get(name)(**options)
 
 
-register("bi-encoder", BiEncoderJudge, aliases=("embedder",))
-register("cross-encoder", CrossEncoderJudge, aliases=("ce",))
+register_judge("bi-encoder", BiEncoderJudge, aliases=("embedder",))
+register_judge("cross-encoder", CrossEncoderJudge, aliases=("ce",))

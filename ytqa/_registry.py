@@ -51,6 +51,10 @@ class Registry(Generic[T]):
         """The registered names, in the order they were registered (aliases left out)."""
         return list(self._plugins)
 
+    def aliases(self, name: str) -> list[str]:
+        """The aliases of the plug-in registered as ``name``, sorted (its name left out)."""
+        return sorted(a for a, n in self._names.items() if n == name and a != name)
+
     def name_of(self, name: str) -> str | None:
         """The registered name that ``name`` (a name or an alias) stands for, or None."""
         return self._names.get(name)
