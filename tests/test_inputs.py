@@ -478,3 +478,82 @@ def test_a_model_without_a_calibrated_line_never_reports_a_weak_match():
     assert ytqa.weak_match([moment], ytqa.resolve_model("minilm"))
     assert not ytqa.weak_match([moment], ytqa.resolve_model("e5"))
     assert not ytqa.weak_match([], ytqa.resolve_model("minilm"))
+
+
+# --- collection files as someone edited them -----------------------------------------
+
+PLAYLIST = "PLhQjrBD2T380F_inVRXMIHCqLaNUd7bN4"
+OTHER = "PLbpi6ZahtOH6Blw3RGYpWkSByi_T7Rygb"
+
+
+def write_collection(data_dir, playlist=PLAYLIST, **fields):
+    """A collection file as ytqa writes it, with ``fields`` changed in its JSON."""
+    saved = ytqa.SavedCollection(
+        key=playlist, kind="playlist", id=playlist, title=f"Course {playlist[-4:]}",
+        source=f"https://www.youtube.com/playlist?list={playlist}",
+        url=f"https://www.youtube.com/playlist?list={playlist}",
+        videos=(ytqa.SavedVideo(VIDEO, "A talk", 65.0, state="indexed"),), added=1.0)
+    data = saved.to_json()
+    for name, value in fields.items():
+        if name.startswith("video_"):
+            data["videos"][0][name[len("video_"):]] = value
+        else:
+            data[name] = value
+    path = data_dir / "collections" / f"{playlist}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("where", ["absolute", "relative"])
+def test_a_collection_file_naming_another_path_as_its_key_is_reported_not_followed(capsys, tmp_path, where):
+    data = tmp_path / "data"
+    precious = tmp_path / "precious.json"
+    precious.write_text("a stored transcript")
+    key = str(tmp_path / "precious") if where == "absolute" else "../../precious"
+    path = write_collection(data, key=key)
+    code, out, err = run(capsys, "remove", PLAYLIST, "--data-dir", data)
+    assert code == 1 and precious.read_text() == "a stored transcript"
+    warning = err.splitlines()[0]
+    assert warning.startswith(f"warning: skipped {path}: it names itself ")
+    assert "does not follow it" in warning and "Traceback" not in err
+    code, out, err = run(capsys, "collections", "--data-dir", data)
+    assert code == 0 and out.startswith("No playlist or channel is added yet")
+    assert err.count("\n") == 1 and f"skipped {path}" in err
+
+
+def test_a_collection_key_that_is_a_path_is_refused_before_any_file_is_touched(tmp_path):
+    store = ytqa.CollectionStore(tmp_path / "data")
+    for key in ("../victim", "/etc/passwd", "..", ".hidden", "a/b", ""):
+        with pytest.raises(ytqa.YtqaError, match="is not a collection key"):
+            store.remove(key)
+    assert not (tmp_path / "victim.json").exists()
+
+
+ILL_TYPED = [
+    pytest.param({"videos": 5}, "videos: Input should be a valid list", id="videos-a-number"),
+    pytest.param({"videos": "abc"}, "videos: Input should be a valid list", id="videos-a-text"),
+    pytest.param({"video_video_id": ["x"]}, "videos.0.video_id: Input should be a valid string",
+                 id="video-id-a-list"),
+    pytest.param({"video_duration": "65"}, "videos.0.duration: Input should be a valid number",
+                 id="duration-a-text"),
+    pytest.param({"title": None}, "title: Input should be a valid string", id="title-missing"),
+]
+
+
+@pytest.mark.parametrize("change, why", ILL_TYPED)
+def test_an_ill_typed_collection_file_is_skipped_with_one_named_line_and_the_rest_works(
+        capsys, tmp_path, change, why):
+    data = tmp_path / "data"
+    bad = write_collection(data, **change)
+    write_collection(data, OTHER)
+    talk = write_json_transcript(tmp_path / "talk.json", [("A talk about caching and invalidation.", 0, 65)])
+    assert run(capsys, "index", VIDEO, "--transcript", talk, "--data-dir", data, "-q")[0] == 0
+    for argv in (["collections"], ["collections", OTHER], ["list"]):
+        code, out, err = run(capsys, *argv, "--data-dir", data)
+        assert code == 0 and "Traceback" not in err, err
+        assert err == f"warning: skipped {bad}: its field {why}; fix or delete that file " \
+                      "(ytqa add LINK lists the playlist or channel again)\n"
+        assert "Course " + OTHER[-4:] in out and "Course " + PLAYLIST[-4:] not in out
+    store = ytqa.CollectionStore(data)
+    assert [c.key for c in store.all()] == [OTHER] and list(store.skipped) == [str(bad)]

@@ -21,6 +21,11 @@ def _languages(value: str | None) -> list[str]:
     return [code.strip() for code in (value or "").split(",") if code.strip()]
 
 
+def _warn(line: str) -> None:
+    """A one-line warning on stderr (a file skipped, a video waited for)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def _library(args):
     from ._library import Library
     from ._youtube import ProxySettings
@@ -37,7 +42,7 @@ def _library(args):
     if proxy is not None:
         proxy.check()  # before any work: a malformed --proxy is named at once
     return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
-                   proxy=proxy, store=args.store, notice=lambda line: print(line, file=sys.stderr, flush=True))
+                   proxy=proxy, store=args.store, notice=_warn)
 
 
 #: Without a terminal (a log, CI), progress is a line every this many seconds.
@@ -278,7 +283,7 @@ def cmd_sync(args) -> int:
 def cmd_collections(args) -> int:
     from ._collections import CollectionStore
 
-    store = CollectionStore(args.data_dir)
+    store = CollectionStore(args.data_dir, notice=_warn)
     if args.collection:
         saved = store.find(args.collection)
         if args.json:
@@ -306,7 +311,7 @@ def cmd_collections(args) -> int:
 def cmd_remove(args) -> int:
     from ._collections import CollectionStore
 
-    store = CollectionStore(args.data_dir)
+    store = CollectionStore(args.data_dir, notice=_warn)
     saved = store.find(args.collection)
     store.remove(saved.key)
     print(f"removed {saved.title} ({saved.key}); its videos stay in the library")
@@ -372,7 +377,7 @@ def cmd_list(args) -> int:
         title = v.title or "(untitled)"
         return f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
 
-    added = CollectionStore(args.data_dir).all() if videos else []
+    added = CollectionStore(args.data_dir, notice=_warn).all() if videos else []
     if not added:
         for v in videos:
             print(line(v))
