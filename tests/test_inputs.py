@@ -277,6 +277,32 @@ def test_output_to_a_full_device_is_one_clear_line(tmp_path, embedder):
     assert "cannot write the output: No space left on device" in one_clear_line(done)
 
 
+def test_a_reader_that_goes_away_ends_ask_quietly_with_the_sigpipe_status(tmp_path, embedder):
+    """ytqa ask ... | head -1: more output than the pipe holds, and the reader leaves after one line."""
+    import signal
+
+    talk = write_json_transcript(tmp_path / "long.json", [
+        (f"Part {i}: caches, queues and disks, and why invalidation is the hardest part of caching.", i * 4, 4)
+        for i in range(300)])
+    import fcntl
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # the answer (over 16 KB) cannot fit in it
+    process = subprocess.Popen([sys.executable, "-m", "ytqa", "ask", VIDEO, "caching", "-k", "400", "--json",
+                                "--transcript", str(talk), "--data-dir", str(tmp_path / "d")],
+                               stdout=write_end, stderr=subprocess.PIPE, cwd=ROOT,
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)), text=True)
+    os.close(write_end)
+    first = b""
+    while not first.endswith(b"\n"):  # head -1 reads the first line, and is gone
+        first += os.read(read_end, 1)
+    os.close(read_end)
+    assert first == b"{\n"
+    err = process.stderr.read()
+    assert process.wait(300) == 128 + signal.SIGPIPE
+    assert err == "", err  # not "Cannot write in the library", no traceback
+
+
 def _namespace_or_skip():
     """Whether this process may make a mount namespace of its own (root, with unshare)."""
     import shutil

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import textwrap
 from typing import Sequence
@@ -595,8 +596,13 @@ class _OutputFailed(Exception):
         self.error = error
 
 
+class _OutputClosed(Exception):
+    """The reader of stdout went away (``| head -1``): not an error, the end."""
+
+
 class _GuardedOutput:
-    """stdout, whose write errors (a full disk, /dev/full) are told apart from the library's."""
+    """stdout, whose write errors (a full disk, /dev/full, a closed pipe) are told apart
+    from the library's: only these are the output's, a library's OSError stays its own."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -605,7 +611,7 @@ class _GuardedOutput:
         try:
             return self._stream.write(text)
         except BrokenPipeError:
-            raise
+            raise _OutputClosed() from None
         except OSError as error:
             raise _OutputFailed(error) from None
 
@@ -613,7 +619,7 @@ class _GuardedOutput:
         try:
             self._stream.flush()
         except BrokenPipeError:
-            raise
+            raise _OutputClosed() from None
         except OSError as error:
             raise _OutputFailed(error) from None
 
@@ -647,6 +653,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.YtqaError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except _OutputClosed:  # as a command killed by SIGPIPE ends, quietly (141 in a shell)
+        sys.stdout = stdout
+        _silence_stdout()
+        return 128 + signal.SIGPIPE
     except _OutputFailed as failed:
         sys.stdout = stdout
         _silence_stdout()
@@ -666,8 +676,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
     finally:
         if isinstance(sys.stdout, _GuardedOutput):
             sys.stdout = stdout
