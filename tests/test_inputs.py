@@ -583,3 +583,84 @@ def test_an_ill_typed_collection_file_is_skipped_with_one_named_line_and_the_res
         assert "Course " + OTHER[-4:] in out and "Course " + PLAYLIST[-4:] not in out
     store = ytqa.CollectionStore(data)
     assert [c.key for c in store.all()] == [OTHER] and list(store.skipped) == [str(bad)]
+
+
+# --- text from outside reaches no terminal raw -----------------------------------------
+
+#: OSC 0 (retitle the terminal), OSC 52 (write the clipboard), CSI 2J (clear the screen),
+#: and the bidirectional override and isolate characters.
+HOSTILE = ("\x1b]0;pwned\x07Cloud\x1b]52;c;cm0gLXJmIH4=\x07 course\x1b[2J \u202eevil\u202c "
+           "\u2066x\u2069 \x9b31m8-bit")
+SHOWN = "Cloud course evil x 8-bit"
+RAW = ("\x1b", "\x07", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069", "pwned", "cm0gLXJmIH4=")
+
+
+def assert_clean(text):
+    assert not [raw for raw in RAW if raw in text], repr(text)
+
+
+def test_the_gate_removes_osc_csi_and_bidirectional_overrides():
+    from ytqa._transcript import clean_text
+
+    assert clean_text(HOSTILE) == SHOWN
+
+
+@pytest.fixture
+def youtube_answers():
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def test_a_hostile_video_title_from_youtube_is_printed_clean(capsys, tmp_path, youtube_answers):
+    import responses
+    from fakes import PLAYER, RecordedYouTube, _text
+
+    RecordedYouTube(youtube_answers)
+    player = json.loads(_text("youtube.innertube.json.static"))
+    player["videoDetails"]["title"] = HOSTILE
+    youtube_answers.replace(responses.POST, PLAYER, json=player)
+    code, out, err = run(capsys, "index", "GJLlxj_dtq8", "--data-dir", tmp_path, "-q")
+    assert code == 0, err
+    assert out.rstrip().endswith(f" - {SHOWN}")
+    code, out, err = run(capsys, "list", "--data-dir", tmp_path)
+    assert code == 0 and out.rstrip().endswith(SHOWN)
+    assert_clean(out + err)
+
+
+def test_hostile_playlist_and_video_titles_from_yt_dlp_are_printed_clean(
+        capsys, tmp_path, youtube_answers, monkeypatch):
+    import yt_dlp
+    from fakes import PLAYLIST_URL, RecordedYouTube, listing, youtube_dl
+
+    result = listing("ytdlp_playlist.json")
+    result["title"] = HOSTILE
+    result["channel"] = HOSTILE
+    for entry in result["entries"]:
+        if entry.get("title"):
+            entry["title"] = HOSTILE
+    monkeypatch.setattr(yt_dlp, "YoutubeDL", youtube_dl(result))
+    RecordedYouTube(youtube_answers)
+    code, out, err = run(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", tmp_path)
+    assert code == 0, err
+    assert out.startswith(f"{SHOWN} (playlist, 7 videos; key ") and f"indexed  eF8Qqp7rjDg  {SHOWN}" in out
+    assert_clean(out + err)
+    for argv in (["collections"], ["collections", "PLbpi6ZahtOH6Blw3RGYpWkSByi_T7Rygb"], ["list"]):
+        code, out, err = run(capsys, *argv, "--data-dir", tmp_path)
+        assert code == 0 and SHOWN in out, err
+        assert_clean(out + err)
+
+
+def test_a_hostile_title_written_into_a_collection_file_is_printed_clean(capsys, tmp_path):
+    data = tmp_path / "data"
+    write_collection(data, title=HOSTILE, video_title=HOSTILE, channel=HOSTILE)
+    code, out, err = run(capsys, "collections", PLAYLIST, "--data-dir", data)
+    assert code == 0 and out.startswith(f"{SHOWN} (playlist, 1 videos") and err == ""
+    assert_clean(out)
+
+
+def test_a_hostile_file_name_is_stored_and_shown_clean(tmp_path):
+    talk = write_json_transcript(tmp_path / "talk.json", [("A talk about caching.", 0, 5)])
+    transcript = parse_subtitles(talk.read_bytes(), f"{HOSTILE}.json", VIDEO)
+    assert transcript.source == f"{SHOWN}.json"

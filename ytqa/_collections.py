@@ -29,7 +29,8 @@ from . import _errors as errors
 from . import _storage as storage
 from ._config import Config
 from ._errors import InvalidLink
-from ._files import clean_text, shown_name
+from ._files import shown_name
+from ._transcript import clean_text, clean_title
 from ._links import Link, parse_link
 from ._ytdlp import Collection, YoutubeDLFactory, list_collection
 
@@ -97,6 +98,8 @@ class SavedVideo:
     @classmethod
     def from_json(cls, data: dict) -> "SavedVideo":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name in ("title", "reason", "detail"):  # an edited file's text, through the gate
+            known[name] = clean_title(known.get(name))
         video = cls(**known)
         if video.state not in STATES:
             video = replace(video, state="waiting")
@@ -158,6 +161,8 @@ class SavedCollection:
         known = {k: v for k, v in checked.items() if k in cls.__dataclass_fields__}
         known["videos"] = tuple(SavedVideo.from_json(v) for v in checked["videos"])
         known["languages"] = tuple(checked["languages"])
+        known["title"] = clean_text(checked["title"])
+        known["channel"] = clean_title(checked["channel"])
         return cls(**known)
 
 

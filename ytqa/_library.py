@@ -28,7 +28,7 @@ from ._links import video_id as parse_video_id
 from ._search import Moment, SearchSettings, VideoIndex, check_question
 from ._sources import TranscriptSources
 from ._store import VECTOR_MODES, Built, Store, StoredVideo, open_store
-from ._transcript import Track, Transcript
+from ._transcript import Track, Transcript, clean_title
 
 Progress = Callable[[str, int, int], None]
 #: Indexes kept open in memory, the most recently used (a big library is never all in memory):
@@ -385,7 +385,7 @@ class Library:
         chosen = None if video.damaged else self._index_info(video)
         return VideoInfo(
             video_id=video.video_id,
-            title=video.title,
+            title=clean_title(video.title),  # a catalog or row stored before titles were cleaned
             duration=video.duration,
             language=video.language,
             language_code=video.language_code,

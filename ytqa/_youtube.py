@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from . import _errors as errors
-from ._transcript import Line, Transcript, Track
+from ._transcript import Line, Transcript, Track, clean_text, clean_title
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class YouTube:
     @property
     def title(self) -> str | None:
         details = (self._session.player_response or {}).get("videoDetails") or {}
-        return details.get("title")
+        return clean_title(details.get("title")) if isinstance(details, dict) else None
 
     def tracks(self, video_id: str) -> list[Track]:
         """The caption tracks of a video, manual ones first."""
@@ -262,7 +262,8 @@ def _map_error(video_id: str, error: BaseException, with_proxy: bool):
     if isinstance(error, yta.AgeRestricted):
         return errors.AgeRestricted(video_id)
     if isinstance(error, yta.VideoUnplayable):
-        return errors.VideoUnplayable(video_id, error.reason, error.sub_reasons)
+        return errors.VideoUnplayable(video_id, clean_title(error.reason),
+                                      [clean_text(str(reason)) for reason in error.sub_reasons or ()])
     if isinstance(error, yta.RequestBlocked):  # IpBlocked included
         return errors.YouTubeBlocked(video_id, with_proxy=with_proxy)
     if isinstance(error, yta.PoTokenRequired):

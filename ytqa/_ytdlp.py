@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from . import _errors as errors
 from ._links import Link, collection_link
+from ._transcript import clean_text, clean_title
 
 _ID = re.compile(r"[A-Za-z0-9_-]{11}")
 #: Titles YouTube shows in a playlist for videos nobody can watch any more.
@@ -145,12 +146,12 @@ def collection_from_info(info: dict, link: Link) -> Collection:
             seen[video.video_id] = video
     collection_id = str(info.get("channel_id") if link.kind == "channel" and info.get("channel_id")
                         else info.get("id") or link.id)
-    channel = info.get("channel") or info.get("uploader")
-    title = info.get("title") or info.get("playlist_title") or channel or collection_id
+    channel = clean_title(info.get("channel")) or clean_title(info.get("uploader"))
+    title = clean_title(info.get("title")) or clean_title(info.get("playlist_title")) or channel
     return Collection(
         kind=link.kind,
         id=collection_id,
-        title=str(title),
+        title=title or clean_text(collection_id),
         url=link.url,
         videos=tuple(seen.values()),
         channel=channel,
@@ -179,7 +180,7 @@ def _video(entry: dict) -> CollectionVideo | None:
     url = entry.get("url") or ""
     if isinstance(url, str) and ("list=" in url or "/channel/" in url or "/@" in url):
         return None
-    title = entry.get("title") if isinstance(entry.get("title"), str) and entry.get("title") else None
+    title = clean_title(entry.get("title"))  # YouTube's titles are anyone's text: through the gate
     duration = entry.get("duration")
     duration = float(duration) if isinstance(duration, (int, float)) and duration > 0 else None
     reason = _GONE_TITLES.get((title or "").lower()) or _UNAVAILABLE.get(entry.get("availability"))
@@ -213,7 +214,7 @@ def _map_error(link: Link, error: BaseException, with_proxy: bool) -> errors.Ytq
     first = str(error).splitlines()[0] if str(error) else type(error).__name__
     first = re.sub(r"^ERROR:\s*(\[[^\]]*\]\s*)?", "", first)
     first = re.sub(r"^[\w@.-]+:\s+", "", first)  # "PL...: The playlist does not exist."
-    first = re.sub(r"\s*\(caused by .*\)$", "", first)
+    first = clean_text(re.sub(r"\s*\(caused by .*\)$", "", first))
     if status == 429 or "error 429" in lowered or "too many requests" in lowered or "not a bot" in lowered:
         return errors.CollectionBlocked(link.url, with_proxy)
     if (status == 404 or "does not exist" in lowered or "this playlist is private" in lowered
