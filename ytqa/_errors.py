@@ -380,6 +380,25 @@ class CollectionUnavailable(YtqaError):
     def __init__(self, link: str, detail: str):
         self.link = link
         super().__init__(
+class DatabaseWentAway(StoreUnavailable):
+    """The server closed the connection or could not be reached in the middle of a command."""
+
+    def __init__(self, where: str, cause: str):
+        super().__init__(where, f"the database went away ({cause})",
+                         "Nothing was lost (what was being stored is stored whole or not at all): "
+                         "once the server is up, run it again.")
+
+
+class ForeignTable(StoreUnavailable):
+    """A table ytqa needs is there, but is not one ytqa made."""
+
+    def __init__(self, where: str, table: str, missing: Sequence[str]):
+        super().__init__(where, f"a table named {table} is there but it is not ytqa's (it has no "
+                                f"{', '.join(missing)} column)",
+                         "Nothing was lost: rename or drop that table, or keep this library in another "
+                         "database, then run it again.")
+
+
             f"YouTube has no playlist or channel to list at {link}: {detail}. Check the "
             "link in a browser; a private playlist cannot be listed (make it unlisted)."
         )

@@ -297,10 +297,11 @@ class Library:
                     # Cut and embedded before anything is stored: a transcript with nothing to
                     # search is refused here, and the stored one stays as it was.
                     built = self._build(transcript, progress, mode)
-                if adopt and current != transcript:
+                new = adopt and current != transcript
+                if new and built is None:
                     self.store.save_transcript(transcript)
-                if built is not None:
-                    loaded = self._publish(transcript, progress, mode, built)
+                if built is not None:  # a new transcript is stored with its index, or not at all
+                    loaded = self._publish(transcript, progress, mode, built, new)
         self._open[key] = loaded
         return loaded
 
@@ -323,10 +324,11 @@ class Library:
                 known = Built(quick.chunking, None, quick.sentence_vectors)
         return build_index(transcript, self.embedder, self._recipe(mode), progress, known)
 
-    def _publish(self, transcript: Transcript, progress: Progress, mode: str, built: Built) -> VideoIndex:
+    def _publish(self, transcript: Transcript, progress: Progress, mode: str, built: Built,
+                 new: bool = False) -> VideoIndex:
         recipe = self._recipe(mode)
         progress("saving", 0, 1)
-        stored = self.store.put(recipe.info(transcript, built), built)
+        stored = self.store.put(recipe.info(transcript, built), built, transcript if new else None)
         progress("saving", 1, 1)
         return VideoIndex(transcript, stored.chunking, stored.vectors, self.embedder, key=stored.info.key)
 
