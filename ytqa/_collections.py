@@ -455,7 +455,8 @@ class Collections:
 
     def list(self, link: str | Link) -> Collection:
         """The videos of a playlist or channel link, as YouTube lists them now."""
-        return list_collection(link, proxy=self._proxy, factory=self.youtube_dl)
+        return list_collection(link, proxy=self._proxy, factory=self.youtube_dl,
+                               cookies=getattr(self.library, "cookies", None))
 
     def save(self, listing: Collection, source: str, languages: Sequence[str] = ()) -> SavedCollection:
         """Add a listed collection (or refresh a known one); nothing is indexed yet."""

@@ -285,7 +285,7 @@ class VideoUnplayable(TranscriptUnavailable):
 class YouTubeBlocked(TranscriptUnavailable):
     summary = "blocked by YouTube"
 
-    def __init__(self, video_id: str, with_proxy: bool = False):
+    def __init__(self, video_id: str, with_proxy: bool = False, tried: str | None = None):
         if with_proxy:
             cause = (
                 f"YouTube refused the request for {video_id} even through the "
@@ -301,20 +301,29 @@ class YouTubeBlocked(TranscriptUnavailable):
                 "blocks, and after many requests. "
             )
             cause += PROXY_HELP
-        super().__init__(video_id, cause)
+        super().__init__(video_id, cause + _tried(tried))
 
 
 class PoTokenRequired(TranscriptUnavailable):
     summary = "YouTube asks for a PO token"
 
-    def __init__(self, video_id: str):
+    def __init__(self, video_id: str, tried: str | None = None):
         super().__init__(
             video_id,
             f"YouTube now asks for a proof-of-origin (PO) token to give the captions "
             f"of {video_id}, which ytqa cannot provide. Upgrade youtube-transcript-api "
             "(pip install -U youtube-transcript-api), try again later, or download the "
-            "subtitles in a browser and pass the file with --transcript.",
+            "subtitles in a browser and pass the file with --transcript." + _tried(tried),
         )
+
+
+def _tried(tried: str | None) -> str:
+    """What was tried, and what else may get through (for a refusal both ways failed)."""
+    if not tried:
+        return ""
+    return (f" Tried: {tried}. A cookies file of a signed-in browser (--cookies FILE or YTQA_COOKIES, "
+            "Netscape cookies.txt) or a PO-token provider plug-in for yt-dlp "
+            "(bgutil-ytdlp-pot-provider) may get through.")
 
 
 class YouTubeRequestFailed(TranscriptUnavailable):
@@ -371,15 +380,6 @@ class StoreUnavailable(YtqaError):
         )
 
 
-# --- playlists and channels ------------------------------------------------
-
-
-class CollectionUnavailable(YtqaError):
-    """YouTube has no such playlist or channel, or will not show it."""
-
-    def __init__(self, link: str, detail: str):
-        self.link = link
-        super().__init__(
 class DatabaseWentAway(StoreUnavailable):
     """The server closed the connection or could not be reached in the middle of a command."""
 
@@ -399,6 +399,15 @@ class ForeignTable(StoreUnavailable):
                          "database, then run it again.")
 
 
+# --- playlists and channels ------------------------------------------------
+
+
+class CollectionUnavailable(YtqaError):
+    """YouTube has no such playlist or channel, or will not show it."""
+
+    def __init__(self, link: str, detail: str):
+        self.link = link
+        super().__init__(
             f"YouTube has no playlist or channel to list at {link}: {detail}. Check the "
             "link in a browser; a private playlist cannot be listed (make it unlisted)."
         )

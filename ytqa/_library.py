@@ -111,11 +111,13 @@ class Library:
         embedder=None,
         store: str | Store | None = None,
         notice: Callable[[str], None] | None = None,
+        cookies: str | None = None,
     ):
         """``data_dir``: the library folder, or a postgresql:// URL; ``store`` overrides it.
 
         ``embedder``: the model to use, or a function that returns it, called on first use.
         ``notice``: told (one line) when a video is waited for because another process writes it.
+        ``cookies``: a Netscape cookies.txt sent to YouTube (else YTQA_COOKIES).
         """
         location = store if store is not None else data_dir
         if isinstance(location, (str, os.PathLike)):
@@ -137,7 +139,8 @@ class Library:
         self._model, self._backend = model, backend
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
-        self.sources = TranscriptSources(self.store, proxy)
+        self.cookies = cookies if cookies is not None else current_config().cookies
+        self.sources = TranscriptSources(self.store, proxy, self.cookies)
         self._open: _Recent = _Recent(OPEN_INDEXES, OPEN_BYTES, _index_bytes)
 
     @property

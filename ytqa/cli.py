@@ -43,7 +43,8 @@ def _library(args):
     if proxy is not None:
         proxy.check()  # before any work: a malformed --proxy is named at once
     return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
-                   proxy=proxy, store=args.store, notice=_warn)
+                   proxy=proxy, store=args.store, notice=_warn,
+                   cookies=getattr(args, "cookies", None) or config.cookies)
 
 
 #: Without a terminal (a log, CI), progress is a line every this many seconds.
@@ -449,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="HTTP(S) proxy for YouTube, e.g. http://user:pass@host:port (or YTQA_PROXY)")
             p.add_argument("--webshare-username", help="Webshare residential proxy user (or YTQA_WEBSHARE_USERNAME)")
             p.add_argument("--webshare-password", help="Webshare proxy password (or YTQA_WEBSHARE_PASSWORD)")
+            p.add_argument("--cookies", metavar="FILE", help="a cookies.txt (Netscape) of a browser signed in "
+                           "to YouTube, sent with every request (or YTQA_COOKIES)")
 
     p = sub.add_parser("id", help="print the video id of each link")
     p.add_argument("links", nargs="+", metavar="LINK")
