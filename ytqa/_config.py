@@ -13,6 +13,8 @@
     YTQA_PROXY         an HTTP(S) proxy for YouTube (YTQA_HTTP_PROXY / YTQA_HTTPS_PROXY apart)
     YTQA_WEBSHARE_USERNAME, YTQA_WEBSHARE_PASSWORD, YTQA_WEBSHARE_LOCATIONS
                        Webshare's rotating residential proxies
+    YTQA_COOKIES       a cookies file (Netscape cookies.txt) sent to YouTube by both
+                       youtube-transcript-api and yt-dlp (captions and listings)
 
 The CLI's flags override these; the app has no flags, so it uses them as they are.
 """
@@ -55,6 +57,8 @@ class Config:
     proxy: Proxy = field(default_factory=Proxy)
     #: As given (checked where it is used, so the message can name it).
     request_delay: str | None = None
+    #: A Netscape cookies.txt for YouTube (YTQA_COOKIES), checked where it is read.
+    cookies: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -74,6 +78,7 @@ class Config:
             model_folders=tuple(folder.strip() for folder in (get("YTQA_MODEL_FOLDERS") or "").split(os.pathsep)
                                 if folder.strip()),
             request_delay=get("YTQA_REQUEST_DELAY"),
+            cookies=get("YTQA_COOKIES"),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,

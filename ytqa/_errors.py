@@ -285,7 +285,7 @@ class VideoUnplayable(TranscriptUnavailable):
 class YouTubeBlocked(TranscriptUnavailable):
     summary = "blocked by YouTube"
 
-    def __init__(self, video_id: str, with_proxy: bool = False):
+    def __init__(self, video_id: str, with_proxy: bool = False, tried: str | None = None):
         if with_proxy:
             cause = (
                 f"YouTube refused the request for {video_id} even through the "
@@ -301,20 +301,29 @@ class YouTubeBlocked(TranscriptUnavailable):
                 "blocks, and after many requests. "
             )
             cause += PROXY_HELP
-        super().__init__(video_id, cause)
+        super().__init__(video_id, cause + _tried(tried))
 
 
 class PoTokenRequired(TranscriptUnavailable):
     summary = "YouTube asks for a PO token"
 
-    def __init__(self, video_id: str):
+    def __init__(self, video_id: str, tried: str | None = None):
         super().__init__(
             video_id,
             f"YouTube now asks for a proof-of-origin (PO) token to give the captions "
             f"of {video_id}, which ytqa cannot provide. Upgrade youtube-transcript-api "
             "(pip install -U youtube-transcript-api), try again later, or download the "
-            "subtitles in a browser and pass the file with --transcript.",
+            "subtitles in a browser and pass the file with --transcript." + _tried(tried),
         )
+
+
+def _tried(tried: str | None) -> str:
+    """What was tried, and what else may get through (for a refusal both ways failed)."""
+    if not tried:
+        return ""
+    return (f" Tried: {tried}. A cookies file of a signed-in browser (--cookies FILE or YTQA_COOKIES, "
+            "Netscape cookies.txt) or a PO-token provider plug-in for yt-dlp "
+            "(bgutil-ytdlp-pot-provider) may get through.")
 
 
 class YouTubeRequestFailed(TranscriptUnavailable):
@@ -369,6 +378,25 @@ class StoreUnavailable(YtqaError):
                "or newer with the vector extension (pgvector) will do; to try one locally, "
                "'ytqa postgres start DIR' starts a server in a folder and prints its URL.")
         )
+
+
+class DatabaseWentAway(StoreUnavailable):
+    """The server closed the connection or could not be reached in the middle of a command."""
+
+    def __init__(self, where: str, cause: str):
+        super().__init__(where, f"the database went away ({cause})",
+                         "Nothing was lost (what was being stored is stored whole or not at all): "
+                         "once the server is up, run it again.")
+
+
+class ForeignTable(StoreUnavailable):
+    """A table ytqa needs is there, but is not one ytqa made."""
+
+    def __init__(self, where: str, table: str, missing: Sequence[str]):
+        super().__init__(where, f"a table named {table} is there but it is not ytqa's (it has no "
+                                f"{', '.join(missing)} column)",
+                         "Nothing was lost: rename or drop that table, or keep this library in another "
+                         "database, then run it again.")
 
 
 # --- playlists and channels ------------------------------------------------

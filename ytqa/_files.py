@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ._errors import TranscriptFileError
-from ._transcript import Line, Transcript
+from ._transcript import Line, Transcript, clean_text  # noqa: F401 (clean_text: the gate, used here)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 #: Limits that match the work: a 12-hour stream of fast auto-captions has about 20,000
@@ -37,30 +37,12 @@ _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
 # Markup only (<i>, </b>, <c.yellow>, <v Name>, <00:00:01.000>), never "a < b and c > d".
 _TAG = re.compile(r"</?[A-Za-z][^<>\n]*>|<\d[\d:.]*>")
-# Terminal escape sequences (CSI, OSC, DCS/PM/APC strings, two-character escapes), in
-# their 7-bit and 8-bit forms, and then any C0 or C1 control character left over.
-_ESCAPE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[ -~]?"
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean_text(text: str) -> str:
-    """Caption text as it may be shown anywhere: no terminal escapes or control
-    characters (they would retitle, clear or write to the clipboard of a terminal),
-    one space between words."""
-    text = _ESCAPE.sub("", text)
-    text = _CONTROL.sub(" ", text)
-    return " ".join(text.split())
-
-
 def shown_name(name: str | os.PathLike) -> str:
     """A file name as text: bytes that are not UTF-8 (kept by Python as surrogates)
-    become U+FFFD, so the name can be printed and stored."""
+    become U+FFFD, and it goes through the gate of all outside text (:func:`clean_text`),
+    so the name can be printed and stored."""
     text = os.fsdecode(name) if not isinstance(name, str) else name
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return clean_text(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 def _read_bounded(path: Path, name: str) -> bytes:

@@ -487,10 +487,12 @@ class FileStore:
         self._catalog.rescan(video_id)
         return None
 
-    def put(self, info: IndexInfo, built: Built) -> StoredIndex:
+    def put(self, info: IndexInfo, built: Built, transcript: Transcript | None = None) -> StoredIndex:
         folder = self.folder(info.key)
         vectors = FaissIndexVectors.build(built.chunk_vectors, built.sentence_vectors)
         with self.lock(info.video_id):
+            if transcript is not None:  # the video's new transcript, then its index (each atomic)
+                self.save_transcript(transcript)
             try:
                 current = self.transcript(info.video_id)
             except StoredVideoDamaged:

@@ -26,7 +26,7 @@ from ._search_all import search_videos
 from ._sources import TranscriptSources
 from ._stages import LazyModel, Progression, quick_then_full
 from ._store import Store, StoredVideo, is_store_url, open_store
-from ._transcript import Track, Transcript
+from ._transcript import Track, Transcript, clean_title
 
 Progress = Callable[[str, int, int], None]
 
@@ -49,7 +49,8 @@ class VideoInfo:
 
 
 def _listed(video: StoredVideo, chosen) -> VideoInfo:
-    return VideoInfo(video.video_id, video.title, video.duration, video.language, video.language_code,
+    # A title stored before titles were cleaned is cleaned on the way out.
+    return VideoInfo(video.video_id, clean_title(video.title), video.duration, video.language, video.language_code,
                      video.kind, video.source, chunks=chosen.chunks if chosen else 0,
                      indexed=chosen is not None, damaged=video.damaged)
 
@@ -58,7 +59,7 @@ class Library:
     def __init__(self, data_dir: str | os.PathLike = "data", model: str | None = None, backend: str | None = None,
                  chunking: ChunkSettings = ChunkSettings(), search: SearchSettings = SearchSettings(), proxy=None,
                  vectors: str = "chunks+sentences", embedder=None, store: str | Store | None = None,
-                 notice: Callable[[str], None] | None = None):
+                 notice: Callable[[str], None] | None = None, cookies: str | None = None):
         """``data_dir``: the library folder, or a store's URL (postgresql://); ``store`` overrides it.
 
         ``embedder``: the model to use, or a function that returns it, called on first use.
@@ -71,13 +72,13 @@ class Library:
         server = is_store_url(data_dir if store is None else store)
         self.data_dir = Path(current_config().data_dir if server or not isinstance(data_dir, (str, os.PathLike))
                              else data_dir)
-        #: What is embedded: chunks, their sentences, or both.
-        self.vectors = vectors
+        self.vectors = vectors  # what is embedded: chunks, their sentences, or both
         self.chunk_settings, self.search_settings, self.proxy = chunking, search, proxy
         #: The model, made on first use: listing and deleting never need it.
         self.model = LazyModel(embedder, model, backend, self.data_dir / "models")
         self.progression = Progression(self.store, quick_then_full(vectors, self.model), chunking)
-        self.sources = TranscriptSources(self.store, proxy)
+        self.cookies = cookies or current_config().cookies  # a Netscape cookies.txt for YouTube
+        self.sources = TranscriptSources(self.store, proxy, self.cookies)
 
     @property
     def embedder(self):

@@ -38,12 +38,18 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from ._chunking import Chunking
-from ._errors import DeletedWhileIndexing, LockTimeout, StoredVideoDamaged, StoreUnavailable, VideoBusy
+from ._errors import (DatabaseWentAway, DeletedWhileIndexing, ForeignTable, LockTimeout, StoredVideoDamaged,
+                      StoreUnavailable, VideoBusy)
 from ._storage import LOCK_WAIT
 from ._store import Built, Hit, IndexInfo, StoredIndex, StoredVideo, held_once
 from ._transcript import Transcript
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+#: SQLSTATEs of a server shutting down or starting (admin, crash, cannot connect now).
+_SHUTDOWN = {"57P01", "57P02", "57P03"}
+#: The columns ytqa's vectors table has: a table of that name without them is not ytqa's.
+_VECTOR_COLUMNS = ("id", "content", "embedding", "video_id", "index_key", "family", "kind", "position",
+                   "start_s", "end_s")
 #: pgvector's HNSW build and search parameters (its defaults; ef_search raised for recall).
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
@@ -103,8 +109,10 @@ class PostgresStore:
                 self._create_schema(conn)
         except psycopg.Error as error:
             raise self._unavailable(error) from None
-        self._pool = ConnectionPool(url, min_size=1, max_size=4, open=False,
-                                    configure=self._configure, kwargs={"connect_timeout": 10})
+        # check: a connection the server closed (a restart, an idle timeout) is replaced
+        # before it is lent, so a long-lived process reconnects on its own.
+        self._pool = ConnectionPool(url, min_size=1, max_size=4, open=False, configure=self._configure,
+                                    check=ConnectionPool.check_connection, kwargs={"connect_timeout": 10})
         try:
             self._pool.open(wait=True, timeout=20)
         except Exception as error:  # PoolTimeout: the cause is in the log, say what we know
@@ -118,6 +126,39 @@ class PostgresStore:
                                     "newer with pgvector), or ask its administrator to run "
                                     "CREATE EXTENSION vector.")
         return StoreUnavailable(self.location, text)
+
+    # --- a server that goes away ----------------------------------------------------
+
+    def _gone(self, error: BaseException) -> DatabaseWentAway | None:
+        """The error as "the database went away", when the connection is what failed."""
+        from psycopg_pool import PoolTimeout
+
+        cause = getattr(error, "orig", None) or error  # SQLAlchemy (LangChain's search) wraps it
+        state = getattr(cause, "sqlstate", None) or ""
+        lost = isinstance(cause, (self._psycopg.InterfaceError, PoolTimeout)) or (
+            isinstance(cause, self._psycopg.OperationalError)
+            and (not state or state.startswith("08") or state in _SHUTDOWN))
+        if not lost:
+            return None
+        text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        return DatabaseWentAway(self.location, text[:200])
+
+    @contextlib.contextmanager
+    def _translated(self):
+        """A lost connection inside becomes one line (:class:`DatabaseWentAway`)."""
+        try:
+            yield
+        except Exception as error:
+            gone = self._gone(error)
+            if gone is None:
+                raise
+            raise gone from None
+
+    @contextlib.contextmanager
+    def _connection(self):
+        """A connection of the pool (checked, so never one the server has closed)."""
+        with self._translated(), self._pool.connection() as conn:
+            yield conn
 
     # --- schema ----------------------------------------------------------------
 
@@ -160,37 +201,52 @@ class PostgresStore:
         return f"ytqa_vectors_{int(dim)}"
 
     def _ensure_vectors(self, dim: int) -> None:
-        """The vectors table of that size, made by LangChain's PGEngine, with its indexes."""
+        """The vectors table of that size, made by LangChain's PGEngine, with its indexes; a
+        table of that name that ytqa did not make is named (:class:`ForeignTable`), never used."""
         if dim in self._tables:
             return
         table = self._vectors_table(dim)
-        with self._psycopg.connect(self.url, autocommit=True) as conn:
+        with self._translated(), self._psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
             conn.execute("SELECT pg_advisory_lock(hashtextextended('ytqa:schema', 0))")
             try:
                 exists = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".{table}',)).fetchone()[0]
                 if exists is None:
-                    from langchain_postgres import Column
-
-                    self._pg_engine().init_vectorstore_table(
-                        table, dim, schema_name=self.schema, id_column=Column("id", "TEXT", nullable=False),
-                        metadata_columns=[
-                            Column("video_id", "TEXT", nullable=False),
-                            Column("index_key", "TEXT", nullable=False),
-                            Column("family", "TEXT", nullable=False),
-                            Column("kind", "TEXT", nullable=False),
-                            Column("position", "INTEGER", nullable=False),
-                            Column("start_s", "REAL", nullable=False),
-                            Column("end_s", "REAL", nullable=False),
-                        ],
-                        store_metadata=False,
-                    )
-                    conn.execute(f"""ALTER TABLE {self._t(table)} ADD CONSTRAINT {table}_index
-                        FOREIGN KEY (index_key) REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE""")
-                    conn.execute(f"CREATE INDEX {table}_key ON {self._t(table)} (index_key, kind, position)")
-                    self.create_vector_index(dim)
+                    self._create_vectors_table(conn, table, dim)
+                else:
+                    self._check_vectors_table(conn, table)
             finally:
-                conn.execute("SELECT pg_advisory_unlock(hashtextextended('ytqa:schema', 0))")
+                with contextlib.suppress(Exception):
+                    conn.execute("SELECT pg_advisory_unlock(hashtextextended('ytqa:schema', 0))")
         self._tables.add(dim)
+
+    def _check_vectors_table(self, conn, table: str) -> None:
+        found = {row[0] for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+            (self.schema, table)).fetchall()}
+        missing = [name for name in _VECTOR_COLUMNS if name not in found]
+        if missing:
+            raise ForeignTable(self.location, f'"{self.schema}".{table}', missing)
+
+    def _create_vectors_table(self, conn, table: str, dim: int) -> None:
+        from langchain_postgres import Column
+
+        self._pg_engine().init_vectorstore_table(
+            table, dim, schema_name=self.schema, id_column=Column("id", "TEXT", nullable=False),
+            metadata_columns=[
+                Column("video_id", "TEXT", nullable=False),
+                Column("index_key", "TEXT", nullable=False),
+                Column("family", "TEXT", nullable=False),
+                Column("kind", "TEXT", nullable=False),
+                Column("position", "INTEGER", nullable=False),
+                Column("start_s", "REAL", nullable=False),
+                Column("end_s", "REAL", nullable=False),
+            ],
+            store_metadata=False,
+        )
+        conn.execute(f"""ALTER TABLE {self._t(table)} ADD CONSTRAINT {table}_index
+            FOREIGN KEY (index_key) REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE""")
+        conn.execute(f"CREATE INDEX {table}_key ON {self._t(table)} (index_key, kind, position)")
+        self.create_vector_index(dim)
 
     def create_vector_index(self, dim: int) -> None:
         """The HNSW index over chunk vectors (inner product), through PGVectorStore."""
@@ -209,7 +265,8 @@ class PostgresStore:
             if self._engine is None:
                 from langchain_postgres import PGEngine
 
-                self._engine = PGEngine.from_connection_string(_driver_url(self.url), pool_size=2)
+                self._engine = PGEngine.from_connection_string(_driver_url(self.url), pool_size=2,
+                                                            pool_pre_ping=True)  # reconnects after a restart
             return self._engine
 
     def _searcher(self, dim: int):
@@ -264,7 +321,8 @@ class PostgresStore:
 
         name = f"ytqa:{self.schema}:{video_id}"
         me = f"ytqa pid {os.getpid()} on {socket.gethostname()}"[:63]
-        with self._psycopg.connect(self.url, autocommit=True, application_name=me) as conn:
+        with self._translated(), self._psycopg.connect(self.url, autocommit=True, application_name=me,
+                                                       connect_timeout=10) as conn:
             started, told = time.monotonic(), False
             while not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0]:
                 waited = time.monotonic() - started
@@ -298,7 +356,7 @@ class PostgresStore:
     # --- transcripts -------------------------------------------------------------
 
     def transcript(self, video_id: str) -> Transcript | None:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(f"SELECT transcript FROM {self._t('ytqa_videos')} WHERE video_id = %s",
                                (video_id,)).fetchone()
         if row is None:
@@ -315,28 +373,31 @@ class PostgresStore:
         return transcript
 
     def save_transcript(self, transcript: Transcript) -> None:
-        with self._pool.connection() as conn:
-            conn.execute(
-                f"""INSERT INTO {self._t('ytqa_videos')} (video_id, fingerprint, title, duration, language,
-                        language_code, kind, source, transcript)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-                    ON CONFLICT (video_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
-                        title = EXCLUDED.title, duration = EXCLUDED.duration, language = EXCLUDED.language,
-                        language_code = EXCLUDED.language_code, kind = EXCLUDED.kind,
-                        source = EXCLUDED.source, transcript = EXCLUDED.transcript, updated = now()""",
-                (transcript.video_id, transcript.fingerprint(), transcript.title, transcript.duration,
-                 transcript.language, transcript.language_code, transcript.kind, transcript.source,
-                 transcript.dumps()))
+        with self._connection() as conn:
+            self._upsert_video(conn, transcript)
+
+    def _upsert_video(self, conn, transcript: Transcript) -> None:
+        conn.execute(
+            f"""INSERT INTO {self._t('ytqa_videos')} (video_id, fingerprint, title, duration, language,
+                    language_code, kind, source, transcript)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (video_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+                    title = EXCLUDED.title, duration = EXCLUDED.duration, language = EXCLUDED.language,
+                    language_code = EXCLUDED.language_code, kind = EXCLUDED.kind,
+                    source = EXCLUDED.source, transcript = EXCLUDED.transcript, updated = now()""",
+            (transcript.video_id, transcript.fingerprint(), transcript.title, transcript.duration,
+             transcript.language, transcript.language_code, transcript.kind, transcript.source,
+             transcript.dumps()))
 
     # --- indexes -------------------------------------------------------------------
 
     def has(self, key: str) -> bool:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             return conn.execute(f"SELECT 1 FROM {self._t('ytqa_indexes')} WHERE key = %s",
                                 (key,)).fetchone() is not None
 
     def get(self, key: str) -> StoredIndex | None:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(f"SELECT info, chunking, dim FROM {self._t('ytqa_indexes')} WHERE key = %s",
                                (key,)).fetchone()
             if row is None:
@@ -359,13 +420,16 @@ class PostgresStore:
         return StoredIndex(info, chunking, PgIndexVectors(self, key, dim, len(chunking.chunks),
                                                           int(kinds.get("sentence", 0))))
 
-    def put(self, info: IndexInfo, built: Built) -> StoredIndex:
+    def put(self, info: IndexInfo, built: Built, transcript: Transcript | None = None) -> StoredIndex:
+        """Store an index; with ``transcript``, the video's new transcript in the same
+        transaction: a video is stored whole (its row, its index, its vectors) or not at all."""
         dim = int(built.chunk_vectors.shape[1])
         self._ensure_vectors(dim)
-        table = self._t(self._vectors_table(dim))
         chunking = built.chunking
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             with conn.transaction():
+                if transcript is not None:
+                    self._upsert_video(conn, transcript)
                 current = conn.execute(f"SELECT fingerprint FROM {self._t('ytqa_videos')} WHERE video_id = %s "
                                        "FOR SHARE", (info.video_id,)).fetchone()
                 if current is None or current[0] != info.transcript:
@@ -377,20 +441,7 @@ class PostgresStore:
                     (info.key, info.video_id, info.family, dim, json.dumps(info.to_json()),
                      json.dumps(chunking.to_json(), ensure_ascii=False))).fetchone()
                 if inserted is not None:
-                    with conn.cursor().copy(
-                            f"COPY {table} (id, content, embedding, video_id, index_key, family, kind, "
-                            "position, start_s, end_s) FROM STDIN WITH (FORMAT BINARY)") as copy:
-                        copy.set_types(["text", "text", "vector", "text", "text", "text", "text",
-                                        "int4", "float4", "float4"])
-                        for kind, items, vectors in (("chunk", chunking.chunks, built.chunk_vectors),
-                                                     ("sentence", chunking.sentences, built.sentence_vectors)):
-                            if vectors is None:
-                                continue
-                            vectors = np.asarray(vectors, dtype="float32")
-                            for position, (item, vector) in enumerate(zip(items, vectors)):
-                                copy.write_row((f"{info.key}#{kind[0]}{position}", item.text, vector,
-                                                info.video_id, info.key, info.family, kind, position,
-                                                item.start, item.end))
+                    self._copy_vectors(conn, dim, info, built)
         if inserted is None:  # another writer got there first: theirs is the index
             stored = self.get(info.key)
             if stored is not None:
@@ -398,6 +449,22 @@ class PostgresStore:
         return StoredIndex(info, chunking, PgIndexVectors(
             self, info.key, dim, len(chunking.chunks),
             len(chunking.sentences) if built.sentence_vectors is not None else 0))
+
+    def _copy_vectors(self, conn, dim: int, info: IndexInfo, built: Built) -> None:
+        with conn.cursor().copy(
+                f"COPY {self._t(self._vectors_table(dim))} (id, content, embedding, video_id, index_key, "
+                "family, kind, position, start_s, end_s) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["text", "text", "vector", "text", "text", "text", "text",
+                            "int4", "float4", "float4"])
+            for kind, items, vectors in (("chunk", built.chunking.chunks, built.chunk_vectors),
+                                         ("sentence", built.chunking.sentences, built.sentence_vectors)):
+                if vectors is None:
+                    continue
+                vectors = np.asarray(vectors, dtype="float32")
+                for position, (item, vector) in enumerate(zip(items, vectors)):
+                    copy.write_row((f"{info.key}#{kind[0]}{position}", item.text, vector,
+                                    info.video_id, info.key, info.family, kind, position,
+                                    item.start, item.end))
 
     # --- the library -------------------------------------------------------------
 
@@ -409,7 +476,7 @@ class PostgresStore:
 
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[StoredVideo]:
         where, params = self._where(search)
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 f"""SELECT video_id, title, duration, language, language_code, kind, source, fingerprint
                     FROM {self._t('ytqa_videos')} {where} ORDER BY video_id OFFSET %s LIMIT %s""",
@@ -427,21 +494,21 @@ class PostgresStore:
 
     def count(self, search: str | None = None) -> int:
         where, params = self._where(search)
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             return int(conn.execute(f"SELECT count(*) FROM {self._t('ytqa_videos')} {where}", params).fetchone()[0])
 
     def remove(self, video_id: str) -> bool:
         def busy(holder, _waited, _stopped):
             return VideoBusy(video_id, holder)
 
-        with self.lock(video_id, wait=DELETE_WAIT, busy=busy), self._pool.connection() as conn:
+        with self.lock(video_id, wait=DELETE_WAIT, busy=busy), self._connection() as conn:
             return conn.execute(f"DELETE FROM {self._t('ytqa_videos')} WHERE video_id = %s RETURNING 1",
                                 (video_id,)).fetchone() is not None
 
     def search(self, family: str, query: np.ndarray, k: int,
                video_ids: Sequence[str] | None = None) -> list[Hit]:
         dim = int(np.asarray(query).shape[-1])
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
                 return []
         if video_ids is not None and not video_ids:
@@ -449,8 +516,9 @@ class PostgresStore:
         where: dict = {"family": family, "kind": "chunk"}
         if video_ids is not None:
             where = {"$and": [where, {"video_id": {"$in": list(video_ids)}}]}
-        found = self._searcher(dim).similarity_search_with_score_by_vector(
-            [float(x) for x in np.asarray(query, dtype="float32")], k=k, filter=where)
+        with self._translated():
+            found = self._searcher(dim).similarity_search_with_score_by_vector(
+                [float(x) for x in np.asarray(query, dtype="float32")], k=k, filter=where)
         hits = [Hit(doc.metadata["video_id"], doc.metadata["index_key"], int(doc.metadata["position"]),
                     float(score)) for doc, score in found]
         hits.sort(key=lambda hit: -hit.score)  # relaxed order: nearly sorted already
@@ -504,7 +572,7 @@ class PgIndexVectors:
         query = np.asarray(query, dtype="float32")
         tag = query.tobytes()
         if self._last is None or self._last[0] != tag:
-            with self._store._pool.connection() as conn:
+            with self._store._connection() as conn:
                 rows = conn.execute(
                     f"SELECT kind = 'chunk', position, (embedding <#> %s) * -1 FROM {self._table} "
                     "WHERE index_key = %s", (query, self._key)).fetchall()
@@ -542,7 +610,7 @@ class PgIndexVectors:
     def sentence_vectors(self) -> np.ndarray | None:
         if not self._has_sentences:
             return None
-        with self._store._pool.connection() as conn:
+        with self._store._connection() as conn:
             rows = conn.execute(f"SELECT embedding FROM {self._table} WHERE index_key = %s AND kind = 'sentence' "
                                 "ORDER BY position", (self._key,)).fetchall()
         return np.vstack([np.asarray(r[0], dtype="float32") for r in rows])

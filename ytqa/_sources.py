@@ -17,14 +17,15 @@ from ._transcript import Track, Transcript
 
 
 class TranscriptSources:
-    def __init__(self, store: Store, proxy=None):
+    def __init__(self, store: Store, proxy=None, cookies: str | None = None):
         self.store = store
         self.proxy = proxy
+        self.cookies = cookies
 
     def _youtube(self):
         from ._youtube import YouTube
 
-        return YouTube(self.proxy)
+        return YouTube(self.proxy, self.cookies)
 
     def stored(self, video_id: str) -> Transcript | None:
         """The stored copy; None when there is none or it is damaged (then it is read again)."""

@@ -138,10 +138,11 @@ class Progression:
                     # Cut and embedded before anything is stored: a transcript with nothing to
                     # search is refused here, and the stored one stays as it was.
                     built = self._build(transcript, progress, stage)
-                if adopt and current != transcript:
+                new = adopt and current != transcript
+                if new and built is None:
                     self.store.save_transcript(transcript)
-                if built is not None:
-                    loaded = self._publish(transcript, progress, stage, built)
+                if built is not None:  # a new transcript is stored with its index, or not at all
+                    loaded = self._publish(transcript, progress, stage, built, new)
         self.opened[key] = loaded
         return loaded
 
@@ -170,9 +171,10 @@ class Progression:
                     break
         return build_index(transcript, stage.model.get(), self.recipe(stage), progress, known)
 
-    def _publish(self, transcript: Transcript, progress: Progress, stage: Stage, built: Built) -> VideoIndex:
+    def _publish(self, transcript: Transcript, progress: Progress, stage: Stage, built: Built,
+                 new: bool = False) -> VideoIndex:
         progress("saving", 0, 1)
-        stored = self.store.put(self.recipe(stage).info(transcript, built), built)
+        stored = self.store.put(self.recipe(stage).info(transcript, built), built, transcript if new else None)
         progress("saving", 1, 1)
         return VideoIndex(transcript, stored.chunking, stored.vectors, stage.model.get(), key=stored.info.key)
 

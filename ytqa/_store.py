@@ -197,8 +197,10 @@ class Store(Protocol):
 
     def has(self, key: str) -> bool: ...
 
-    def put(self, info: IndexInfo, built: Built) -> StoredIndex:
-        """Publish an index whole, or not at all; if another writer got there first, theirs."""
+    def put(self, info: IndexInfo, built: Built, transcript: "Transcript | None" = None) -> StoredIndex:
+        """Publish an index whole, or not at all; if another writer got there first, theirs.
+        With ``transcript``: the video's new transcript is stored with it (on a server, in
+        the same transaction), so a video never has a transcript whose index failed."""
 
     def lock(self, video_id: str, wait: float | None = None) -> AbstractContextManager:
         """Exclusive between processes (and machines, for a server) for one video's writes.

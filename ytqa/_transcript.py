@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field
 
 
 #: No caption starts or lasts longer than this (about 115 days): a larger time is damage.
 MAX_SECONDS = 1e7
+
+# Terminal escape sequences (CSI, OSC, DCS/PM/APC strings, two-character escapes), in
+# their 7-bit and 8-bit forms, and then any C0 or C1 control character left over, and
+# the bidirectional overrides and isolates that make text read other than it is stored.
+_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -~]?"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """The one gate of text from outside (captions, titles of videos, playlists and
+    channels, file names) before anything shows it: no terminal escapes or control
+    characters (they would retitle, clear or write to the clipboard of a terminal), no
+    bidirectional overrides, one space between words."""
+    text = _ESCAPE.sub("", text)
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.split())
+
+
+def clean_title(title) -> str | None:
+    """A title through :func:`clean_text`; None when nothing is left of it."""
+    if not isinstance(title, str):
+        return None
+    return clean_text(title) or None
 
 
 def _seconds(value, number: int, name: str) -> float:
@@ -101,6 +129,7 @@ class Transcript:
                 if data[name] is not None and not isinstance(data[name], str):
                     raise ValueError(f"its {name} is not a text")
                 fields[name] = data[name]
+        fields["title"] = clean_title(fields.get("title"))  # stored before titles were cleaned
         if "is_generated" in data:
             if not isinstance(data["is_generated"], bool):
                 raise ValueError("its is_generated is not true or false")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from . import _errors as errors
-from ._transcript import Line, Transcript, Track
+from ._transcript import Line, Transcript, Track, clean_text, clean_title
 
 
 @dataclass(frozen=True)
@@ -115,23 +115,48 @@ def _session_class():
     return RecordingSession
 
 
-class YouTube:
-    """One client per use: the library's session is not thread-safe."""
+def cookie_jar(path: str):
+    """A Netscape cookies.txt as a cookie jar; a clear error naming the file when it is not one."""
+    from http.cookiejar import LoadError, MozillaCookieJar
 
-    def __init__(self, proxy: ProxySettings | None = None):
+    jar = MozillaCookieJar(str(path))
+    try:
+        jar.load(ignore_discard=True, ignore_expires=True)
+    except (OSError, LoadError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else "it is not a Netscape cookies.txt"
+        raise errors.YtqaError(
+            f"The cookies file {path} (--cookies or YTQA_COOKIES) cannot be read: {clean_text(str(why))}. "
+            "Export the cookies of a browser signed in to YouTube as cookies.txt (Netscape format).") from None
+    return jar
+
+
+class YouTube:
+    """One client per use: the library's session is not thread-safe.
+
+    When YouTube refuses youtube-transcript-api (a block, a bot check, a PO token), the
+    captions are asked of yt-dlp (its own clients and plug-ins); ``cookies``: a Netscape
+    cookies.txt (else YTQA_COOKIES) sent by both."""
+
+    def __init__(self, proxy: ProxySettings | None = None, cookies: str | None = None, youtube_dl=None):
         from youtube_transcript_api import YouTubeTranscriptApi
+
+        from ._config import current
 
         self.proxy = proxy if proxy is not None else ProxySettings.from_env()
         if self.proxy is not None:
             self.proxy.check()
+        self.cookies = cookies if cookies is not None else current().cookies
+        self._youtube_dl = youtube_dl
         self._session = _session_class()()
+        if self.cookies:
+            self._session.cookies.update(cookie_jar(self.cookies))
         config = self.proxy.to_library_config() if self.proxy and self.proxy.is_set else None
         self._api = YouTubeTranscriptApi(proxy_config=config, http_client=self._session)
 
     @property
     def title(self) -> str | None:
         details = (self._session.player_response or {}).get("videoDetails") or {}
-        return details.get("title")
+        return clean_title(details.get("title")) if isinstance(details, dict) else None
 
     def tracks(self, video_id: str) -> list[Track]:
         """The caption tracks of a video, manual ones first."""
@@ -160,6 +185,29 @@ class YouTube:
         an asked language over its manual one (the app lets a person choose).
         """
         languages = [code.strip() for code in languages if code and code.strip()]
+        try:
+            return self._fetch(video_id, languages, prefer_generated)
+        except (errors.YouTubeBlocked, errors.PoTokenRequired) as refused:
+            return self._fetch_through_yt_dlp(video_id, languages, refused)
+
+    def _fetch_through_yt_dlp(self, video_id: str, languages: Sequence[str], refused) -> Transcript:
+        """The second way to the captions; else the refusal, naming both ways tried."""
+        from ._ytdlp import CaptionsNotFound, fetch_captions
+
+        try:
+            captions = fetch_captions(video_id, languages, self.proxy, self.cookies, self._youtube_dl)
+            lines = _caption_lines(video_id, captions)
+        except (CaptionsNotFound, errors.TranscriptFileError) as error:
+            why = getattr(error, "problem", None) or str(error)
+            tried = f"youtube-transcript-api ({refused.summary}), then yt-dlp ({why})"
+            if isinstance(refused, errors.PoTokenRequired):
+                raise errors.PoTokenRequired(video_id, tried=tried) from error
+            raise errors.YouTubeBlocked(video_id, bool(self.proxy and self.proxy.is_set), tried=tried) from error
+        return Transcript(video_id=video_id, lines=lines, language=captions.language,
+                          language_code=captions.language_code, is_generated=captions.is_generated,
+                          source="youtube", title=self.title)
+
+    def _fetch(self, video_id: str, languages: Sequence[str], prefer_generated: bool) -> Transcript:
         with _translated_errors(video_id, self.proxy):
             listing = self._api.list(video_id)
             tracks = list(listing)
@@ -176,6 +224,34 @@ class YouTube:
             source="youtube",
             title=self.title,
         )
+
+
+def _caption_lines(video_id: str, captions) -> tuple[Line, ...]:
+    """yt-dlp's caption body as lines: json3 (YouTube's timed events) or WebVTT."""
+    import json
+    from types import SimpleNamespace
+
+    from ._files import parse_subtitles
+
+    if captions.ext == "vtt":
+        return parse_subtitles(captions.body, f"{video_id}.vtt", video_id).lines
+    try:
+        events = json.loads(captions.body.decode("utf-8")).get("events") or []
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        raise errors.TranscriptFileError(f"{video_id}.json3", "its captions are not JSON") from None
+    snippets = []
+    for event in events:
+        segments = event.get("segs") if isinstance(event, dict) else None
+        text = "".join(str(s.get("utf8", "")) for s in segments or () if isinstance(s, dict))
+        if text.strip():
+            snippets.append(SimpleNamespace(text=text, start=_seconds(event.get("tStartMs", 0)),
+                                            duration=_seconds(event.get("dDurationMs", 0))))
+    return _checked_lines(video_id, snippets)
+
+
+def _seconds(milliseconds) -> float:
+    ok = isinstance(milliseconds, (int, float)) and not isinstance(milliseconds, bool)
+    return milliseconds / 1000 if ok else float("nan")  # nan: refused with its line below
 
 
 def _checked_lines(video_id: str, snippets) -> tuple[Line, ...]:
@@ -262,7 +338,8 @@ def _map_error(video_id: str, error: BaseException, with_proxy: bool):
     if isinstance(error, yta.AgeRestricted):
         return errors.AgeRestricted(video_id)
     if isinstance(error, yta.VideoUnplayable):
-        return errors.VideoUnplayable(video_id, error.reason, error.sub_reasons)
+        return errors.VideoUnplayable(video_id, clean_title(error.reason),
+                                      [clean_text(str(reason)) for reason in error.sub_reasons or ()])
     if isinstance(error, yta.RequestBlocked):  # IpBlocked included
         return errors.YouTubeBlocked(video_id, with_proxy=with_proxy)
     if isinstance(error, yta.PoTokenRequired):

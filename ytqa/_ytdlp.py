@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from . import _errors as errors
 from ._links import Link, collection_link
+from ._transcript import clean_text, clean_title
 
 _ID = re.compile(r"[A-Za-z0-9_-]{11}")
 #: Titles YouTube shows in a playlist for videos nobody can watch any more.
@@ -78,8 +79,8 @@ class _Silent:
     info = warning = error = debug
 
 
-def params(proxy_url: str | None = None) -> dict:
-    """yt-dlp's options: list only, quietly, never download."""
+def params(proxy_url: str | None = None, cookies: str | None = None) -> dict:
+    """yt-dlp's options: list only, quietly, never download; ``cookies``: a cookies.txt."""
     options = {
         "extract_flat": "in_playlist",
         "skip_download": True,
@@ -91,6 +92,8 @@ def params(proxy_url: str | None = None) -> dict:
     }
     if proxy_url:
         options["proxy"] = proxy_url
+    if cookies:
+        options["cookiefile"] = str(cookies)
     return options
 
 
@@ -109,7 +112,8 @@ def _proxy_url(proxy) -> str | None:
     return proxy.https_url or proxy.http_url
 
 
-def list_collection(link: str | Link, proxy=None, factory: YoutubeDLFactory | None = None) -> Collection:
+def list_collection(link: str | Link, proxy=None, factory: YoutubeDLFactory | None = None,
+                    cookies: str | None = None) -> Collection:
     """The videos of a playlist or channel link, with their titles and lengths.
 
     ``proxy`` is ytqa's :class:`ProxySettings` (the one used for transcripts); ``factory``
@@ -118,7 +122,7 @@ def list_collection(link: str | Link, proxy=None, factory: YoutubeDLFactory | No
     if isinstance(link, str):
         link = collection_link(link)
     make = factory or _youtube_dl
-    ydl = make(params(_proxy_url(proxy)))
+    ydl = make(params(_proxy_url(proxy), cookies))
     try:
         info = ydl.extract_info(link.url, download=False)
     except Exception as error:  # yt-dlp raises DownloadError wrapping its own errors
@@ -145,12 +149,12 @@ def collection_from_info(info: dict, link: Link) -> Collection:
             seen[video.video_id] = video
     collection_id = str(info.get("channel_id") if link.kind == "channel" and info.get("channel_id")
                         else info.get("id") or link.id)
-    channel = info.get("channel") or info.get("uploader")
-    title = info.get("title") or info.get("playlist_title") or channel or collection_id
+    channel = clean_title(info.get("channel")) or clean_title(info.get("uploader"))
+    title = clean_title(info.get("title")) or clean_title(info.get("playlist_title")) or channel
     return Collection(
         kind=link.kind,
         id=collection_id,
-        title=str(title),
+        title=title or clean_text(collection_id),
         url=link.url,
         videos=tuple(seen.values()),
         channel=channel,
@@ -179,7 +183,7 @@ def _video(entry: dict) -> CollectionVideo | None:
     url = entry.get("url") or ""
     if isinstance(url, str) and ("list=" in url or "/channel/" in url or "/@" in url):
         return None
-    title = entry.get("title") if isinstance(entry.get("title"), str) and entry.get("title") else None
+    title = clean_title(entry.get("title"))  # YouTube's titles are anyone's text: through the gate
     duration = entry.get("duration")
     duration = float(duration) if isinstance(duration, (int, float)) and duration > 0 else None
     reason = _GONE_TITLES.get((title or "").lower()) or _UNAVAILABLE.get(entry.get("availability"))
@@ -213,7 +217,7 @@ def _map_error(link: Link, error: BaseException, with_proxy: bool) -> errors.Ytq
     first = str(error).splitlines()[0] if str(error) else type(error).__name__
     first = re.sub(r"^ERROR:\s*(\[[^\]]*\]\s*)?", "", first)
     first = re.sub(r"^[\w@.-]+:\s+", "", first)  # "PL...: The playlist does not exist."
-    first = re.sub(r"\s*\(caused by .*\)$", "", first)
+    first = clean_text(re.sub(r"\s*\(caused by .*\)$", "", first))
     if status == 429 or "error 429" in lowered or "too many requests" in lowered or "not a bot" in lowered:
         return errors.CollectionBlocked(link.url, with_proxy)
     if (status == 404 or "does not exist" in lowered or "this playlist is private" in lowered
@@ -227,3 +231,75 @@ def _map_error(link: Link, error: BaseException, with_proxy: bool) -> errors.Ytq
             link.url, f"cannot reach YouTube ({first.rstrip('.')})",
             "Check your internet connection and proxy settings.")
     return errors.ListingFailed(link.url, first.rstrip("."))
+
+
+# --- captions, when youtube-transcript-api is refused --------------------------------
+
+#: The caption formats asked of yt-dlp, best first: json3 (YouTube's own timed events), vtt.
+CAPTION_FORMATS = ("json3", "vtt")
+
+
+@dataclass(frozen=True)
+class Captions:
+    """One caption track as yt-dlp found it, and its body (json3 or vtt), not parsed yet."""
+
+    language_code: str
+    language: str
+    is_generated: bool
+    ext: str
+    body: bytes
+
+
+def fetch_captions(video_id: str, languages=(), proxy=None, cookies: str | None = None,
+                   factory: YoutubeDLFactory | None = None) -> Captions:
+    """The captions of a video through yt-dlp (its own clients, cookies and plug-ins):
+    the first asked language that has a track, else the video's own language. Raises
+    ``CaptionsNotFound`` with the reason in a few words, for the message that says what
+    was tried."""
+    options = {**params(_proxy_url(proxy), cookies), "extract_flat": False}
+    ydl = (factory or _youtube_dl)(options)
+    try:
+        info = ydl.extract_info(f"https://www.youtube.com/watch?v={video_id}", download=False)
+        chosen = _caption_track(info if isinstance(info, dict) else {}, languages)
+        if chosen is None:
+            raise CaptionsNotFound("it found no captions" + (f" in {', '.join(languages)}" if languages else ""))
+        code, generated, track = chosen
+        body = ydl.urlopen(track["url"]).read()
+    except CaptionsNotFound:
+        raise
+    except Exception as error:  # yt-dlp's DownloadError and its network errors
+        raise CaptionsNotFound(_first_line(error)) from error
+    finally:
+        close = getattr(ydl, "close", None)
+        if close is not None:
+            close()
+    return Captions(code, clean_text(str(track.get("name") or code)), generated, track["ext"], body)
+
+
+class CaptionsNotFound(Exception):
+    """yt-dlp got no captions either; ``str()`` says why in a few words."""
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    text = re.sub(r"^ERROR:\s*(\[[^\]]*\]\s*)?([\w-]{11}:\s*)?", "", text)
+    return clean_text(text)[:200].rstrip(".") or type(error).__name__
+
+
+def _caption_track(info: dict, languages) -> tuple[str, bool, dict] | None:
+    """(language code, auto-generated, the format entry) of the track to use, or None."""
+    manual = info.get("subtitles") if isinstance(info.get("subtitles"), dict) else {}
+    auto = info.get("automatic_captions") if isinstance(info.get("automatic_captions"), dict) else {}
+    spoken = info.get("language") if isinstance(info.get("language"), str) else None
+    wanted = [c for c in languages if c] or [c for c in (spoken, "en") if c]
+    candidates = [(code, False, manual) for code in wanted] + [
+        (code, True, auto) for asked in wanted for code in (f"{asked}-orig", asked)]
+    if not languages:
+        candidates += [(code, False, manual) for code in manual]
+    for code, generated, tracks in candidates:
+        formats = [f for f in tracks.get(code) or () if isinstance(f, dict) and isinstance(f.get("url"), str)]
+        for ext in CAPTION_FORMATS:
+            track = next((f for f in formats if f.get("ext") == ext), None)
+            if track is not None:
+                return code.removesuffix("-orig"), generated, track
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import textwrap
 from typing import Sequence
@@ -19,6 +20,11 @@ from ._links import video_id as parse_video_id
 
 def _languages(value: str | None) -> list[str]:
     return [code.strip() for code in (value or "").split(",") if code.strip()]
+
+
+def _warn(line: str) -> None:
+    """A one-line warning on stderr (a file skipped, a video waited for)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _library(args):
@@ -37,7 +43,8 @@ def _library(args):
     if proxy is not None:
         proxy.check()  # before any work: a malformed --proxy is named at once
     return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
-                   proxy=proxy, store=args.store, notice=lambda line: print(line, file=sys.stderr, flush=True))
+                   proxy=proxy, store=args.store, notice=_warn,
+                   cookies=getattr(args, "cookies", None) or config.cookies)
 
 
 #: Without a terminal (a log, CI), progress is a line every this many seconds.
@@ -278,7 +285,7 @@ def cmd_sync(args) -> int:
 def cmd_collections(args) -> int:
     from ._collections import CollectionStore
 
-    store = CollectionStore(args.data_dir)
+    store = CollectionStore(args.data_dir, notice=_warn)
     if args.collection:
         saved = store.find(args.collection)
         if args.json:
@@ -306,7 +313,7 @@ def cmd_collections(args) -> int:
 def cmd_remove(args) -> int:
     from ._collections import CollectionStore
 
-    store = CollectionStore(args.data_dir)
+    store = CollectionStore(args.data_dir, notice=_warn)
     saved = store.find(args.collection)
     store.remove(saved.key)
     print(f"removed {saved.title} ({saved.key}); its videos stay in the library")
@@ -372,7 +379,7 @@ def cmd_list(args) -> int:
         title = v.title or "(untitled)"
         return f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
 
-    added = CollectionStore(args.data_dir).all() if videos else []
+    added = CollectionStore(args.data_dir, notice=_warn).all() if videos else []
     if not added:
         for v in videos:
             print(line(v))
@@ -448,6 +455,8 @@ def _common(p, config, model=True, network=False):
                        help="HTTP(S) proxy for YouTube, e.g. http://user:pass@host:port (or YTQA_PROXY)")
         p.add_argument("--webshare-username", help="Webshare residential proxy user (or YTQA_WEBSHARE_USERNAME)")
         p.add_argument("--webshare-password", help="Webshare proxy password (or YTQA_WEBSHARE_PASSWORD)")
+        p.add_argument("--cookies", metavar="FILE", help="a cookies.txt (Netscape) of a browser signed in "
+                       "to YouTube, sent with every request (or YTQA_COOKIES)")
 
 
 def _video_commands(sub, config) -> None:
@@ -603,8 +612,13 @@ class _OutputFailed(Exception):
         self.error = error
 
 
+class _OutputClosed(Exception):
+    """The reader of stdout went away (``| head -1``): not an error, the end."""
+
+
 class _GuardedOutput:
-    """stdout, whose write errors (a full disk, /dev/full) are told apart from the library's."""
+    """stdout, whose write errors (a full disk, /dev/full, a closed pipe) are told apart
+    from the library's: only these are the output's, a library's OSError stays its own."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -613,7 +627,7 @@ class _GuardedOutput:
         try:
             return self._stream.write(text)
         except BrokenPipeError:
-            raise
+            raise _OutputClosed() from None
         except OSError as error:
             raise _OutputFailed(error) from None
 
@@ -621,7 +635,7 @@ class _GuardedOutput:
         try:
             self._stream.flush()
         except BrokenPipeError:
-            raise
+            raise _OutputClosed() from None
         except OSError as error:
             raise _OutputFailed(error) from None
 
@@ -655,6 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.YtqaError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except _OutputClosed:  # as a command killed by SIGPIPE ends, quietly (141 in a shell)
+        sys.stdout = stdout
+        _silence_stdout()
+        return 128 + signal.SIGPIPE
     except _OutputFailed as failed:
         sys.stdout = stdout
         _silence_stdout()
@@ -674,8 +692,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
     finally:
         if isinstance(sys.stdout, _GuardedOutput):
             sys.stdout = stdout
