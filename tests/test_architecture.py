@@ -26,6 +26,12 @@ OWNERS = {
     "langchain_huggingface": {"_embeddings"},
     "sentence_transformers": {"_embeddings"},
     "streamlit": set(),
+    "langchain_classic": {"_answer"},  # init_chat_model
+    "langchain_ollama": {"_answer"},
+    "langchain_openai": {"_answer"},
+    "openai": {"_answer"},
+    "ollama": {"_answer"},
+    "llama_cpp": {"_llamacpp"},
 }
 #: The shell and the tools above the facade; no part below it imports these.
 ABOVE = {"__init__", "__main__", "cli", "_library", "_eval", "_bench"}

@@ -13,6 +13,11 @@
     YTQA_PROXY         an HTTP(S) proxy for YouTube (YTQA_HTTP_PROXY / YTQA_HTTPS_PROXY apart)
     YTQA_WEBSHARE_USERNAME, YTQA_WEBSHARE_PASSWORD, YTQA_WEBSHARE_LOCATIONS
                        Webshare's rotating residential proxies
+    YTQA_CHAT_MODEL    the chat model that answers in words, provider:model (ollama:llama3.2,
+                       openai:gpt-4o-mini, llamacpp:/path/model.gguf); none: the moments only
+    YTQA_CHAT_BASE_URL its server, for a self-hosted OpenAI-compatible one or a remote Ollama
+    YTQA_CHAT_API_KEY  its key, where the server wants one (OpenAI's own: also OPENAI_API_KEY)
+    YTQA_CHAT_TIMEOUT  seconds an answer may take (default 120)
 
 The CLI's flags override these; the app has no flags, so it uses them as they are.
 """
@@ -55,6 +60,12 @@ class Config:
     proxy: Proxy = field(default_factory=Proxy)
     #: As given (checked where it is used, so the message can name it).
     request_delay: str | None = None
+    #: The chat model that answers in words (None: none, the moments are the answer).
+    chat_model: str | None = None
+    chat_base_url: str | None = None
+    chat_api_key: str | None = field(default=None, repr=False)  # never in a log
+    #: As given (checked where it is used).
+    chat_timeout: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -74,6 +85,10 @@ class Config:
             model_folders=tuple(folder.strip() for folder in (get("YTQA_MODEL_FOLDERS") or "").split(os.pathsep)
                                 if folder.strip()),
             request_delay=get("YTQA_REQUEST_DELAY"),
+            chat_model=get("YTQA_CHAT_MODEL"),
+            chat_base_url=get("YTQA_CHAT_BASE_URL"),
+            chat_api_key=get("YTQA_CHAT_API_KEY"),
+            chat_timeout=get("YTQA_CHAT_TIMEOUT"),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,
