@@ -26,7 +26,8 @@ OWNERS = {
     "langchain_huggingface": {"_embeddings"},
     "sentence_transformers": {"_embeddings"},
     "streamlit": set(),
-    "langchain_classic": {"_answer"},  # init_chat_model
+    "langchain": {"_answer"},  # init_chat_model
+    "langchain_classic": set(),
     "langchain_ollama": {"_answer"},
     "langchain_openai": {"_answer"},
     "openai": {"_answer"},

@@ -13,6 +13,14 @@ from ._config import Config
 from ._embeddings import DEFAULT_MODEL, KNOWN_MODELS, Embedder, allowed_model, resolve_model, weak_match, without_paths
 from ._errors import (
     AgeRestricted,
+    AnswerUnavailable,
+    ChatContextTooLong,
+    ChatKeyRefused,
+    ChatModelMissing,
+    ChatNotRunning,
+    ChatRateLimited,
+    ChatTimeout,
+    UnknownChatModel,
     BadSetting,
     CannotWrite,
     CollectionBlocked,
@@ -49,7 +57,9 @@ from ._errors import (
     YouTubeRequestFailed,
     YtqaError,
     mask_credentials,
+    mask_secret,
 )
+from ._answer import AnswerStream, Answerer, ChatModelSpec, WrittenAnswer, parse_chat_model
 from ._collections import (
     CollectionStore,
     Collections,

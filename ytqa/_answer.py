@@ -15,9 +15,9 @@ moments do not answer, the answer says the video does not seem to answer the que
     ...     print(piece, end="")
     >>> stream.result.citations       # 0-based indexes into ``moments``
 
-This module is the one owner of LangChain's chat-model APIs (``init_chat_model``, here
-from langchain-classic, which langchain-community already brings; the provider packages
-are the ``llm`` extra). Failures are ``AnswerUnavailable`` subclasses: data, with the
+This module is the one owner of LangChain's chat-model APIs (``init_chat_model``, from
+the ``langchain`` package, with the provider packages: the ``llm`` extra; a GGUF file
+runs through ``_llamacpp``, the ``llm-local`` extra). Failures are ``AnswerUnavailable`` subclasses: data, with the
 cause and the fix in words.
 """
 
@@ -106,7 +106,7 @@ def _any(spec: ChatModelSpec, options: dict):
 
 
 def _init(spec: ChatModelSpec, **kwargs):
-    from langchain_classic.chat_models import init_chat_model
+    from langchain.chat_models import init_chat_model
 
     kwargs = {key: value for key, value in kwargs.items() if value is not None}
     return init_chat_model(spec.name, model_provider=spec.provider, **kwargs)
@@ -193,9 +193,9 @@ class _Cleaner:
             self.said_no = head.startswith(NO_ANSWER_MARK)
             self.pending = self.pending.lstrip()
         upto = max(self.pending.rfind(" "), self.pending.rfind("\n")) + 1
-        tag = self.pending.rfind("<")
-        if tag > self.pending.rfind(">") and len(self.pending) - tag < 300:
-            upto = min(upto, tag)  # a tag is whole before it is judged, too
+        tag = self.pending.rfind("<", 0, upto)
+        if tag >= 0 and self.pending.find(">", tag, upto) < 0 and upto - tag < 300:
+            upto = tag  # a tag is whole before it is judged, too
         if self.said_no or upto <= 0:
             return ""
         return self._emit(upto)
@@ -329,7 +329,10 @@ def failure(error: BaseException, spec: ChatModelSpec, timeout: float,
         return errors.ChatKeyRefused(model, f"HTTP {status}", secret)  # its words may quote the key
     if status == 429:
         return errors.ChatRateLimited(model, f"HTTP 429: {detail}", secret)
-    if status == 404 or "Unsupported model_provider" in detail:
+    if detail.startswith("Unsupported") and "provider" in detail:
+        return errors.UnknownChatModel(model, f"no provider {spec.provider!r}: ytqa knows llamacpp, ollama, "
+                                       "openai and the others of LangChain's init_chat_model", secret)
+    if status == 404:
         return errors.UnknownChatModel(model, detail, secret)
     if context_too_long(error):
         return errors.ChatContextTooLong(model, detail, secret)

@@ -60,11 +60,11 @@ class LlamaCppChat(BaseChatModel):
     def load(self):
         """The loaded model (a missing file is FileNotFoundError, naming it)."""
         if self._llama is None:
-            import llama_cpp
-
             path = os.path.expanduser(self.model_path)
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"no GGUF file at {path}")
+            import llama_cpp
+
             with _LOADING, _without_extra_buffers(llama_cpp):
                 self._llama = llama_cpp.Llama(model_path=path, n_ctx=self.n_ctx, verbose=False,
                                               n_threads=self.n_threads or max(1, (os.cpu_count() or 2)))
