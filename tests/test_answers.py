@@ -215,3 +215,138 @@ def test_the_settings_come_from_the_environment_in_config():
 def test_a_chat_timeout_that_is_not_seconds_is_refused_naming_the_setting():
     with pytest.raises(ytqa.BadSetting, match="YTQA_CHAT_TIMEOUT"):
         Answerer.from_config(ytqa.Config.from_env({"YTQA_CHAT_MODEL": "ollama:x", "YTQA_CHAT_TIMEOUT": "soon"}))
+
+
+# --- failures, from the providers' real clients ------------------------------------------------
+
+KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@pytest.fixture
+def server(request):
+    servers = []
+
+    def start(reply):
+        servers.append(ChatServer(reply))
+        return servers[-1]
+
+    yield start
+    for running in servers:
+        running.close()
+
+
+def openai_error(status, message, code=None, kind="invalid_request_error"):
+    return Reply(status, {"error": {"message": message, "type": kind, "code": code, "param": None}},
+                 headers={"retry-after": "0"})
+
+
+def via_openai(url, **options):
+    return Answerer("openai:test-model", base_url=url + "/v1", api_key=KEY, **options)
+
+
+def test_an_openai_compatible_server_streams_the_answer(server):
+    chat = server(lambda request: Reply(200, sse("Invalidation is the hard part [1]."), "text/event-stream"))
+    stream = via_openai(chat.url).stream("what is hard about caching?", MOMENTS)
+    assert len(list(stream)) > 2 and stream.result.citations == (0,)
+    sent = chat.requests[0]
+    assert sent["_path"] == "/v1/chat/completions" and sent["model"] == "test-model" and sent["stream"]
+    assert sent["messages"][1]["content"].count('"""') == 6  # the question and three moments, nothing else
+
+
+def test_a_server_that_is_not_running_is_said_with_how_to_start_it():
+    with pytest.raises(ytqa.ChatNotRunning, match="cannot be reached.*ollama serve"):
+        Answerer("ollama:llama3.2", base_url=f"http://127.0.0.1:{closed_port()}").answer("q?", MOMENTS)
+
+
+def test_an_openai_compatible_server_that_is_not_running_is_said_too():
+    with pytest.raises(ytqa.ChatNotRunning, match="YTQA_CHAT_BASE_URL"):
+        via_openai(f"http://127.0.0.1:{closed_port()}").answer("q?", MOMENTS)
+
+
+def test_a_model_ollama_has_not_pulled_is_an_unknown_model(server):
+    chat = server(lambda request: Reply(404, {"error": 'model "llama9" not found, try pulling it first'}))
+    with pytest.raises(ytqa.UnknownChatModel, match='llama9.*not found.*ollama pull'):
+        Answerer("ollama:llama9", base_url=chat.url).answer("q?", MOMENTS)
+    assert chat.requests[0]["_path"] == "/api/chat"
+
+
+def test_an_unknown_openai_model_is_said(server):
+    chat = server(lambda request: openai_error(404, "The model `gpt-9` does not exist", "model_not_found"))
+    with pytest.raises(ytqa.UnknownChatModel, match="gpt-9"):
+        via_openai(chat.url).answer("q?", MOMENTS)
+
+
+def test_a_refused_key_is_said_without_the_key(server):
+    chat = server(lambda request: openai_error(401, f"Incorrect API key provided: {KEY}.", "invalid_api_key"))
+    with pytest.raises(ytqa.ChatKeyRefused, match="YTQA_CHAT_API_KEY") as caught:
+        via_openai(chat.url).answer("q?", MOMENTS)
+    assert chat.requests[0]["_authorization"] == f"Bearer {KEY}"  # it was sent, and is never shown
+    assert "abcdefghij" not in str(caught.value)
+
+
+def test_a_rate_limit_is_said_with_what_to_do(server):
+    chat = server(lambda request: openai_error(429, "Rate limit reached for requests", "rate_limit_exceeded"))
+    with pytest.raises(ytqa.ChatRateLimited, match="too many requests.*Wait a minute"):
+        via_openai(chat.url).answer("q?", MOMENTS)
+
+
+def test_a_slow_server_is_given_up_on_within_the_bound(server):
+    import time
+
+    chat = server(lambda request: Reply(200, sse("Late [1]."), "text/event-stream", delay=3))
+    started = time.monotonic()
+    with pytest.raises(ytqa.ChatTimeout, match="no answer within 1 s.*YTQA_CHAT_TIMEOUT"):
+        via_openai(chat.url, timeout=1).answer("q?", MOMENTS)
+    assert time.monotonic() - started < 2.5  # no second try past the bound
+
+
+def test_a_model_that_writes_past_the_bound_is_stopped():
+    ticks = iter(range(100))
+    answerer = Answerer(fake("one two three four five six seven eight [1]."), timeout=5,
+                        clock=lambda: next(ticks))
+    with pytest.raises(ytqa.ChatTimeout, match="within 5 s"):
+        answerer.answer("q?", MOMENTS)
+
+
+def test_too_long_a_prompt_is_sent_again_with_fewer_moments_and_the_answer_says_so(server):
+    def reply(request):
+        if request["messages"][1]["content"].count('"""') > 2:
+            return openai_error(400, "This model's maximum context length is 50 tokens.", "context_length_exceeded")
+        return Reply(200, sse("Invalidation [1]."), "text/event-stream")
+
+    chat = server(reply)
+    result = via_openai(chat.url).answer("q?", MOMENTS)
+    assert result.moments_sent == 1 and result.citations == (0,) and result.verified
+    assert result.notes == ("The model's context is too small for all the moments: the answer is written "
+                            "from the first 1.",)
+    assert len(chat.requests) == 2  # 3 moments, then 1
+
+
+def test_a_prompt_too_long_even_with_one_moment_is_said(server):
+    chat = server(lambda request: openai_error(400, "maximum context length is 5 tokens", "context_length_exceeded"))
+    with pytest.raises(ytqa.ChatContextTooLong, match="longer context"):
+        via_openai(chat.url).answer("q?", MOMENTS)
+
+
+def test_a_missing_gguf_file_is_said_naming_it(tmp_path):
+    with pytest.raises(ytqa.UnknownChatModel, match="no GGUF file at .*gone.gguf"):
+        Answerer(f"llamacpp:{tmp_path / 'gone.gguf'}").answer("q?", MOMENTS)
+
+
+def test_every_failure_says_the_moments_stand():
+    error = ytqa.ChatRateLimited("openai:m", "HTTP 429")
+    assert str(error).endswith("The moments below are the answer as usual.")
+
+
+@pytest.mark.parametrize("text", [
+    f"bad key {KEY}", f"Authorization: Bearer {KEY}", f"api_key={KEY}", "http://u:hunter2secret@h/v1",
+])
+def test_a_key_is_never_shown_in_a_message(text):
+    message = str(ytqa.AnswerUnavailable("openai:m", text, secret=KEY))
+    assert "abcdefghij" not in message and "hunter2" not in message
+
+
+def test_a_slow_ollama_is_given_up_on_within_the_bound_too(server):
+    chat = server(lambda request: Reply(200, b"", delay=2.5))
+    with pytest.raises(ytqa.ChatTimeout, match="within 1 s"):
+        Answerer("ollama:llama3.2", base_url=chat.url, timeout=1).answer("q?", MOMENTS)

@@ -96,7 +96,7 @@ def _openai(spec: ChatModelSpec, options: dict):
     key = options.get("api_key") or ("not-needed" if spec.base_url else None)  # a local server wants none
     extra = {"api_key": key} if key else {}
     return _init(spec, base_url=spec.base_url, max_tokens=options["max_tokens"], temperature=0.2,
-                 timeout=options["timeout"], max_retries=1, **extra)
+                 timeout=options["timeout"], max_retries=0, **extra)  # the bound is the bound
 
 
 def _any(spec: ChatModelSpec, options: dict):
