@@ -350,3 +350,62 @@ def test_a_slow_ollama_is_given_up_on_within_the_bound_too(server):
     chat = server(lambda request: Reply(200, b"", delay=2.5))
     with pytest.raises(ytqa.ChatTimeout, match="within 1 s"):
         Answerer("ollama:llama3.2", base_url=chat.url, timeout=1).answer("q?", MOMENTS)
+
+
+# --- the command: ytqa ask VIDEO QUESTION --answer ------------------------------------------------
+
+
+@pytest.fixture
+def talk(tmp_path):
+    from conftest import write_json_transcript
+
+    return write_json_transcript(tmp_path / "talk.json", [
+        ("Welcome, today we talk about caching.", 0, 5),
+        ("The hardest part of caching is invalidation.", 65, 5),
+        ("Now something else entirely: gardening and tomatoes.", 300, 5),
+        ("Caching pages at the edge is hard too, because of stale pages.", 600, 5),
+        ("Thanks for coming.", 900, 4),
+    ])
+
+
+def ask(capsys, monkeypatch, url, talk, tmp_path, *extra):
+    from ytqa.cli import main
+
+    monkeypatch.setenv("YTQA_CHAT_BASE_URL", url + "/v1")
+    monkeypatch.setenv("YTQA_CHAT_API_KEY", KEY)
+    code = main(["ask", ID, "what is hard about caching", "--transcript", str(talk),
+                 "--data-dir", str(tmp_path / "d"), "-k", "2", "--chat-model", "openai:test-model", *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_answer_prints_the_answer_then_the_moments_it_cites(capsys, monkeypatch, server, talk, tmp_path):
+    chat = server(lambda request: Reply(200, sse("Invalidation is the hard part [2]."), "text/event-stream"))
+    code, out, err = ask(capsys, monkeypatch, chat.url, talk, tmp_path, "--answer")
+    lines = out.splitlines()
+    assert code == 0 and err == ""
+    assert lines[0] == "Invalidation is the hard part [2]."
+    assert lines[1] == "(Written by openai:test-model from the moments it cites:)"
+    assert lines[3].startswith("2. ") and f"watch?v={ID}&t=" in lines[3]
+    assert not any(line.startswith("1. ") for line in lines)  # only the cited moment
+
+
+def test_ask_answer_json_adds_the_answer_and_its_citations_into_results(capsys, monkeypatch, server, talk, tmp_path):
+    chat = server(lambda request: Reply(200, sse("Invalidation is the hard part [1]."), "text/event-stream"))
+    code, out, _ = ask(capsys, monkeypatch, chat.url, talk, tmp_path, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["answer"] == "Invalidation is the hard part [1]." and data["citations"] == [0]
+    assert "invalidation" in data["results"][data["citations"][0]]["text"]
+
+
+def test_an_unverified_answer_is_said_and_every_moment_follows(capsys, monkeypatch, server, talk, tmp_path):
+    chat = server(lambda request: Reply(200, sse("It is invalidation [5]."), "text/event-stream"))
+    code, out, _ = ask(capsys, monkeypatch, chat.url, talk, tmp_path)
+    assert code == 0 and "(Unverified: it cites [5], which it was not given" in out
+    assert "\n1. " in out and "\n2. " in out
+
+
+def test_a_chat_model_that_fails_leaves_the_moments_and_says_why(capsys, monkeypatch, talk, tmp_path):
+    code, out, err = ask(capsys, monkeypatch, f"http://127.0.0.1:{closed_port()}", talk, tmp_path)
+    assert code == 1 and err.startswith("error: No answer in words from openai:test-model: its server cannot be reached")
+    assert "Traceback" not in err and "\n1. " in out and "abcdefghij" not in err
