@@ -447,3 +447,23 @@ def test_the_setting_names_a_gguf_file_run_here(gguf):
     answerer = Answerer(f"llamacpp:{gguf}", max_tokens=8)
     assert answerer.spec.sends_to is None
     assert isinstance(answerer.answer("what is hard about caching?", MOMENTS), ytqa.WrittenAnswer)
+
+
+def test_asking_the_whole_library_answers_too_naming_the_videos(capsys, monkeypatch, server, talk, tmp_path):
+    from ytqa.cli import main
+
+    chat = server(lambda request: Reply(200, sse("Invalidation [1]."), "text/event-stream"))
+    assert main(["index", ID, "--transcript", str(talk), "--data-dir", str(tmp_path / "d")]) == 0
+    other = talk.with_name("other.json")
+    other.write_text(talk.read_text().replace("caching", "caching in databases"))
+    assert main(["index", "aaaaaaaaaaa", "--transcript", str(other), "--data-dir", str(tmp_path / "d")]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("YTQA_CHAT_BASE_URL", chat.url + "/v1")
+    code = main(["ask", "--all", "what is hard about caching", "--data-dir", str(tmp_path / "d"),
+                 "--chat-model", "openai:m", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["answer"] == "Invalidation [1]." and data["citations"] == [0]
+    assert {r["video_id"] for r in data["results"]} == {ID, "aaaaaaaaaaa"}
+    prompt = chat.requests[0]["messages"][1]["content"]
+    assert prompt.count('"""') == 2 * len(data["results"])
+    assert f"({ID}, " in prompt and "(aaaaaaaaaaa, " in prompt  # no titles here: each video by its id

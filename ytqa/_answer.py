@@ -147,9 +147,8 @@ def build_messages(question: str, moments: Sequence, titles: bool = False) -> li
     lines = [f"Question: {_quoted(question)}", "", "Passages:"]
     for number, moment in enumerate(moments, 1):
         where = f"{format_timestamp(moment.start)}-{format_timestamp(moment.end)}"
-        title = getattr(moment, "title", None)
-        if titles and title:
-            where = f"{_quoted(title)}, {where}"
+        if titles:  # moments of several videos: each named by its title (else its id)
+            where = f"{_quoted(getattr(moment, 'title', None) or moment.video_id)}, {where}"
         lines.append(f'[{number}] ({where}) """{_quoted(moment.text)}"""')
     lines += ["", f"Answer the question from passages 1 to {len(moments)}, citing them."]
     return [("system", SYSTEM_PROMPT), ("human", "\n".join(lines))]

@@ -190,19 +190,7 @@ def _ask_many(args) -> int:
               "'ytqa index VIDEO' (with the same --model).", file=sys.stderr)
     weak = weak_match(moments, collections.library.embedder)
     if args.json:
-        answer, code = _answer_json(args, question, moments, weak)
-        print(json.dumps({
-            "collection": scope.key if args.collection else None,
-            "question": question,
-            "weak": weak,
-            "results": [
-                {"video_id": m.video_id, "title": m.title, "start": round(m.start, 2),
-                 "end": round(m.end, 2), "text": m.text, "score": round(m.score, 4), "url": m.url}
-                for m in moments
-            ],
-            **answer,
-        }, ensure_ascii=False, indent=2))
-        return code
+        return _many_json(args, scope.key if args.collection else None, question, moments, weak)
     code, moments = _answer_text(args, question, moments, weak)
     if not moments:
         print(f"No passage of {where} matches the question.")
@@ -214,6 +202,22 @@ def _ask_many(args) -> int:
         print(f"   {moment.timestamp}-{format_timestamp(moment.end)}  {moment.url}  (score {moment.score:.3f})")
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
+    return code
+
+
+def _many_json(args, collection, question, moments, weak) -> int:
+    answer, code = _answer_json(args, question, moments, weak)
+    print(json.dumps({
+        "collection": collection,
+        "question": question,
+        "weak": weak,
+        "results": [
+            {"video_id": m.video_id, "title": m.title, "start": round(m.start, 2),
+             "end": round(m.end, 2), "text": m.text, "score": round(m.score, 4), "url": m.url}
+            for m in moments
+        ],
+        **answer,
+    }, ensure_ascii=False, indent=2))
     return code
 
 
