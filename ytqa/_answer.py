@@ -24,6 +24,7 @@ cause and the fix in words.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
@@ -377,6 +378,7 @@ class Answerer:
         self.max_tokens = max_tokens
         self.max_moments = max(1, max_moments)
         self.clock = clock
+        self._making = threading.Lock()  # an app's sessions share one answerer: one model
 
     @classmethod
     def from_config(cls, config, model: str | None = None) -> "Answerer | None":
@@ -392,6 +394,10 @@ class Answerer:
         return self.spec.setting
 
     def model(self):
+        with self._making:
+            return self._model or self._make()
+
+    def _make(self):
         if self._model is None:
             provider = self.spec.provider
             factory = CHAT_MODELS.get(provider, _any)
