@@ -58,7 +58,7 @@ def run(args) -> list[dict]:
     import tempfile
 
     library = ytqa.Library(args.data_dir or tempfile.mkdtemp(prefix="ytqa-answers-"))
-    answerer = Answerer(args.chat_model or f"llamacpp:{gemma_path()}", timeout=300)
+    answerer = Answerer(args.chat_model or f"llamacpp:{gemma_path()}", timeout=600, max_tokens=args.max_tokens)
     rows, indexes = [], {}
     with library.store.scratch() as store:
         scratch = ytqa.Library(library.data_dir, embedder=library.embedder, store=store)
@@ -98,6 +98,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chat-model")
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--max-tokens", type=int, default=80, help="tokens an answer may have (default 80)")
     parser.add_argument("--data-dir", help="where the embedding model is cached (default: a temporary folder)")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()

@@ -85,18 +85,24 @@ def test_the_json_gives_the_answer_and_its_citations():
 
 def test_the_prompt_holds_the_question_and_the_numbered_moments_with_their_times_only():
     system, human = build_messages("what is hard about caching?", MOMENTS[:2])
-    assert system[0] == "system" and "[1], [2]" in system[1]
+    assert system[0] == "system" and "[n]" in system[1]
     assert human[1].splitlines() == [
         "Question: what is hard about caching?", "", "Passages:",
-        '[1] (1:05-1:35) """The hardest part of caching is invalidation: knowing when stored data is stale."""',
-        '[2] (2:10-2:40) """We cache the rendered page for five minutes at the edge."""',
+        'Passage 1 (1:05-1:35): """The hardest part of caching is invalidation: knowing when stored data is stale."""',
+        'Passage 2 (2:10-2:40): """We cache the rendered page for five minutes at the edge."""',
         "", "Answer the question from passages 1 to 2, citing them."]
+
+
+def test_a_model_that_only_echoes_the_prompt_cites_nothing():
+    system, human = build_messages("what is hard about caching?", MOMENTS)
+    result = answer(system[1] + "\n" + human[1])
+    assert result.citations == () and not result.verified
 
 
 def test_moments_of_several_videos_are_named_by_title_in_the_prompt():
     moments = [moment(10, "Caching is hard.", "aaaaaaaaaaa", "Talk A"), moment(20, "Yes.", "bbbbbbbbbbb", "Talk B")]
     _, human = build_messages("why?", moments, titles=True)
-    assert '[1] (Talk A, 0:10-0:40) """Caching is hard."""' in human[1]
+    assert 'Passage 1 (Talk A, 0:10-0:40): """Caching is hard."""' in human[1]
 
 
 def test_a_weak_match_says_the_video_does_not_answer_and_asks_no_model():
@@ -155,7 +161,7 @@ def test_the_result_carries_no_link_of_its_own():
 def test_a_hostile_caption_cannot_pass_for_a_citation_or_close_its_quotes_in_the_prompt():
     _, human = build_messages("q?", [moment(5, HOSTILE)])
     passage = human[1].splitlines()[3]
-    assert passage.startswith('[1] (0:05-0:35) """') and passage.endswith('"""')
+    assert passage.startswith('Passage 1 (0:05-0:35): """') and passage.endswith('"""')
     assert passage.count('"""') == 2 and "[9]" not in passage and "(9)" in passage
 
 

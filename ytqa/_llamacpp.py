@@ -42,6 +42,18 @@ def _without_extra_buffers(llama_cpp) -> Iterator[None]:
         low.llama_model_default_params = default
 
 
+def _turns(messages: list[BaseMessage], system: bool = True) -> list[dict]:
+    """LangChain's messages as llama.cpp's; without a system role (Gemma's turns drop it),
+    the system text opens the first user turn, as Gemma's own template does."""
+    turns = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+    if system or not turns or turns[0]["role"] != "system":
+        return turns
+    rules, rest = turns[0]["content"], turns[1:]
+    if rest and rest[0]["role"] == "user":
+        return [{"role": "user", "content": f"{rules}\n\n{rest[0]['content']}"}, *rest[1:]]
+    return [{"role": "user", "content": rules}, *rest]
+
+
 class LlamaCppChat(BaseChatModel):
     """A chat model over ``llama_cpp.Llama``; the GGUF file's own chat template shapes the turns."""
 
@@ -65,15 +77,24 @@ class LlamaCppChat(BaseChatModel):
                 raise FileNotFoundError(f"no GGUF file at {path}")
             import llama_cpp
 
+            # Threads: llama.cpp's default (half the cores) unless set; all cores of a busy
+            # machine made it several times slower, not faster.
+            threads = {"n_threads": self.n_threads} if self.n_threads else {}
             with _LOADING, _without_extra_buffers(llama_cpp):
-                self._llama = llama_cpp.Llama(model_path=path, n_ctx=self.n_ctx, verbose=False,
-                                              n_threads=self.n_threads or max(1, (os.cpu_count() or 2)))
+                llama = llama_cpp.Llama(model_path=path, n_ctx=self.n_ctx, verbose=False, **threads)
+            if "tokenizer.chat_template" not in llama.metadata:
+                # No template of its own: llama-cpp-python would fall back to Llama 2's turns;
+                # a Gemma file gets Gemma's (a base model was trained on neither, but on its
+                # family's tokens).
+                family = llama.metadata.get("general.architecture", "")
+                llama.chat_format = "gemma" if family.startswith("gemma") else llama.chat_format
+            self._llama = llama
         return self._llama
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        turns = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
         llama = self.load()
+        turns = _turns(messages, system=llama.chat_format != "gemma")
         with self._lock:  # one llama.cpp context: one answer at a time
             for part in llama.create_chat_completion(messages=turns, stream=True, stop=stop,
                                                      max_tokens=self.max_tokens, temperature=self.temperature):
