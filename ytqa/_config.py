@@ -15,6 +15,11 @@
                        Webshare's rotating residential proxies
     YTQA_COOKIES       a cookies file (Netscape cookies.txt) sent to YouTube by both
                        youtube-transcript-api and yt-dlp (captions and listings)
+    YTQA_CHAT_MODEL    the chat model that answers in words, provider:model (ollama:llama3.2,
+                       openai:gpt-4o-mini, llamacpp:/path/model.gguf); none: the moments only
+    YTQA_CHAT_BASE_URL its server, for a self-hosted OpenAI-compatible one or a remote Ollama
+    YTQA_CHAT_API_KEY  its key, where the server wants one (OpenAI's own: also OPENAI_API_KEY)
+    YTQA_CHAT_TIMEOUT  seconds an answer may take (default 120)
 
 The CLI's flags override these; the app has no flags, so it uses them as they are.
 """
@@ -59,6 +64,12 @@ class Config:
     request_delay: str | None = None
     #: A Netscape cookies.txt for YouTube (YTQA_COOKIES), checked where it is read.
     cookies: str | None = None
+    #: The chat model that answers in words (None: none, the moments are the answer).
+    chat_model: str | None = None
+    chat_base_url: str | None = None
+    chat_api_key: str | None = field(default=None, repr=False)  # never in a log
+    #: As given (checked where it is used).
+    chat_timeout: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -79,6 +90,10 @@ class Config:
                                 if folder.strip()),
             request_delay=get("YTQA_REQUEST_DELAY"),
             cookies=get("YTQA_COOKIES"),
+            chat_model=get("YTQA_CHAT_MODEL"),
+            chat_base_url=get("YTQA_CHAT_BASE_URL"),
+            chat_api_key=get("YTQA_CHAT_API_KEY"),
+            chat_timeout=get("YTQA_CHAT_TIMEOUT"),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,

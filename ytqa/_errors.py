@@ -581,3 +581,68 @@ class UnknownPlugin(YtqaError, LookupError):
         shown = name if len(name) <= 60 else name[:57] + "..."
         super().__init__(f"There is no {kind} named {shown!r}. Choose one of {', '.join(known) or 'none'}, "
                          f"or register one of your own with {register}.")
+# --- answers in words (a chat model) --------------------------------------------
+
+
+class AnswerUnavailable(YtqaError):
+    """The chat model wrote no answer. ``CAUSE_MESSAGE`` says why and what to do ({detail}
+    is filled in); the moments are still ytqa's answer, so every message says they stand.
+    A key given to ytqa is never shown (``secret`` is masked, as are keys in URLs)."""
+
+    CAUSE_MESSAGE = "it failed ({detail}). Ask again; if it keeps failing, choose another model"
+
+    def __init__(self, model: str, detail: str = "", secret: str | None = None):
+        self.model = model
+        self.detail = mask_secret(detail, secret)
+        super().__init__(f"No answer in words from {model}: "
+                         + self.CAUSE_MESSAGE.format(detail=self.detail)
+                         + ". The moments below are the answer as usual.")
+
+
+class ChatModelMissing(AnswerUnavailable):
+    CAUSE_MESSAGE = ("its provider's package is not installed ({detail}). Install it with "
+                     "pip install 'ytqa[llm]' (a GGUF file run in ytqa: pip install 'ytqa[llm-local]')")
+
+
+class UnknownChatModel(AnswerUnavailable):
+    CAUSE_MESSAGE = ("there is no such model ({detail}). Name one as provider:model, such as "
+                     "ollama:llama3.2 (pulled first: ollama pull llama3.2), openai:gpt-4o-mini or "
+                     "llamacpp:/path/model.gguf, with --chat-model (or YTQA_CHAT_MODEL)")
+
+
+class ChatNotRunning(AnswerUnavailable):
+    CAUSE_MESSAGE = ("its server cannot be reached ({detail}). For Ollama: start it (ollama serve); "
+                     "for an OpenAI-compatible server: start it, and check its address in YTQA_CHAT_BASE_URL")
+
+
+class ChatKeyRefused(AnswerUnavailable):
+    CAUSE_MESSAGE = ("the server refused the API key ({detail}). Set a valid key in YTQA_CHAT_API_KEY "
+                     "(for OpenAI also OPENAI_API_KEY)")
+
+
+class ChatRateLimited(AnswerUnavailable):
+    CAUSE_MESSAGE = ("the provider says too many requests ({detail}). Wait a minute and ask again, "
+                     "or check your plan's quota")
+
+
+class ChatTimeout(AnswerUnavailable):
+    CAUSE_MESSAGE = ("no answer within {detail}. Ask again, choose a smaller or faster model, "
+                     "or allow longer with YTQA_CHAT_TIMEOUT (seconds)")
+
+
+class ChatContextTooLong(AnswerUnavailable):
+    CAUSE_MESSAGE = ("even one moment is more than the model can read at once ({detail}). "
+                     "Choose a model with a longer context")
+
+
+def mask_secret(text: str, secret: str | None = None) -> str:
+    """``text`` without ``secret`` (a key ytqa was given), nor anything shaped like an API
+    key (sk-..., Bearer ..., api_key=...), nor a password in a URL."""
+    import re
+
+    if secret:
+        text = text.replace(secret, "***")
+    text = re.sub(r"\b(sk|pk|rk|gsk|xai)-[A-Za-z0-9_\-*]{8,}", r"\1-***", text)
+    text = re.sub(r"(?i)\b(bearer\s+)[^\s\"',]+", r"\1***", text)
+    text = re.sub(r"(?i)\b(api[_-]?key[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,]+", r"\1***", text)
+    return mask_credentials(text)

@@ -136,13 +136,16 @@ def cmd_ask(args) -> int:
     )
     weak = weak_match(moments, library.embedder)
     if args.json:
+        answer, code = _answer_json(args, args.question, moments, weak)
         print(json.dumps({
             "video_id": parse_video_id(args.video),
             "question": args.question,
             "weak": weak,
             "results": [m.to_json() for m in moments],
+            **answer,
         }, ensure_ascii=False, indent=2))
-        return 0
+        return code
+    code, moments = _answer_text(args, args.question, moments, weak)
     if not moments:
         print("No passage of this video matches the question.")
     elif weak:
@@ -150,13 +153,13 @@ def cmd_ask(args) -> int:
     # A terminal may report 0 columns (script, some CI consoles).
     columns = os.get_terminal_size().columns if sys.stdout.isatty() else 100
     width = max(40, min(100, columns or 100))
-    for rank, moment in enumerate(moments, 1):
+    for rank, moment in _numbered(moments):
         length = format_timestamp(moment.end - moment.start)
         print(f"{rank}. {moment.timestamp}-{format_timestamp(moment.end)} ({length})  {moment.url}"
               f"  (score {moment.score:.3f})")
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
-    return 0
+    return code
 
 
 def _weak_line(moments, embedder) -> str:
@@ -194,28 +197,113 @@ def _ask_many(args) -> int:
               "'ytqa index VIDEO' (with the same --model).", file=sys.stderr)
     weak = weak_match(moments, collections.library.embedder)
     if args.json:
-        print(json.dumps({
-            "collection": scope.key if args.collection else None,
-            "question": question,
-            "weak": weak,
-            "results": [
-                {"video_id": m.video_id, "title": m.title, "start": round(m.start, 2),
-                 "end": round(m.end, 2), "text": m.text, "score": round(m.score, 4), "url": m.url}
-                for m in moments
-            ],
-        }, ensure_ascii=False, indent=2))
-        return 0
+        return _many_json(args, scope.key if args.collection else None, question, moments, weak)
+    code, moments = _answer_text(args, question, moments, weak)
     if not moments:
         print(f"No passage of {where} matches the question.")
     elif weak:
         print(_weak_line(moments, collections.library.embedder))
     width = min(100, os.get_terminal_size().columns if sys.stdout.isatty() else 100)
-    for rank, moment in enumerate(moments, 1):
+    for rank, moment in _numbered(moments):
         print(f"{rank}. {moment.title or moment.video_id}")
         print(f"   {moment.timestamp}-{format_timestamp(moment.end)}  {moment.url}  (score {moment.score:.3f})")
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
-    return 0
+    return code
+
+
+def _many_json(args, collection, question, moments, weak) -> int:
+    answer, code = _answer_json(args, question, moments, weak)
+    print(json.dumps({
+        "collection": collection,
+        "question": question,
+        "weak": weak,
+        "results": [
+            {"video_id": m.video_id, "title": m.title, "start": round(m.start, 2),
+             "end": round(m.end, 2), "text": m.text, "score": round(m.score, 4), "url": m.url}
+            for m in moments
+        ],
+        **answer,
+    }, ensure_ascii=False, indent=2))
+    return code
+
+
+# --- answers in words (--answer, --chat-model) ------------------------------------------
+
+
+def add_answer_arguments(p) -> None:
+    """ytqa ask's --answer and --chat-model."""
+    p.add_argument("--answer", action="store_true",
+                   help="also answer in words, citing the moments, with a chat model (--chat-model or YTQA_CHAT_MODEL)")
+    p.add_argument("--chat-model", metavar="PROVIDER:MODEL",
+                   help="the chat model that answers (implies --answer): ollama:llama3.2, openai:gpt-4o-mini, "
+                        "llamacpp:/path/model.gguf (or YTQA_CHAT_MODEL; its server: YTQA_CHAT_BASE_URL)")
+
+
+def _written(args, question, moments, weak, stream_to=None):
+    """The chat model's answer when asked for (None when not); its text goes to
+    ``stream_to`` as it is written. A failure raises ``AnswerUnavailable``."""
+    from ._answer import Answerer
+
+    if not (args.answer or args.chat_model):
+        return None
+    answerer = Answerer.from_config(current_config(), args.chat_model)
+    if answerer is None:
+        raise errors.YtqaError("No chat model is set to answer in words: give one with --chat-model "
+                               "(such as ollama:llama3.2), or set YTQA_CHAT_MODEL.")
+    stream = answerer.stream(question, moments, weak=weak)
+    for piece in stream:
+        if stream_to is not None:
+            print(piece, end="", file=stream_to, flush=True)
+    return stream.result
+
+
+def _answer_json(args, question, moments, weak) -> tuple[dict, int]:
+    """--json's answer fields ("answer", "citations": 0-based into "results", ...) and the exit code."""
+    try:
+        written = _written(args, question, moments, weak)
+    except errors.AnswerUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return {"answer": None, "citations": [], "answer_error": str(error)}, 1
+    return ({} if written is None else written.to_json()), 0
+
+
+def _answer_text(args, question, moments, weak):
+    """Prints the answer as it is written, then says which moments follow: the cited ones
+    (a verified answer), else all. Returns the exit code and the moments to print."""
+    try:
+        written = _written(args, question, moments, weak, stream_to=sys.stdout)
+    except errors.AnswerUnavailable as error:
+        print(file=sys.stdout, flush=True)
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1, moments
+    if written is None:
+        return 0, moments
+    print()
+    for note in written.notes:
+        print(f"({note})")
+    if written.not_answered or not written.verified:
+        if not written.not_answered:
+            wrong = ", ".join(f"[{n}]" for n in written.wrong_citations)
+            print(f"(Unverified: {'it cites ' + wrong + ', which it was not given' if wrong else 'it cites no moment'}; "
+                  "check it against the moments.)")
+        print()
+        return 0, moments
+    print(f"(Written by {written.model} from the moments it cites:)")
+    print()
+    return 0, _Cited(moments, written.citations)
+
+
+class _Cited(list):
+    """The cited moments, each keeping its number among all the moments."""
+
+    def __init__(self, moments, citations):
+        super().__init__(moments[i] for i in citations)
+        self.numbers = [i + 1 for i in citations]
+
+
+def _numbered(moments):
+    return zip(getattr(moments, "numbers", range(1, len(moments) + 1)), moments)
 
 
 # --- playlists and channels ---------------------------------------------------------
@@ -484,6 +572,7 @@ def _video_commands(sub, config) -> None:
     p.add_argument("--lang", metavar="CODES")
     p.add_argument("-k", type=int, default=5, help="number of moments (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_answer_arguments(p)
     _common(p, config, network=True)
     p.set_defaults(run=cmd_ask)
 
@@ -564,7 +653,7 @@ _TEXT_ARGUMENTS = {
     "collection": "COLLECTION", "lang": "--lang", "search": "--search", "model": "--model",
     "models": "--models", "backends": "--backends", "store": "--store", "proxy": "--proxy",
     "webshare_username": "--webshare-username", "webshare_password": "--webshare-password",
-    "delay": "--delay",
+    "delay": "--delay", "chat_model": "--chat-model",
 }
 
 
