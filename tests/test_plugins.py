@@ -130,3 +130,18 @@ def test_unregistering_removes_the_name_its_aliases_and_its_schemes():
     registry.register("shelf", ShelfStore, aliases=("shelves",), schemes=("shelf",))
     registry.unregister("shelves")
     assert registry.names() == [] and registry.find("shelf") is None and registry.for_url("shelf://x") is None
+
+
+def test_a_chat_model_provider_of_your_own_is_registered_by_name_and_alias():
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    def mine(spec, options):
+        return FakeListChatModel(responses=["It is cached [1]."])
+
+    ytqa.register_chat_model("mine", mine, aliases=("my-llm",))
+    try:
+        assert ytqa.parse_chat_model("my-llm:small").provider == "mine"
+        assert ytqa.CHAT_MODELS.get("my-llm") is mine
+    finally:
+        ytqa.CHAT_MODELS.unregister("mine")
+    assert ytqa.CHAT_MODELS.find("my-llm") is None

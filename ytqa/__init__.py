@@ -100,7 +100,7 @@ from ._errors import (
     mask_credentials,
     mask_secret,
 )
-from ._answer import AnswerStream, Answerer, ChatModelSpec, WrittenAnswer, parse_chat_model
+from ._answer import CHAT_MODELS, AnswerStream, Answerer, ChatModelSpec, WrittenAnswer, parse_chat_model, register_chat_model
 from ._collections import (
     CollectionStore,
     Collections,

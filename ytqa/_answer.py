@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 
 from . import _errors as errors
 from ._links import format_timestamp
+from ._registry import Registry
 
 #: What the result says when the video does not answer (no model is asked, or it said so).
 NOT_ANSWERED = "The video does not seem to answer this question."
@@ -114,13 +115,14 @@ def _init(spec: ChatModelSpec, **kwargs):
     return init_chat_model(spec.name, model_provider=spec.provider, **kwargs)
 
 
-#: Provider prefix -> factory(spec, options) -> a LangChain chat model. A minimal
-#: registry until ytqa/_registry.py (the generic one) lands; a prefix not here goes to
+#: Chat-model providers, by prefix or alias: factory(spec, options) -> a LangChain chat model
+#: (``ytqa.register_chat_model`` adds one). A prefix not registered goes to
 #: ``init_chat_model`` as it is (``_any``), which names the providers it knows.
-CHAT_MODELS: dict[str, Callable] = {"llamacpp": _llamacpp, "ollama": _ollama, "openai": _openai}
-#: Other names for the prefixes above.
-ALIASES = {"gguf": "llamacpp", "llama.cpp": "llamacpp", "llama-cpp": "llamacpp", "llama_cpp": "llamacpp",
-           "openai-compatible": "openai", "oai": "openai"}
+CHAT_MODELS: Registry[Callable] = Registry("chat-model provider", "ytqa.register_chat_model")
+register_chat_model = CHAT_MODELS.register
+register_chat_model("llamacpp", _llamacpp, aliases=("gguf", "llama.cpp", "llama-cpp", "llama_cpp"))
+register_chat_model("ollama", _ollama)
+register_chat_model("openai", _openai, aliases=("openai-compatible", "oai"))
 
 
 def parse_chat_model(setting: str, base_url: str | None = None) -> ChatModelSpec:
@@ -129,7 +131,8 @@ def parse_chat_model(setting: str, base_url: str | None = None) -> ChatModelSpec
     provider, colon, name = text.partition(":")
     if not colon and text.lower().endswith(".gguf"):
         provider, name = "llamacpp", text
-    provider = ALIASES.get(provider.strip().lower(), provider.strip().lower())
+    provider = provider.strip().lower()
+    provider = CHAT_MODELS.name_of(provider) or provider
     if not provider or not name.strip() or not re.fullmatch(r"[a-z][a-z0-9_]*", provider):
         raise errors.UnknownChatModel(text or "(empty)", f"{text!r} is not provider:model")
     return ChatModelSpec(setting=text, provider=provider, name=name.strip(), base_url=base_url or None)
@@ -403,7 +406,7 @@ class Answerer:
     def _make(self):
         if self._model is None:
             provider = self.spec.provider
-            factory = CHAT_MODELS.get(provider, _any)
+            factory = CHAT_MODELS.find(provider) or _any
             options = {"max_tokens": self.max_tokens, "timeout": self.timeout, "api_key": self.api_key}
             try:
                 self._model = factory(self.spec, options)
