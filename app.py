@@ -15,18 +15,31 @@ import streamlit as st
 st.set_page_config(page_title="ytqa: ask a YouTube video", page_icon="🎬", layout="wide")
 
 # The player column stays in view while the answers scroll (stacked on narrow screens, it
-# stays at the top); the highlight reads in light and dark themes alike.
+# stays at the top, its title scrolled away under the header); the highlight reads in light
+# and dark themes alike.
 st.html("""<style>
 div[data-testid="stColumn"]:has(.st-key-player) { position: sticky; top: 3.75rem; align-self: flex-start;
   z-index: 3; background: var(--ytqa-background, #fff); }
-@media (max-width: 640px) { div[data-testid="stColumn"]:has(.st-key-player) { top: 2.9rem; } }
+@media (max-width: 640px) { div[data-testid="stColumn"]:has(.st-key-player) {
+  top: calc(2.9rem - var(--ytqa-lead, 0px)); } }
 .ytqa-passage mark { background: rgba(255, 200, 0, 0.35); color: inherit; padding: 0 .1em; }
+.ytqa-length-note { position: fixed; z-index: 100; padding: .5rem .75rem; border-radius: .5rem; font-size: .875rem;
+  background: var(--ytqa-background, #fff); color: var(--ytqa-text, inherit); border: 1px solid rgba(255, 160, 0, .9); }
 </style>
-<script>
-// The sticky player covers what scrolls under it with the theme's own background.
-const app = window.parent.document.querySelector(".stApp") || document.querySelector(".stApp");
-if (app) { document.documentElement.style.setProperty("--ytqa-background", getComputedStyle(app).backgroundColor); }
-</script>""", unsafe_allow_javascript=True)
+<script>(() => {
+  // The sticky player covers what scrolls under it with the theme's own background.
+  const doc = window.parent.document, app = doc.querySelector(".stApp");
+  if (app) { doc.documentElement.style.setProperty("--ytqa-background", getComputedStyle(app).backgroundColor);
+             doc.documentElement.style.setProperty("--ytqa-text", getComputedStyle(app).color); }
+  if (window.ytqaLead) { return; }
+  // How far the player's title and facts reach above it (they scroll away on a phone).
+  window.ytqaLead = setInterval(() => {
+    const column = doc.querySelector('div[data-testid="stColumn"]:has(.st-key-player)');
+    const video = column && column.querySelector('[data-testid="stVideo"]');
+    if (video) { column.style.setProperty("--ytqa-lead",
+      Math.max(0, video.getBoundingClientRect().top - column.getBoundingClientRect().top - 8) + "px"); }
+  }, 300);
+})();</script>""", unsafe_allow_javascript=True)
 
 # The link box, drawn and sent first: the page takes a link before anything touches the
 # library or the model (ytqa.web.link_box reads what was typed once they are there).
@@ -88,6 +101,8 @@ if refining:
     with st.sidebar:
         conversation.refining_note(page, scope.key)
 conversation.focus_question_box(page)
+conversation.watch_question_length()  # a question longer than is read, said while it is typed
+answers.bring_into_view(page)  # the new answer from its top, or the hint beside the question box
 
 # Listed last, so the link box does not wait for them: the library's videos, a page at a time.
 with st.sidebar:

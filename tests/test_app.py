@@ -245,10 +245,14 @@ def test_answers_survive_a_page_reload(app):
     assert questions(new_page()) == []  # another visitor sees none of them
 
 
-def test_clear_forgets_this_videos_answers(app):
+def test_clear_forgets_this_videos_answers_after_a_yes(app):
     open_video(app, "tkm0TNFzIeg", upload_of("tkm0TNFzIeg"))
     ask(app, "Who won a Nobel Prize?")
     app.button(key="clear_history").click().run()
+    assert questions(app) == ["Who won a Nobel Prize?"]  # asked first
+    app.button(key="keep_answers").click().run()
+    app.button(key="clear_history").click().run()
+    app.button(key="clear_yes").click().run()
     assert questions(app) == []
 
 

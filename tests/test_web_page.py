@@ -8,7 +8,7 @@ import pytest
 
 import ytqa
 from ytqa.web import answers, collections, conversation, library_list, link_box, model_box, player
-from ytqa.web.history import Answer
+from ytqa.web.history import Answer, markdown_export, notes
 from ytqa.web.jobs import Job
 from ytqa.web.opening import finished
 from ytqa.web.state import PageState
@@ -157,13 +157,40 @@ def test_a_question_in_words_is_answered():
 # --- the answers -------------------------------------------------------------------------
 
 
-def test_a_moment_shows_its_best_sentence_marked_in_a_little_context_and_inert():
-    moment = ytqa.Moment("v", 0, 30, " ".join(["word"] * 40) + " The <b>answer</b> is here. "
-                         + " ".join(["more"] * 40), 1.0, "The <b>answer</b> is here.")
+def test_a_moment_shows_its_best_sentence_marked_with_the_sentences_that_follow_it_and_inert():
+    moment = ytqa.Moment("v", 0, 30, "Hello. " + " ".join(["word"] * 30) + ". The <b>answer</b> is here. "
+                         "It was Guido van Rossum who asked. " + " ".join(["more"] * 80) + ".", 1.0,
+                         "The <b>answer</b> is here.")
     shown = answers.excerpt(moment)
-    assert shown.startswith("… ") and shown.endswith(" …")
-    assert "<mark>The &#60;b&#62;answer&#60;&#47;b&#62; is here&#46;</mark>" in shown
-    assert len(shown.split()) < 60
+    assert shown.startswith("… ") and shown.endswith(" …")  # the long sentence before: its end only
+    assert "<mark>The &#60;b&#62;answer&#60;&#47;b&#62; is here&#46;</mark> It was Guido van Rossum who asked" in shown
+    assert len(shown.split()) <= 102
+
+
+def test_the_export_reads_as_plain_text_with_what_the_page_shows():
+    moment = ytqa.Moment("XpxTrDDcpPE", 74.0, 104.0, "I'm going to start with the history. It began with an "
+                         "email from Guido van Rossum.", 0.9, "I'm going to start with the history.")
+    weak = Answer("zzzz blorf?", "XpxTrDDcpPE", [moment], weak=True)
+    exported = markdown_export("Answers about a talk", [weak])
+    assert "- [1:14–1:44](https://www.youtube.com/watch?v=XpxTrDDcpPE&t=74s): I'm going to start with the " \
+           "history. It began with an email from Guido van Rossum." in exported
+    assert "No passage matches this question well" in exported and "\\." not in exported
+
+
+def test_a_question_in_another_language_is_noted_unless_the_model_connects_languages():
+    moment = FEYNMAN
+    english_model = Answer("¿Quién ganó el Nobel?", "tkm0TNFzIeg", [moment], languages=("es", "en"))
+    [note] = notes(english_model)
+    assert "in Spanish, the video in English" in note and "e5" in note and "Embedding model" in note
+    multilingual = Answer("¿Quién ganó el Nobel?", "tkm0TNFzIeg", [moment], languages=("es", "en"),
+                          multilingual=True)
+    assert notes(multilingual) == []
+    assert conversation.languages_of("Who won the Nobel Prize?", None) is None
+
+
+def test_a_question_longer_than_is_read_is_noted_on_its_answer():
+    [note] = notes(Answer("why " * 600, "tkm0TNFzIeg", [FEYNMAN]))
+    assert "first 2,000 characters" in note and "2,400" in note
 
 
 def test_across_videos_a_moment_names_its_video_and_the_models_similarity():

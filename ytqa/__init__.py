@@ -116,7 +116,8 @@ from ._judge import JUDGES, Judge, register_judge
 from ._library import Library, VideoInfo
 from ._links import Link, collection_link, embed_url, format_timestamp, parse_link, video_id, watch_url
 from ._registry import Registry
-from ._search import Moment, SearchSettings, VideoIndex
+from ._language import question_language
+from ._search import MAX_QUESTION_CHARS, Moment, SearchSettings, VideoIndex
 from ._store import STORES, Store, register_store
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube

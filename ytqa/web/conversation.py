@@ -75,8 +75,18 @@ def scope_box(page: Page, collections: ytqa.Collections, index: ytqa.VideoIndex 
     return scope_of(everywhere, collection, titles, page.state.video, index)
 
 
+def languages_of(question: str, index: ytqa.VideoIndex | None) -> tuple[str, str] | None:
+    """The question's and the video's languages where they differ (the open video only)."""
+    spoken = (index.transcript.language_code or "").split("-")[0].lower() if index is not None else ""
+    if not spoken or spoken == "und":
+        return None
+    asked = ytqa.question_language(question, spoken)
+    return (asked, spoken) if asked != spoken else None
+
+
 def answer(page: Page, scope: Scope, question: str, index, collections, listed: dict) -> Answer:
-    """The moments that answer ``question`` in ``scope`` (or why there are none, in words)."""
+    """The moments that answer ``question`` in ``scope`` (or why there are none, in words),
+    and whether they match only weakly or the question is in another language."""
     entry = Answer(question, scope.key)
     try:
         if scope.everywhere:
@@ -86,6 +96,8 @@ def answer(page: Page, scope: Scope, question: str, index, collections, listed: 
         else:
             entry.moments = index.ask(question, k=page.k)
             entry.refining = is_quick(index)
+            entry.languages, entry.multilingual = languages_of(question, index), index.multilingual
+        entry.weak = ytqa.weak_match(entry.moments, page.library.embedder)
     except ytqa.YtqaError as error:
         entry.error = app_words(error)
     entry.moments = [m if m.title or not listed.get(m.video_id) else dataclasses.replace(m, title=listed[m.video_id])
@@ -120,8 +132,9 @@ def question_box(page: Page, scope: Scope, index, collections: ytqa.Collections,
                  listed: dict) -> tuple[str | None, bool]:
     """The question box (pinned at the bottom): a sent question is answered and kept, or
     gets a hint why not (returned); then whether the full index is still being built."""
-    question = st.chat_input(scope.placeholder, key="question", max_chars=500, disabled=scope.key is None,
-                             submit_mode="disable")
+    # Longer than ytqa reads is said while it is typed (watch_question_length) and on the answer.
+    question = st.chat_input(scope.placeholder, key="question", max_chars=20 * ytqa.MAX_QUESTION_CHARS,
+                             disabled=scope.key is None, submit_mode="disable")
 
     def ask(text: str) -> Answer:
         return answer(page, scope, text, index, collections, listed)
@@ -129,6 +142,9 @@ def question_box(page: Page, scope: Scope, index, collections: ytqa.Collections,
     why_not = hint(question, scope)
     if question is not None and why_not is None:
         page.state.history.add(ask(" ".join(question.split())))
+        page.state.scroll_to = f"answer-{len(page.state.history.answers(scope.key)) - 1}"
+    elif why_not is not None:
+        page.state.scroll_to = "hint"
     return why_not, refresh_refined(page, scope, index, ask)
 
 
@@ -150,3 +166,37 @@ def focus_question_box(page: Page) -> None:
                 "'[data-testid=\"stChatInputTextArea\"]'); if (box) { box.focus(); } }, 300);</script>",
                 unsafe_allow_javascript=True)
         page.state.focus = False
+
+
+#: A question longer than ytqa reads, said beside the question box while it is typed.
+_LENGTH_WATCH = """<script>(() => {
+  if (window.ytqaLengthWatch) { return; }
+  window.ytqaLengthWatch = true;
+  const doc = window.parent.document, limit = %d;
+  const update = () => {
+    const box = doc.querySelector('[data-testid="stChatInputTextArea"]');
+    const bottom = doc.querySelector('[data-testid="stBottom"]');
+    let note = doc.getElementById("ytqa-length-note");
+    if (!box || !bottom || box.value.length <= limit) { if (note) { note.remove(); } return; }
+    if (!note) {
+      note = doc.createElement("div");
+      note.id = "ytqa-length-note";
+      note.setAttribute("role", "status");
+      note.className = "ytqa-length-note";
+      doc.body.appendChild(note);
+    }
+    const room = box.getBoundingClientRect(), edge = bottom.getBoundingClientRect();
+    note.style.left = room.left + "px";
+    note.style.width = room.width + "px";
+    note.style.bottom = (window.innerHeight - edge.top + 4) + "px";
+    note.textContent = "This question is " + box.value.length.toLocaleString("en") + " characters long; only " +
+      "the first " + limit.toLocaleString("en") + " are read. Shorten it, or ask the rest as another question.";
+  };
+  doc.addEventListener("input", update, true);
+  setInterval(update, 500);
+})();</script>"""
+
+
+def watch_question_length() -> None:
+    """Says, beside the question box, when a question being typed is longer than ytqa reads."""
+    st.html(_LENGTH_WATCH % ytqa.MAX_QUESTION_CHARS, unsafe_allow_javascript=True)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ytqa import Moment, format_timestamp, watch_url
+from ytqa import MAX_QUESTION_CHARS, Moment, format_timestamp, watch_url
 
 from .. import _storage as storage
 
@@ -51,17 +51,27 @@ class Answer:
     refining: bool = False
     refreshed: bool = False
     asked: float = field(default_factory=time.time)
+    #: The moments match only weakly, by the model's own measure (``ytqa.weak_match``).
+    weak: bool = False
+    #: The question's and the transcript's languages, where they differ (else None), and
+    #: whether the model that answered connects languages itself.
+    languages: tuple[str, str] | None = None
+    multilingual: bool = False
 
     def to_json(self) -> dict:
         return {"question": self.question, "scope": self.scope, "error": self.error,
                 "refining": self.refining, "refreshed": self.refreshed, "asked": self.asked,
-                "moments": [moment_json(m) for m in self.moments]}
+                "moments": [moment_json(m) for m in self.moments], "weak": self.weak,
+                "languages": list(self.languages) if self.languages else None, "multilingual": self.multilingual}
 
     @classmethod
     def from_json(cls, data: dict) -> "Answer":
+        languages = data.get("languages")
         return cls(str(data["question"]), str(data["scope"]),
                    [moment_from_json(m) for m in data.get("moments", [])], data.get("error"),
-                   bool(data.get("refining")), bool(data.get("refreshed")), float(data.get("asked", 0)))
+                   bool(data.get("refining")), bool(data.get("refreshed")), float(data.get("asked", 0)),
+                   bool(data.get("weak")), (str(languages[0]), str(languages[1])) if languages else None,
+                   bool(data.get("multilingual")))
 
 
 class History:
@@ -110,10 +120,75 @@ class History:
             self.saved = False
 
 
+#: The names of the languages a question is told apart in (ytqa's language check).
+LANGUAGE_NAMES = dict(zip(
+    "en es fr de it pt nl ru uk pl cs ja zh ko hi ar tr vi id sv da no fi el he hu ro th fa bn ta ur ms".split(),
+    "English Spanish French German Italian Portuguese Dutch Russian Ukrainian Polish Czech Japanese Chinese "
+    "Korean Hindi Arabic Turkish Vietnamese Indonesian Swedish Danish Norwegian Finnish Greek Hebrew "
+    "Hungarian Romanian Thai Persian Bengali Tamil Urdu Malay".split()))
+#: Sentences end at these marks (and a closing quote or bracket after them).
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…。？！])|(?<=[.!?…。？！][\"')\]]))\s+")
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, f"another language ({code})")
+
+
+def notes(answer: Answer) -> list[str]:
+    """What an answer says about itself above its moments, in words: a question longer than
+    is read, a question in another language than the video's, a weak match."""
+    said = []
+    if len(answer.question) > MAX_QUESTION_CHARS:
+        said.append(f"Only the first {MAX_QUESTION_CHARS:,} characters of this question were read "
+                    f"(it has {len(answer.question):,}): ask the rest as another question.")
+    if answer.languages and not answer.multilingual and answer.moments:
+        asked, spoken = (language_name(code) for code in answer.languages)
+        said.append(f"This question seems to be in {asked}, the video in {spoken}: the model that answered "
+                    "matches words within one language, so these moments may miss. Choose the multilingual "
+                    f"e5 (multilingual-e5-small) under Embedding model in the sidebar, ask in {spoken}, or, "
+                    "for a video from YouTube, choose its YouTube translation under Transcript language.")
+    elif answer.weak and answer.moments:
+        said.append("No passage matches this question well: these are only the closest moments. The video "
+                    "may not talk about it; ask with words the speaker would use.")
+    return said
+
+
+def excerpt_parts(moment: Moment, follow: int = 40, most: int = 100) -> tuple[bool, str, str, str, bool]:
+    """What a moment shows of itself: (cut before, the text before its best sentence, the
+    sentence, the text after it, cut after). The sentence before it (its end, if long), then
+    whole sentences after it until ``follow`` words (an answer often follows its setup), at
+    most ``most`` words in all."""
+    text, sentence = " ".join(moment.text.split()), " ".join(moment.sentence.split())
+    at = text.find(sentence) if sentence else -1
+    if at < 0:
+        words = text.split()
+        return False, "", "", " ".join(words[:most]), len(words) > most
+    before = _SENTENCE_END.split(text[:at].strip())[-1].split()
+    lead = before[-12:] if len(before) > 20 else before
+    after: list[str] = []
+    for piece in _SENTENCE_END.split(text[at + len(sentence):].strip()):
+        if len(after) >= follow or not piece:
+            break
+        after += piece.split()
+    room = max(0, most - len(lead) - len(sentence.split()))
+    shown = after[:room]
+    rest = text[at + len(sentence):].split()
+    return (len(lead) < len(text[:at].split()), " ".join(lead), sentence, " ".join(shown),
+            len(shown) < len(rest))
+
+
+def excerpt_text(moment: Moment) -> str:
+    """A moment's excerpt as plain text, as the page shows it."""
+    cut_before, before, sentence, after, cut_after = excerpt_parts(moment)
+    body = " ".join(part for part in (before, sentence, after) if part)
+    return ("… " if cut_before else "") + body + (" …" if cut_after else "")
+
+
 def markdown_export(title: str, answers: list[Answer]) -> str:
-    """The answers as Markdown: each question, then its moments with timestamp links."""
-    def text(value: str) -> str:  # Markdown-inert
-        return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", " ".join(value.split()))
+    """The answers as the page shows them, readable as plain text: each question, what its
+    answer says about itself, then each moment's timestamp link and its excerpt."""
+    def text(value: str) -> str:  # Markdown-inert, where a character could be syntax here
+        return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", " ".join(value.split()))
 
     lines = [f"# {text(title)}", ""]
     for answer in answers:
@@ -123,10 +198,11 @@ def markdown_export(title: str, answers: list[Answer]) -> str:
             continue
         if not answer.moments:
             lines += ["No passage matches this question.", ""]
+        lines += [line for note in notes(answer) for line in (text(note), "")]
         for moment in answer.moments:
             stamp = f"{format_timestamp(moment.start)}–{format_timestamp(moment.end)}"
             where = f" ({text(moment.title or moment.video_id)})" if answer.scope != moment.video_id else ""
             lines.append(f"- [{stamp}]({watch_url(moment.video_id, moment.start)}){where}: "
-                         f"{text(moment.sentence or moment.text)}")
+                         f"{text(excerpt_text(moment))}")
         lines.append("")
     return "\n".join(lines)

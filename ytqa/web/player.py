@@ -76,11 +76,11 @@ def draw(page: Page, index: ytqa.VideoIndex) -> None:
     if beyond:
         st.error("This moment's time is beyond what the player can play (the stored transcript may "
                  "be damaged); its link opens YouTube instead.")
-    st.video(ytqa.watch_url(video), start_time=start, end_time=end,
-             autoplay=bool(page.state.play), alt=f"Player: {t.title or video}")
     tracks = tracks_of(video) if t.source != "subtitle file" else []
-    if tracks:
+    if tracks:  # above the player: on a phone it scrolls away with the title, the player stays
         options = track_options(tracks)
         st.selectbox("Transcript language", list(options), format_func=options.get, key="lang",
                      on_change=reopen_in_language, args=(page, video))
+    st.video(ytqa.watch_url(video), start_time=start, end_time=end,
+             autoplay=bool(page.state.play), alt=f"Player: {t.title or video}")
 

@@ -65,6 +65,8 @@ class PageState:
     opened = Kept[tuple | None](None)           # ((video, model), index): no transcript read twice
     upload_gen = Kept(0)                        # a new number empties the upload box
     history = Kept[History | None](None)        # this visitor's answers
+    confirm_clear = Kept[str | None](None)      # the answers (their scope) whose Clear waits for a Yes
+    scroll_to = Kept[str | None](None)          # what this run brings into view: "answer-<n>" or "hint"
     link = Kept("", widget=True)                # the link box
     lang = Kept("", widget=True)                # the transcript language menu
 
