@@ -19,10 +19,10 @@ from .words import in_words
 
 STAGES = {"waiting": "Waiting to start", "fetching": "Fetching the transcript",
           "chunking": "Cutting it into passages", "embedding": "Embedding",
-          "saving": "Saving the index"}
+          "saving": "Saving the index", "preparing": "Preparing the model for its first use"}
 #: Where each stage starts and ends on the progress bar (embedding is the slow part).
 _SPAN = {"waiting": (0.0, 0.0), "fetching": (0.0, 0.05), "chunking": (0.05, 0.1),
-         "embedding": (0.1, 0.95), "saving": (0.95, 1.0)}
+         "embedding": (0.1, 0.95), "saving": (0.95, 1.0), "preparing": (0.0, 1.0)}
 #: Seconds a job may go unwatched (no page showing its progress) before it is dropped.
 ABANDON_AFTER = 120.0
 #: Jobs built at once: a few, sized to the CPUs (each build uses several cores itself);
@@ -96,6 +96,8 @@ class Job:
         if self.stage == "embedding" and self.total:
             unit = "sentences" if self.key[:1] == ("open",) else "passages and sentences"
             return f"{words}: {self.done:,} of {self.total:,} {unit}"
+        if self.stage == "preparing" and self.total:
+            return f"{words}: {self.done:,} of about {self.total:,} MB written."
         return words + "..."
 
 

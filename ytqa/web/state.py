@@ -64,6 +64,8 @@ class PageState:
     listing = Kept[str | None](None)            # the playlist shown for a watch link inside it
     opened = Kept[tuple | None](None)           # ((video, model), index): no transcript read twice
     upload_gen = Kept(0)                        # a new number empties the upload box
+    upload_fresh = Kept(False)                  # a file was chosen on this run (it acts at once)
+    close_sidebar = Kept(False)                 # a video was chosen in the sidebar (closed on phones)
     history = Kept[History | None](None)        # this visitor's answers
     link = Kept("", widget=True)                # the link box
     lang = Kept("", widget=True)                # the transcript language menu
