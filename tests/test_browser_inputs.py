@@ -218,8 +218,7 @@ def test_choosing_a_video_in_the_library_closes_it_on_a_phone(visit, size):
     sidebar = page.get_by_test_id("stSidebar")
     if size[0] < 640:
         page.get_by_test_id("stExpandSidebarButton").click()
-    open_button = sidebar.get_by_role("button", name="Open").first
-    open_button.click()
+    sidebar.locator(f".st-key-open-{STORED} button").click()
     heading(page, STORED)
     time.sleep(1)
     box = sidebar.bounding_box()

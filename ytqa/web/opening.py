@@ -11,7 +11,6 @@ import streamlit as st
 
 import ytqa
 
-from .._transcript import clean_title
 from .jobs import Job, TooManyJobs
 from .state import Page, PageState
 from .words import app_words, in_words, say
@@ -45,7 +44,7 @@ def start_open(page: Page, video_id: str, languages=(), prefer_generated: bool =
             transcript = library.transcript_from_upload(video_id, upload.data, upload.name)
             title = upload.title_for(video_id) or youtube_title(video_id)
             if title:
-                transcript = replace(transcript, title=clean_title(title))
+                transcript = replace(transcript, title=" ".join(title.split())[:200])  # cleaned when read
             index = library.index_transcript(transcript, progress, quick=True)
         else:
             index = library.index(video_id, languages=list(languages), progress=progress,
