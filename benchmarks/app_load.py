@@ -99,6 +99,8 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+                ready, answer = asker(browser, url)
+                print(f"alone: page ready {ready:.2f} s, answer {answer:.2f} s")
                 events = [threading.Event() for _ in files]
                 # Playwright's sync API is one thread's: the uploaders run in their own instances.
                 threads = [threading.Thread(target=run_uploader, args=(url, f, f"ytqaLoad{n:03d}", e), daemon=True)
@@ -108,7 +110,7 @@ def main() -> None:
                 for event in events:
                     event.wait(180)
                 ready, answer = asker(browser, url)
-                print(f"{args.uploaders} visitors uploading ~{files[0].stat().st_size / 1e6:.1f} MB each; "
+                print(f"while {args.uploaders} visitors upload ~{files[0].stat().st_size / 1e6:.1f} MB each, "
                       f"a sixth visitor: page ready {ready:.2f} s, answer {answer:.2f} s "
                       f"({os.cpu_count()} CPUs)")
                 browser.close()

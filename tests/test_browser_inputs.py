@@ -7,6 +7,7 @@ model cache, so e5's first use is prepared while the test watches.
 """
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -265,3 +266,26 @@ def test_one_visitor_opening_a_third_video_at_once_is_told_the_bound_in_words(vi
         link(page, video)
         time.sleep(1.5)
     wait_alert(page, "as many as one visitor may at a time", timeout=30_000)
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_a_library_of_more_than_twenty_videos_is_paged_and_found_by_id(visit, server, size):
+    import ytqa
+
+    _, data = server
+    library = ytqa.Library(data)
+    source = shared("transcripts", "eMRtxsj29aQ.json")
+    for number in range(22):
+        video = f"ytqaPage{number:03d}"
+        if library.stored_transcript(video) is None:
+            library.save_transcript(ytqa.load_transcript_file(source, video))
+    page = visit(size)
+    if size[0] < 640:
+        page.get_by_test_id("stExpandSidebarButton").click()
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_label(re.compile(r"Page \(of \d+\)")).wait_for(timeout=30_000)
+    find = sidebar.get_by_label("Find a video")
+    find.fill("ytqaPage017")
+    find.press("Enter")
+    sidebar.get_by_text("1 of ").first.wait_for(timeout=30_000)
+    assert sidebar.locator(".st-key-open-ytqaPage017").count() == 1

@@ -160,3 +160,9 @@ def test_two_tabs_with_one_history_token_each_append_their_question(tmp_path):
     stored = History(tmp_path, token).answers("tkm0TNFzIeg")
     assert [(a.question, a.refreshed) for a in stored] == [("Who won a Nobel Prize?", True),
                                                          ("How do you teach it?", False)]
+
+
+def test_the_full_builds_progress_is_a_share_not_a_count_of_mixed_things():
+    job = Job(("full", "v", "m"))
+    job.progress("embedding", 61, 244)
+    assert job.label == "Embedding: 25%"

@@ -94,8 +94,9 @@ class Job:
                     "at a time)" if self.ahead else "Waiting in line: next to start")
         words = STAGES.get(self.stage, self.stage)
         if self.stage == "embedding" and self.total:
-            unit = "sentences" if self.key[:1] == ("open",) else "passages and sentences"
-            return f"{words}: {self.done:,} of {self.total:,} {unit}"
+            if self.key[:1] == ("open",):  # an opening's quick index: its sentences
+                return f"{words}: {self.done:,} of {self.total:,} sentences"
+            return f"{words}: {self.done / self.total:.0%}"  # passages, and sentences not embedded yet
         if self.stage == "preparing" and self.total:
             return f"{words}: {self.done:,} of about {self.total:,} MB written."
         return words + "..."

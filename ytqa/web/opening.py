@@ -52,7 +52,7 @@ def start_open(page: Page, video_id: str, languages=(), prefer_generated: bool =
         return index.video_id
 
     if upload is not None:
-        page.state.upload_gen += 1  # the file is this opening's: a later link never reuses it
+        page.state.upload_served = upload.digest  # the file is this opening's: no other link uses it
     try:
         job = page.jobs.start(page.job_key(video_id), work, owner=page.state.history.token)
     except TooManyJobs as busy:
@@ -84,6 +84,10 @@ def youtube_title(video_id: str, wait: float = 3.0) -> str | None:
 def finished(state: PageState, job: Job) -> str | None:
     """A job this page waited for has ended: its video opens (returned), or the page says why not."""
     state.pending = None
+    if state.upload_served is not None:
+        if job.state == "done":
+            state.upload_gen += 1  # the file served its video: the box empties
+        state.upload_served = None  # a file that failed stays beside its error, to try again
     if job.state == "done":
         state.video = job.result
         state.play = None

@@ -1,11 +1,13 @@
 """The subtitle-file section: for a video without captions, or a server YouTube blocks.
 
-A chosen file serves the one opening it was chosen for, then the box empties (a later
-link never reuses it); a file named after its video (``<video id>.vtt``) needs no link.
+A chosen file serves the one opening it was chosen for: while it opens no other link uses
+it, and once its video is open the box empties (a file that failed stays beside its error);
+a file named after its video (``<video id>.vtt``) needs no link.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -26,6 +28,11 @@ class Chosen:
     data: bytes
     title: str = ""
     fresh: bool = False  # chosen on this run: it opens its video without Open video
+
+    @property
+    def digest(self) -> str:
+        """The file itself (its name and bytes): the opening it served is remembered by it."""
+        return hashlib.sha256(self.name.encode() + b"\0" + self.data).hexdigest()
 
     @property
     def video_id(self) -> str | None:
@@ -65,4 +72,7 @@ def draw(state: PageState) -> Chosen | None:
         st.caption("Give the video's link above too, then Open video; or name the file after the "
                    "video's id (dQw4w9WgXcQ.vtt) and it opens as soon as it is chosen.")
     fresh, state.upload_fresh = state.upload_fresh, False
-    return Chosen(upload.name, upload.getvalue(), title, fresh) if upload is not None else None
+    if upload is None:
+        return None
+    chosen_file = Chosen(upload.name, upload.getvalue(), title, fresh)
+    return None if chosen_file.digest == state.upload_served else chosen_file  # it served its opening
