@@ -7,7 +7,7 @@ import pytest
 
 import ytqa
 from ytqa.web.history import Answer, History, markdown_export, new_token
-from ytqa.web.jobs import Job, Jobs
+from ytqa.web.jobs import Job, Jobs, TooManyJobs
 from ytqa.web.model_box import check_model_choice
 
 
@@ -56,12 +56,52 @@ def test_a_failure_is_kept_as_a_message_in_words_without_the_servers_path(tmp_pa
     assert job.state == "failed" and "read-only" in str(job.error) and str(tmp_path) not in str(job.error)
 
 
-def test_the_progress_label_names_the_stage_and_counts_the_passages():
+def test_the_progress_label_names_the_stage_and_what_it_counts():
     job = Job(("open", "v", "m"))
     job.progress("chunking", 0, 1)
     assert job.label == "Cutting it into passages..."
-    job.progress("embedding", 120, 800)
-    assert job.label == "Embedding passages: 120 of 800" and 0.1 < job.fraction < 0.95
+    job.progress("embedding", 120, 800)  # an opening embeds the sentences (the quick index)
+    assert job.label == "Embedding: 120 of 800 sentences" and 0.1 < job.fraction < 0.95
+
+
+def test_jobs_beyond_the_workers_wait_in_line_with_their_place_shown():
+    jobs = Jobs(workers=1)
+    release = threading.Event()
+    first = jobs.start(("open", "a", "m"), lambda progress: release.wait(5))
+    while not first.begun:
+        time.sleep(0.01)
+    second = jobs.start(("open", "b", "m"), lambda progress: "b")
+    third = jobs.start(("open", "c", "m"), lambda progress: "c")
+    assert not second.begun and not third.begun
+    assert second.label == "Waiting in line: next to start"
+    assert third.label.startswith("Waiting in line: 1 before this one")
+    release.set()
+    while third.running:
+        time.sleep(0.01)
+    assert (first.state, second.result, third.result) == ("done", "b", "c")
+
+
+def test_one_visitor_cannot_fill_the_line_and_is_told_so_in_words():
+    jobs = Jobs(workers=1, per_visitor=2)
+    release = threading.Event()
+    for video in ("a", "b"):
+        jobs.start(("open", video, "m"), lambda progress: release.wait(5), owner="visitor-1")
+    with pytest.raises(TooManyJobs, match="opening 2 videos already"):
+        jobs.start(("open", "c", "m"), lambda progress: "c", owner="visitor-1")
+    other = jobs.start(("open", "c", "m"), lambda progress: "c", owner="visitor-2")  # others still may
+    release.set()
+    while other.running:
+        time.sleep(0.01)
+    assert other.result == "c"
+
+
+def test_a_job_still_in_line_is_cancelled_at_once_when_its_video_is_deleted():
+    jobs = Jobs(workers=1)
+    release = threading.Event()
+    jobs.start(("open", "a", "m"), lambda progress: release.wait(5))
+    waiting = jobs.start(("open", "b", "m"), lambda progress: "b")
+    assert jobs.cancel_for("b") and waiting.state == "abandoned"
+    release.set()
 
 
 def test_a_history_is_kept_per_scope_and_read_back(tmp_path):
@@ -108,3 +148,21 @@ def test_a_folder_the_servers_owner_offers_can_be_typed_by_its_name(tmp_path, mo
     assert check_model_choice("our-tuned-model", ytqa.KNOWN_MODELS) == str(offered.resolve())
     with pytest.raises(ytqa.ModelUnavailable):
         check_model_choice(str(tmp_path), ytqa.KNOWN_MODELS)  # its parent is not offered
+
+
+def test_two_tabs_with_one_history_token_each_append_their_question(tmp_path):
+    token = new_token()
+    first_tab, second_tab = History(tmp_path, token), History(tmp_path, token)  # both read it empty
+    first_tab.add(Answer("Who won a Nobel Prize?", "tkm0TNFzIeg"))
+    second_tab.add(Answer("How do you teach it?", "tkm0TNFzIeg"))
+    first_tab.answers("tkm0TNFzIeg")[0].refreshed = True
+    first_tab.save()  # a refreshed answer is written over its stored self, nothing else replaced
+    stored = History(tmp_path, token).answers("tkm0TNFzIeg")
+    assert [(a.question, a.refreshed) for a in stored] == [("Who won a Nobel Prize?", True),
+                                                         ("How do you teach it?", False)]
+
+
+def test_the_full_builds_progress_is_a_share_not_a_count_of_mixed_things():
+    job = Job(("full", "v", "m"))
+    job.progress("embedding", 61, 244)
+    assert job.label == "Embedding: 25%"

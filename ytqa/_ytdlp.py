@@ -206,6 +206,10 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         error = nested or getattr(error, "cause", None) or error.__cause__ or error.__context__
 
 
+_NETWORK_ERRORS = {"TransportError", "ConnectionError", "URLError", "timeout", "TimeoutError",
+                   "SSLError", "ProxyError", "gaierror"}
+
+
 def _map_error(link: Link, error: BaseException, with_proxy: bool) -> errors.YtqaError:
     if isinstance(error, errors.YtqaError):
         return error
@@ -224,11 +228,11 @@ def _map_error(link: Link, error: BaseException, with_proxy: bool) -> errors.Ytq
             or "unavailable" in lowered or "not available" in lowered or "does not have a" in lowered
             or "error 404" in lowered):
         return errors.CollectionUnavailable(link.url, first.rstrip("."))
-    names = {type(e).__name__ for e in chain}
-    if names & {"TransportError", "ConnectionError", "URLError", "timeout", "TimeoutError",
-                "SSLError", "ProxyError", "gaierror"} or "unable to download" in lowered:
+    if any(type(e).__name__ in _NETWORK_ERRORS for e in chain) or "unable to download" in lowered:
+        # Named as the single video's error names it: the kind of failure, not the internals
+        # (host, port, errno) of the connection that failed.
         return errors.ListingFailed(
-            link.url, f"cannot reach YouTube ({first.rstrip('.')})",
+            link.url, f"cannot reach YouTube ({'Timeout' if 'timeout' in lowered else 'ConnectionError'})",
             "Check your internet connection and proxy settings.")
     return errors.ListingFailed(link.url, first.rstrip("."))
 

@@ -77,7 +77,9 @@ class Answer:
 class History:
     """One visitor's answers, by scope, newest last; saved under ``<folder>/<token>.json``.
 
-    A folder that cannot be written keeps the answers for this page only (``saved`` says so).
+    Two tabs may share a token: each change is merged into what is stored, under a lock, a
+    question at a time (one tab's answer never replaces the other's). A folder that cannot
+    be written keeps the answers for this page only (``saved`` says so).
     """
 
     def __init__(self, folder: str | Path, token: str):
@@ -86,37 +88,55 @@ class History:
         self.path = Path(folder) / f"{token}.json"
         self.token = token
         self.saved = True
-        self.scopes: dict[str, list[Answer]] = {}
+        self.scopes: dict[str, list[Answer]] = self._read()
+
+    def _read(self) -> dict[str, list[Answer]]:
+        scopes: dict[str, list[Answer]] = {}
         data = storage.read_json(self.path)
         if isinstance(data, dict):
             for scope, answers in data.items():
                 try:
-                    self.scopes[str(scope)] = [Answer.from_json(a) for a in answers]
+                    scopes[str(scope)] = [Answer.from_json(a) for a in answers]
                 except (KeyError, TypeError, ValueError, AttributeError):
                     continue  # a damaged entry is dropped, the rest kept
+        return scopes
 
     def answers(self, scope: str) -> list[Answer]:
         return self.scopes.get(scope, [])
 
     def add(self, answer: Answer) -> None:
-        answers = self.scopes.setdefault(answer.scope, [])
-        answers.append(answer)
-        del answers[:-MAX_ANSWERS]
-        self.scopes[answer.scope] = self.scopes.pop(answer.scope)  # most recent scope last
-        while len(self.scopes) > MAX_VIDEOS:
-            self.scopes.pop(next(iter(self.scopes)))
-        self.save()
+        def append(scopes: dict[str, list[Answer]]) -> None:
+            answers = scopes.setdefault(answer.scope, [])
+            answers.append(answer)
+            del answers[:-MAX_ANSWERS]
+            scopes[answer.scope] = scopes.pop(answer.scope)  # most recent scope last
+            while len(scopes) > MAX_VIDEOS:
+                scopes.pop(next(iter(scopes)))
+        self._change(append)
 
     def clear(self, scope: str) -> None:
-        self.scopes.pop(scope, None)
-        self.save()
+        self._change(lambda scopes: scopes.pop(scope, None))
 
     def save(self) -> None:
-        data = {scope: [a.to_json() for a in answers] for scope, answers in self.scopes.items()}
+        """This page's answers, changed in place (refreshed), written over their stored selves."""
+        mine = {answer_id(a): a for answers in self.scopes.values() for a in answers}
+
+        def update(scopes: dict[str, list[Answer]]) -> None:
+            for answers in scopes.values():
+                answers[:] = [mine.get(answer_id(a), a) for a in answers]
+        self._change(update)
+
+    def _change(self, change) -> None:
+        """Read what is stored (another tab may have added to it), change it, write it back."""
         try:
-            storage.write_atomic(self.path, json.dumps(data, ensure_ascii=False))
-            self.saved = True
+            with storage.locked(self.path.with_suffix(".lock")):
+                scopes = self._read()
+                change(scopes)
+                data = {scope: [a.to_json() for a in answers] for scope, answers in scopes.items()}
+                storage.write_atomic(self.path, json.dumps(data, ensure_ascii=False))
+            self.scopes, self.saved = scopes, True
         except OSError:
+            change(self.scopes)  # kept for this page only
             self.saved = False
 
 
@@ -182,6 +202,11 @@ def excerpt_text(moment: Moment) -> str:
     cut_before, before, sentence, after, cut_after = excerpt_parts(moment)
     body = " ".join(part for part in (before, sentence, after) if part)
     return ("… " if cut_before else "") + body + (" …" if cut_after else "")
+
+
+def answer_id(answer: Answer) -> tuple:
+    """One question asked once: the same in every tab that reads it back."""
+    return answer.scope, answer.question, round(answer.asked, 6)
 
 
 def markdown_export(title: str, answers: list[Answer]) -> str:

@@ -1,12 +1,15 @@
-"""Work that outlives the page that asked for it (opening a video): one thread per job,
-keyed by what it makes (video and model), so a rerun or a reload finds it and a second
-request joins it; abandoned when no page has watched it for a while (a closed tab stops
-costing the server)."""
+"""Work that outlives the page that asked for it (opening a video): keyed by what it makes
+(video and model), so a rerun or a reload finds it and a second request joins it; run by a
+few workers from one line per process (the rest wait, their place shown; each visitor has a
+bound); abandoned when no page has watched it for a while (a closed tab stops costing the
+server)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -15,17 +18,31 @@ from ytqa import YtqaError
 from .words import in_words
 
 STAGES = {"waiting": "Waiting to start", "fetching": "Fetching the transcript",
-          "chunking": "Cutting it into passages", "embedding": "Embedding passages",
-          "saving": "Saving the index"}
+          "chunking": "Cutting it into passages", "embedding": "Embedding",
+          "saving": "Saving the index", "preparing": "Preparing the model for its first use"}
 #: Where each stage starts and ends on the progress bar (embedding is the slow part).
 _SPAN = {"waiting": (0.0, 0.0), "fetching": (0.0, 0.05), "chunking": (0.05, 0.1),
-         "embedding": (0.1, 0.95), "saving": (0.95, 1.0)}
+         "embedding": (0.1, 0.95), "saving": (0.95, 1.0), "preparing": (0.0, 1.0)}
 #: Seconds a job may go unwatched (no page showing its progress) before it is dropped.
 ABANDON_AFTER = 120.0
+#: Jobs built at once: a few, sized to the CPUs (each build uses several cores itself);
+#: the rest wait in line, their place shown.
+WORKERS = max(1, min(4, (os.cpu_count() or 2) // 2))
+#: Jobs one visitor may have running or waiting at once, so no one fills the line.
+PER_VISITOR = 2
 
 
 class Abandoned(Exception):
     """Raised inside a job's progress when no page has watched it for too long."""
+
+
+class TooManyJobs(YtqaError):
+    """One visitor has as many videos opening as one visitor may."""
+
+    def __init__(self, bound: int):
+        super().__init__(
+            f"You are opening {bound} videos already, as many as one visitor may at a time (so the "
+            "server stays quick for everyone). Open this one again once one of them is ready.")
 
 
 @dataclass
@@ -34,17 +51,24 @@ class Job:
     stage: str = "waiting"
     done: int = 0
     total: int = 0
-    state: str = "running"  # running, done, failed, abandoned
+    state: str = "running"  # running (waiting in line until begun), done, failed, abandoned
     result: Any = None
     error: YtqaError | None = None
     started: float = field(default_factory=time.monotonic)
     seen: float = field(default_factory=time.monotonic)
     abandon_after: float = ABANDON_AFTER
     cancelled: bool = False
+    owner: str | None = None  # the visitor who asked for it (a bound per visitor)
+    begun: bool = False  # taken from the line by a worker
+    ahead: int = 0  # jobs before it in the line, while it waits
 
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def stale(self) -> bool:
+        return self.cancelled or time.monotonic() - self.seen > self.abandon_after
 
     def watch(self) -> "Job":
         """A page shows this job: keep it alive."""
@@ -52,8 +76,9 @@ class Job:
         return self
 
     def progress(self, stage: str, done: int, total: int) -> None:
-        if self.cancelled or time.monotonic() - self.seen > self.abandon_after:
+        if self.stale:
             raise Abandoned()
+        self.begun = True
         self.stage, self.done, self.total = stage, done, total
 
     @property
@@ -64,45 +89,75 @@ class Job:
 
     @property
     def label(self) -> str:
+        if not self.begun:
+            return (f"Waiting in line: {self.ahead} before this one (the server builds a few videos "
+                    "at a time)" if self.ahead else "Waiting in line: next to start")
         words = STAGES.get(self.stage, self.stage)
         if self.stage == "embedding" and self.total:
-            return f"{words}: {self.done:,} of {self.total:,}"
+            if self.key[:1] == ("open",):  # an opening's quick index: its sentences
+                return f"{words}: {self.done:,} of {self.total:,} sentences"
+            return f"{words}: {self.done / self.total:.0%}"  # passages, and sentences not embedded yet
+        if self.stage == "preparing" and self.total:
+            return f"{words}: {self.done:,} of about {self.total:,} MB written."
         return words + "..."
 
 
 class Jobs:
-    """Background jobs by key; one thread each; a finished job stays until forgotten."""
+    """Background jobs by key, run by a few workers from one line (the rest wait their turn);
+    a finished job stays until forgotten."""
 
-    def __init__(self, abandon_after: float = ABANDON_AFTER, keep: int = 200):
-        self.abandon_after = abandon_after
-        self.keep = keep
+    def __init__(self, abandon_after: float = ABANDON_AFTER, keep: int = 200, workers: int = WORKERS,
+                 per_visitor: int = PER_VISITOR):
+        self.abandon_after, self.keep = abandon_after, keep
+        self.workers, self.per_visitor = workers, per_visitor
         self._jobs: dict[tuple, Job] = {}
-        self._lock = threading.Lock()
+        self._line: deque[tuple[Job, Callable, str]] = deque()
+        self._threads = 0
+        self._lock = threading.Condition()
 
     def start(self, key: tuple, work: Callable[[Callable[[str, int, int], None]], Any],
-              where: str = "the library's folder") -> Job:
-        """Run ``work(progress)`` in the background, or join the job already running for ``key``."""
+              where: str = "the library's folder", owner: str | None = None) -> Job:
+        """Put ``work(progress)`` in the line, or join the job already there for ``key``;
+        ``TooManyJobs`` when ``owner`` has as many jobs running or waiting as one may."""
         with self._lock:
             job = self._jobs.get(key)
             if job is not None and job.running:
                 return job.watch()
-            job = self._jobs[key] = Job(key, abandon_after=self.abandon_after)
+            if owner is not None and sum(j.running and j.owner == owner
+                                         for j in self._jobs.values()) >= self.per_visitor:
+                raise TooManyJobs(self.per_visitor)
+            job = self._jobs[key] = Job(key, abandon_after=self.abandon_after, owner=owner)
             finished = [k for k, j in self._jobs.items() if not j.running]
             for old in finished[: max(0, len(self._jobs) - self.keep)]:
                 del self._jobs[old]
-
-        def run() -> None:
-            try:
-                job.result = work(job.progress)
-                job.state = "done"
-            except Abandoned:
-                job.state = "abandoned"
-            except Exception as error:  # the page shows every failure in words, never a traceback
-                job.error = in_words(error, where)
-                job.state = "failed"
-
-        threading.Thread(target=run, daemon=True, name=f"ytqa-job-{key}").start()
+            self._line.append((job, work, where))
+            self._number_the_line()
+            if self._threads < self.workers:
+                self._threads += 1
+                threading.Thread(target=self._worker, daemon=True, name=f"ytqa-job-worker-{self._threads}").start()
+            self._lock.notify()
         return job
+
+    def _number_the_line(self) -> None:
+        for ahead, (job, _, _) in enumerate(self._line):
+            job.ahead = ahead
+
+    def _worker(self) -> None:
+        """Runs the line's jobs one after another; ends when the line stays empty a moment."""
+        while True:
+            with self._lock:
+                if not self._line:
+                    self._lock.wait(1.0)
+                if not self._line:
+                    self._threads -= 1
+                    return
+                job, work, where = self._line.popleft()
+                self._number_the_line()
+                job.begun = True
+            if job.stale:
+                job.state = "abandoned"
+            else:
+                _run(job, work, where)
 
     def get(self, key: tuple) -> Job | None:
         return self._jobs.get(key)
@@ -113,7 +168,13 @@ class Jobs:
     def cancel_for(self, video_id: str) -> bool:
         """Stop the video's jobs before it is deleted; False when one is past stopping (it is
         fetching or saving, and would store the video again): then try again in a moment."""
-        jobs = self.running_for(video_id)
+        with self._lock:
+            jobs = self.running_for(video_id)
+            for job in [j for j in jobs if not j.begun]:  # still in line: it leaves the line
+                job.cancelled, job.state = True, "abandoned"
+                self._line = deque(entry for entry in self._line if entry[0] is not job)
+            self._number_the_line()
+        jobs = [job for job in jobs if job.running]
         if any(job.stage in ("waiting", "fetching", "saving") for job in jobs):
             return False
         for job in jobs:
@@ -126,3 +187,14 @@ class Jobs:
     def forget(self, key: tuple) -> None:
         with self._lock:
             self._jobs.pop(key, None)
+
+
+def _run(job: Job, work: Callable, where: str) -> None:
+    try:
+        job.result = work(job.progress)
+        job.state = "done"
+    except Abandoned:
+        job.state = "abandoned"
+    except Exception as error:  # the page shows every failure in words, never a traceback
+        job.error = in_words(error, where)
+        job.state = "failed"

@@ -102,8 +102,20 @@ def listing(page: Page, total: int) -> tuple[list, str]:
         return [], find
 
 
+#: Closes the sidebar on a narrow screen, where it covers the page (after a video was chosen).
+CLOSE_ON_PHONES = """<script>(() => {
+  const top = window.parent || window;
+  if (top.innerWidth > 640) return;
+  const button = top.document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+  if (button) button.click();
+})();</script>"""
+
+
 def draw(page: Page, total: int, grouped: set) -> None:
     """The library's videos (those of a playlist or channel are listed under it instead)."""
+    if page.state.close_sidebar:
+        page.state.close_sidebar = False
+        st.html(CLOSE_ON_PHONES, unsafe_allow_javascript=True)
     if page.state.delete_error:
         say("error", page.state.delete_error)
         page.state.delete_error = None

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
+from pathlib import Path
 
 import streamlit as st
 
 import ytqa
 
-from .resources import library_for
+from .jobs import Job
+from .resources import embedder_for, library_for
 from .state import Page, PageState
 from .words import app_words, say
 
@@ -28,6 +31,8 @@ MODEL_CHOICES = {ytqa.DEFAULT_MODEL: f"{_MODELS[ytqa.DEFAULT_MODEL]} (default)"}
 MODEL_CHOICES.update({name: label for name, label in _MODELS.items() if name != ytqa.DEFAULT_MODEL})
 MODEL_CHOICES["custom"] = "Another model from the Hugging Face Hub..."
 HUB_HOST = ("huggingface.co", 443)
+#: About how much a model's first use writes (rebuilt weights, its ONNX export), in MB.
+FIRST_USE_MB = {"e5": 900}
 
 
 def check_model_choice(name: str, known: dict) -> str:
@@ -116,19 +121,77 @@ def chosen_model(state: PageState, wanted: str, custom: bool) -> tuple[str, str 
     return wanted, None
 
 
+def written_mb(folder: Path) -> int:
+    """Megabytes under ``folder`` (what a model's first use has written so far)."""
+    try:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) // 1_000_000
+    except OSError:
+        return 0
+
+
+def prepare_work(model: str):
+    """A model's first use (rebuilt, exported) as a job, its progress the megabytes written."""
+    embedder = embedder_for(model)
+
+    def work(progress):
+        loading = threading.Thread(target=embedder.load, daemon=True, name=f"ytqa-job-load-{model}")
+        folder, before = Path(embedder.cache_dir), written_mb(Path(embedder.cache_dir))
+        expected = FIRST_USE_MB.get(model, 500)
+        loading.start()
+        while loading.is_alive():
+            progress("preparing", min(written_mb(folder) - before, expected - 1), expected)
+            time.sleep(0.5)
+        return embedder.load()  # raises what loading raised, in words
+    return work
+
+
+@st.fragment(run_every=1.0)
+def preparing(page: Page, key: tuple) -> None:
+    """The model's preparation, until it is ready (then the page switches to it)."""
+    job = page.jobs.get(key)
+    if job is None:
+        return
+    job.watch()
+    if job.running:
+        st.progress(job.fraction, text=f"{job.label} Meanwhile the page uses {display_name(page.state.model_ok)}.")
+    elif job.state == "done":
+        st.rerun()
+
+
+def ready(page: Page, model: str) -> bool:
+    """Whether ``model`` is loaded; if not, it is prepared in the background, its progress
+    shown, while the page keeps the model it has (a first use writes ~0.9 GB for e5)."""
+    if embedder_for(model).is_loaded:
+        return True
+    key = ("model", model)
+    job: Job | None = page.jobs.get(key)
+    if job is not None and job.state == "failed":
+        say("error", f"Cannot use {display_name(model)}: {app_words(job.error)} The app keeps using "
+            f"{display_name(page.state.model_ok)}.")
+        return False
+    if job is None or not job.running:
+        job = page.jobs.start(key, prepare_work(model))
+    preparing(page, key)
+    return False
+
+
 def draw(page: Page) -> None:
     """The sidebar's top; sets the page's model, its library and moments per answer."""
     st.header("Library")
     st.caption("Shared by everyone using this server: the videos here, and what they say, are "
-               "visible to every visitor, who can also delete them. (Your questions are yours.)")
+               "visible to every visitor, who can also delete them. (Your questions are yours: they are "
+               "kept under this page's address, a private key; share a moment's Link, not the address.)")
     choice = st.selectbox("Embedding model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get, key="model_choice")
     wanted = choice
     if choice == "custom":
         wanted = st.text_input("Hugging Face model id", placeholder="sentence-transformers/all-mpnet-base-v2",
                                key="custom_model", max_chars=200).strip() or page.state.model_ok
+    previous = page.state.model_ok
     model, model_error = chosen_model(page.state, wanted, custom=choice == "custom")
     if model_error:
         say("error", model_error)
+    elif model != previous and not ready(page, model):
+        model = page.state.model_ok = previous
     page.k = st.slider("Moments per answer", 1, 10, 5, key="k")
     try:
         page.library = library_for(page.config.data_dir, page.config.store, model)

@@ -4,11 +4,14 @@ questions) or the page says why not."""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
+
 import streamlit as st
 
 import ytqa
 
-from .jobs import Job
+from .jobs import Job, TooManyJobs
 from .state import Page, PageState
 from .words import app_words, in_words, say
 
@@ -32,28 +35,59 @@ def start_full(page: Page, video_id: str) -> None:
 
 
 def start_open(page: Page, video_id: str, languages=(), prefer_generated: bool = False, upload=None) -> None:
-    """Open a video in the background: the page shows the progress, a rerun or reload rejoins it."""
+    """Open a video in the background: the page shows the progress, a rerun or reload rejoins it.
+    A subtitle file (``upload``) serves this opening only: the file box empties."""
     library = page.library
-    data, name = (upload.getvalue(), upload.name) if upload is not None else (None, None)
 
     def work(progress):
-        if data is not None:
-            transcript = library.transcript_from_upload(video_id, data, name)
+        if upload is not None:
+            transcript = library.transcript_from_upload(video_id, upload.data, upload.name)
+            title = upload.title_for(video_id) or youtube_title(video_id)
+            if title:
+                transcript = replace(transcript, title=" ".join(title.split())[:200])  # cleaned when read
             index = library.index_transcript(transcript, progress, quick=True)
         else:
             index = library.index(video_id, languages=list(languages), progress=progress,
                                   prefer_generated=prefer_generated, quick=True)
         return index.video_id
 
-    job = page.jobs.start(page.job_key(video_id), work)
+    if upload is not None:
+        page.state.upload_served = upload.digest  # the file is this opening's: no other link uses it
+    try:
+        job = page.jobs.start(page.job_key(video_id), work, owner=page.state.history.token)
+    except TooManyJobs as busy:
+        page.state.open_error = str(busy)
+        return
     page.state.pending = job.key
     page.state.open_error = None
     page.state.show_video_in_address(video_id)
 
 
+def youtube_title(video_id: str, wait: float = 3.0) -> str | None:
+    """The video's title on YouTube, when YouTube answers within ``wait`` seconds."""
+    found: list[str | None] = []
+
+    def ask() -> None:
+        try:
+            youtube = ytqa.YouTube()
+            youtube.tracks(video_id)
+            found.append(youtube.title)
+        except Exception:  # offline, blocked, no captions: the file's name stands
+            pass
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    thread.join(wait)
+    return found[0] if found else None
+
+
 def finished(state: PageState, job: Job) -> str | None:
     """A job this page waited for has ended: its video opens (returned), or the page says why not."""
     state.pending = None
+    if state.upload_served is not None:
+        if job.state == "done":
+            state.upload_gen += 1  # the file served its video: the box empties
+        state.upload_served = None  # a file that failed stays beside its error, to try again
     if job.state == "done":
         state.video = job.result
         state.play = None
@@ -116,6 +150,7 @@ def open_stored(page: Page, video: str) -> None:
     state.open_error = None
     state.confirm_delete = None
     state.focus = True
+    state.close_sidebar = True  # on a phone the library covers the page: it closes
     # The other video's link and file are not this one's.
     state.link = ""
     state.upload_gen = state.upload_gen + 1

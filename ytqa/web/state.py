@@ -64,6 +64,9 @@ class PageState:
     listing = Kept[str | None](None)            # the playlist shown for a watch link inside it
     opened = Kept[tuple | None](None)           # ((video, model), index): no transcript read twice
     upload_gen = Kept(0)                        # a new number empties the upload box
+    upload_fresh = Kept(False)                  # a file was chosen on this run (it acts at once)
+    upload_served = Kept[str | None](None)      # the file the opening in progress reads (no other uses it)
+    close_sidebar = Kept(False)                 # a video was chosen in the sidebar (closed on phones)
     history = Kept[History | None](None)        # this visitor's answers
     confirm_clear = Kept[str | None](None)      # the answers (their scope) whose Clear waits for a Yes
     scroll_to = Kept[str | None](None)          # what this run brings into view: "answer-<n>" or "hint"

@@ -17,6 +17,10 @@ from .._errors import PROXY_SETTINGS
 log = logging.getLogger("ytqa.app")
 
 _SPECIAL = re.compile(r"""[<>&"'\[\]()*_`#~|\\!{}+\-:=$.@/]""")
+#: Where Markdown's autolinking starts (after entities are read back): ``://``, ``www.``, ``@``.
+_AUTOLINK = re.compile(r"(?<=://)|(?<=@)|(?=www\.)", re.IGNORECASE)
+#: U+2060 WORD JOINER: invisible, and not a character after which a link may start.
+_JOINER = "\u2060"
 
 
 def safe(text) -> str:
@@ -24,9 +28,12 @@ def safe(text) -> str:
 
     Every character that HTML or Markdown could read as syntax (links, bold, autolinked
     ``www.`` and ``@`` addresses) becomes a numeric entity, in one pass so nothing is
-    escaped twice: ``[x](javascript:...)`` shows as the characters it is.
+    escaped twice: ``[x](javascript:...)`` shows as the characters it is. Markdown links
+    bare addresses after reading entities back, so an invisible word joiner goes where one
+    would start (after ``://`` and ``@``, before ``www.``): a typed address stays text.
     """
-    return _SPECIAL.sub(lambda m: f"&#{ord(m.group())};", str(text))
+    text = _AUTOLINK.sub(_JOINER, str(text))
+    return _SPECIAL.sub(lambda m: f"&#{ord(m.group())};", text)
 
 
 def say(kind: str, error, where=st) -> None:
