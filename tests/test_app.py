@@ -191,7 +191,7 @@ def test_opening_shows_a_progress_bar_while_the_page_stays_usable(app):
     submit_link(app, LONG, upload_of(LONG))
     [bar] = app.get("progress")
     assert bar.proto.text.split(":")[0].rstrip(".") in (
-        "Waiting to start", "Cutting it into passages", "Embedding passages")
+        "Waiting in line", "Waiting to start", "Fetching the transcript", "Cutting it into passages", "Embedding")
     app.slider(key="k").set_value(3).run()  # touching a control while it opens
     assert not app.exception and app.session_state["pending"] is not None
     settle(app)

@@ -163,7 +163,7 @@ def test_the_progress_bar_shows_each_stage_while_a_long_video_is_embedded(server
     url, _ = server
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     open_upload(page, url, "3zu317upAUA")
-    bar = page.get_by_test_id("stProgress").filter(has_text="Embedding passages")
+    bar = page.get_by_test_id("stProgress").filter(has_text="Embedding")
     bar.wait_for(state="visible", timeout=180_000)
     assert in_view(page, bar)
     page.get_by_role("heading", name="3zu317upAUA").wait_for(timeout=240_000)
