@@ -29,6 +29,18 @@ GENERIC_QUESTIONS = [
 ]
 
 
+def _timed(report: dict, name: str, work):
+    """Run ``work()``, put its wall seconds and CPU seconds (every thread of this process)
+    into ``report`` as name_s and name_cpu_s, and return what it returned. CPU seconds
+    beside wall seconds: on a busy machine the wall time says more about the neighbours
+    than about the model; the CPU time does not."""
+    started, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    report[f"{name}_s"] = round(time.perf_counter() - started, 3)
+    report[f"{name}_cpu_s"] = round(time.process_time() - cpu, 2)
+    return result
+
+
 def _child(args) -> None:
     """Runs in the measured process: ready, index, query, report one JSON line."""
     from . import Embedder, Library
@@ -37,47 +49,28 @@ def _child(args) -> None:
     data = Path(args.data_dir)
     embedder = Embedder(args.model, args.backend, cache_dir=data / "models")
     library = Library(data, embedder=embedder)
+    report: dict = {"model": embedder.spec.name, "backend": args.backend}
+    _timed(report, "load", embedder.load)  # the model alone, in a new process
     library.warm_up()  # model loaded, index libraries imported: ready for a first video
     print("READY", flush=True)
 
-    report: dict = {"model": embedder.spec.name, "backend": args.backend}
     transcript = load_transcript_file(args.transcript, args.video)
-
-    # CPU seconds beside wall seconds: on a busy machine the wall time says more about the
-    # neighbours than about the model; the CPU time (every thread of this process) does not.
-    started, cpu = time.perf_counter(), time.process_time()
-    Library(data / "quick", embedder=embedder).index_transcript(transcript, quick=True).ask("warm up")
-    report["quick_index_s"] = round(time.perf_counter() - started, 3)
-    report["quick_index_cpu_s"] = round(time.process_time() - cpu, 2)
-
-    started, cpu = time.perf_counter(), time.process_time()
-    index = library.index_transcript(transcript)
-    report["index_s"] = round(time.perf_counter() - started, 3)
-    report["index_cpu_s"] = round(time.process_time() - cpu, 2)
+    _timed(report, "quick_index", lambda: Library(data / "quick", embedder=embedder)
+           .index_transcript(transcript, quick=True).ask("warm up"))
+    index = _timed(report, "index", lambda: library.index_transcript(transcript))
     report["chunks"] = len(index.chunking.chunks)
     report["sentences"] = len(index.chunking.sentences)
 
     texts = [c.text for c in index.chunking.chunks]
-    started = time.perf_counter()
-    vectors = embedder.embed_documents(texts)
-    report["chunks_per_s"] = round(len(texts) / (time.perf_counter() - started), 1)
+    vectors = _timed(report, "embed_chunks", lambda: embedder.embed_documents(texts))
+    report["chunks_per_s"] = round(len(texts) / report.pop("embed_chunks_s"), 1)
+    report["chunks_per_cpu_s"] = round(len(texts) / max(report.pop("embed_chunks_cpu_s"), 0.01), 1)
     import numpy as np
 
     np.save(args.vectors_out, vectors, allow_pickle=False)
 
     questions = list(args.question or GENERIC_QUESTIONS)
-    for question in questions[:3]:
-        index.ask(question)  # warm caches (BM25 build, first query)
-    timings = []
-    for _ in range(max(1, 200 // len(questions))):
-        for question in questions:
-            started = time.perf_counter()
-            index.ask(question)
-            timings.append(time.perf_counter() - started)
-    timings.sort()
-    report["query_p50_ms"] = round(1000 * timings[len(timings) // 2], 2)
-    report["query_p90_ms"] = round(1000 * timings[int(len(timings) * 0.9)], 2)
-
+    report.update(_ask_timings(index, questions))
     again = Library(data, embedder=embedder)
     started = time.perf_counter()
     again.open(args.video).ask(questions[0])
@@ -91,6 +84,21 @@ def _child(args) -> None:
         report["quality"] = evaluation["metrics"]
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print("RESULT " + json.dumps(report), flush=True)
+
+
+def _ask_timings(index, questions: list[str]) -> dict:
+    """p50 and p90 milliseconds of about 200 questions, after three to warm caches."""
+    for question in questions[:3]:
+        index.ask(question)  # warm caches (BM25 build, first query)
+    timings = []
+    for _ in range(max(1, 200 // len(questions))):
+        for question in questions:
+            started = time.perf_counter()
+            index.ask(question)
+            timings.append(time.perf_counter() - started)
+    timings.sort()
+    return {"query_p50_ms": round(1000 * timings[len(timings) // 2], 2),
+            "query_p90_ms": round(1000 * timings[int(len(timings) * 0.9)], 2)}
 
 
 def _run_variant(model: str, backend: str, transcript: Path, video: str, data: Path,
@@ -267,8 +275,8 @@ def run(args) -> int:
 
 def table(rows: list[dict], transcript: Path) -> str:
     columns = [
-        ("model", "model"), ("backend", "backend"), ("ready_s", "ready s"),
-        ("chunks_per_s", "chunks/s"), ("quick_index_s", "first answer s"), ("quick_index_cpu_s", "first answer CPU s"),
+        ("model", "model"), ("backend", "backend"), ("ready_s", "ready s"), ("load_s", "load s"),
+        ("load_cpu_s", "load CPU s"), ("chunks_per_s", "chunks/s"), ("chunks_per_cpu_s", "chunks/CPU s"), ("quick_index_s", "first answer s"), ("quick_index_cpu_s", "first answer CPU s"),
         ("index_s", "index s"), ("index_cpu_s", "index CPU s"), ("query_p50_ms", "ask p50 ms"),
         ("query_p90_ms", "ask p90 ms"), ("ask_cli_s", "ytqa ask s"), ("second_visit_s", "2nd visit s"),
         ("peak_rss_mb", "peak MB"), ("cosine_to_torch", "cos vs torch"), ("top5_kept", "top-5 kept"),
