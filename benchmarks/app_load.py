@@ -25,11 +25,14 @@ ASKED = "tkm0TNFzIeg"
 
 
 def big_file(source: Path, folder: Path, number: int, size: int = 4_000_000) -> Path:
-    """A real transcript repeated (later copies shifted in time) to about ``size`` bytes."""
+    """A real transcript repeated (later copies shifted in time) to about ``size`` bytes, its
+    times scaled to 20 hours (ytqa refuses a transcript beyond 24)."""
     lines, out, shift = json.loads(source.read_text()), [], 0.0
     while len(json.dumps(out)) < size:
         out += [{**line, "start": line["start"] + shift} for line in lines]
         shift = out[-1]["start"] + out[-1]["duration"] + 1
+    scale = 20 * 3600 / (out[-1]["start"] + out[-1]["duration"])  # within the 24-hour limit
+    out = [{**line, "start": line["start"] * scale, "duration": line["duration"] * scale} for line in out]
     path = folder / f"talk-{number}.json"
     path.write_text(json.dumps(out))
     return path
@@ -62,6 +65,7 @@ def upload(browser, url: str, path: Path, video: str, started: threading.Event) 
     page.get_by_label("YouTube link or video id").press("Enter")
     page.get_by_test_id("stProgress").first.wait_for(timeout=120_000)
     started.set()
+    print(f"uploader {video}: {page.get_by_test_id('stProgress').first.inner_text()}", file=sys.stderr)
     page.wait_for_timeout(60_000)  # the page stays, watching its build
 
 

@@ -190,8 +190,12 @@ def draw(page: Page) -> None:
     model, model_error = chosen_model(page.state, wanted, custom=choice == "custom")
     if model_error:
         say("error", model_error)
-    elif model != previous and not ready(page, model):
-        model = page.state.model_ok = previous
+    elif model != previous:
+        page.state.model_ok = previous  # until the new one is ready
+        if ready(page, model):
+            page.state.model_ok = model
+        else:
+            model = previous
     page.k = st.slider("Moments per answer", 1, 10, 5, key="k")
     try:
         page.library = library_for(page.config.data_dir, page.config.store, model)
