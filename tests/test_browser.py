@@ -5,6 +5,7 @@ view at the moment's second after Play, the progress bar during embedding, Enter
 link box, and user input that stays text.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -36,15 +37,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path, embedder):
+@contextlib.contextmanager
+def running_app(env: dict):
+    """The app served by streamlit on a free port of 127.0.0.1 with ``env`` added to the
+    environment: its URL, once its health check answers (the test fails past 60 s)."""
     port = free_port()
-    env = dict(os.environ, YTQA_DATA_DIR=str(tmp_path / "data"))
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -57,18 +59,31 @@ def server(tmp_path, embedder):
                 time.sleep(0.3)
         else:
             pytest.fail("streamlit did not start within 60 s")
-        yield url, tmp_path / "data"
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=20)
 
 
-@pytest.fixture
-def browser():
+@contextlib.contextmanager
+def chromium():
+    """Debian's headless Chromium, driven by Playwright."""
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def server(tmp_path, embedder):
+    with running_app({"YTQA_DATA_DIR": str(tmp_path / "data")}) as url:
+        yield url, tmp_path / "data"
+
+
+@pytest.fixture
+def browser():
+    with chromium() as browser:
+        yield browser
 
 
 def open_upload(page, url, video_id):

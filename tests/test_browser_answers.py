@@ -13,13 +13,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, shared
-from test_browser import CHROMIUM, FLAGS, PLAY, free_port, playwright
+from test_browser import PLAY, chromium, running_app
 
 VIDEO = "XpxTrDDcpPE"  # Brandt Bucher on Python's match statement (PyCon), 30 minutes
 MATCH = "Who asked him to help design the match statement?"  # the answer: Guido van Rossum
@@ -33,34 +32,14 @@ def server(tmp_path_factory, embedder):
     subprocess.run([sys.executable, "-m", "ytqa", "index", VIDEO, "--transcript",
                     str(shared("transcripts", f"{VIDEO}.json")), "--data-dir", str(data)],
                    cwd=ROOT, check=True, capture_output=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "YTQA_DATA_DIR": str(data)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                assert time.time() < deadline, "streamlit did not start within 60 s"
-                time.sleep(0.3)
+    with running_app({"YTQA_DATA_DIR": str(data)}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 class Reader:

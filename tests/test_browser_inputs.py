@@ -8,17 +8,13 @@ model cache, so e5's first use is prepared while the test watches.
 
 import json
 import re
-import os
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
-from conftest import ROOT, shared
-from test_browser import CHROMIUM, FLAGS, free_port, playwright
+from conftest import shared
+from test_browser import chromium, playwright, running_app
 
 WIDE, PHONE = (1280, 900), (400, 850)
 WIDTHS = [pytest.param(WIDE, id="wide"), pytest.param(PHONE, id="phone")]
@@ -32,35 +28,15 @@ def server(tmp_path_factory, embedder):
 
     data = tmp_path_factory.mktemp("inputs") / "data"
     ytqa.Library(data, embedder=embedder).index(STORED, transcript_file=shared("transcripts", f"{STORED}.json"))
-    port = free_port()
-    env = dict(os.environ, YTQA_DATA_DIR=str(data), YTQA_MODEL_CACHE=str(tmp_path_factory.mktemp("models")))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start within 60 s")
+    env = {"YTQA_DATA_DIR": str(data), "YTQA_MODEL_CACHE": str(tmp_path_factory.mktemp("models"))}
+    with running_app(env) as url:
         yield url, data
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
