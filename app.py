@@ -55,12 +55,13 @@ threading.Event().wait(0.05)  # lets the server send the link box now, before th
 
 # After the link box: the page takes a link while these load.
 from ytqa.web import answers, collections, conversation, library_list, link_box  # noqa: E402
-from ytqa.web import model_box, opening, player, upload  # noqa: E402
+from ytqa.web import model_box, opening, player, upload, written  # noqa: E402
 from ytqa.web.state import Page  # noqa: E402
 
 page = Page.start()  # the settings, this visitor's state and answers, the server's jobs
 with st.sidebar:
     model_box.draw(page)  # the model (and so the library) and moments per answer
+    written.sidebar(page)  # the chat model that answers in words, and where it sends the question
 typed = link_box.read(page.state.link)
 opening.resume(page)  # a reload rejoins its video; an opening that ended opens its video
 with upload_slot.container():

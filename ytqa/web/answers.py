@@ -11,6 +11,7 @@ import streamlit as st
 
 import ytqa
 
+from . import written
 from .conversation import Scope
 from .history import Answer, excerpt_parts, markdown_export, notes
 from .player import play
@@ -91,6 +92,7 @@ def one_answer(page: Page, scope: Scope, number: int, entry: Answer, listed: dic
         if entry.error:
             say("error", entry.error)
             return
+        written.draw(page, number, entry)  # the answer in words, above the moments
         if not entry.moments:
             st.info("No passage matches this question.")
         for note in notes(entry):
