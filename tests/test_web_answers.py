@@ -155,7 +155,7 @@ def test_the_sidebar_says_a_remote_model_is_sent_the_question_and_names_its_host
 
 def test_a_model_on_this_server_is_said_to_keep_the_question_here(page_with, chat_server):
     server = chat_server(lambda request: Reply(200, sse("x"), "text/event-stream"))
-    app = page_with("openai:local-model", YTQA_CHAT_BASE_URL=server.url.replace("127.0.0.1", "localhost") + "/v1")
+    app = page_with("openai:local-model", YTQA_CHAT_BASE_URL=server.url + "/v1")
     assert any("on this server: the question and its passages stay here" in html.unescape(c.value)
                for c in app.sidebar.caption)
 
