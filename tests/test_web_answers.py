@@ -115,6 +115,13 @@ def test_a_chat_model_that_is_not_running_is_said_in_words_and_the_moments_stay(
     assert "--chat-model" not in warning and not app.exception and plays(app)
 
 
+def test_a_slow_chat_model_is_given_up_on_within_the_bound_and_the_moments_stay(page_with, chat_server):
+    server = chat_server(lambda request: Reply(200, sse("Too late [1]."), "text/event-stream", delay=5))
+    app = ask(page_with("openai:slow", YTQA_CHAT_BASE_URL=server.url + "/v1", YTQA_CHAT_TIMEOUT="1"), QUESTION)
+    assert "no answer within 1 s" in shown(app) and "server's owner to allow longer" in shown(app)
+    assert "Too late" not in shown(app) and plays(app)
+
+
 def test_a_refused_key_is_said_without_the_key(page_with, chat_server):
     key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
     server = chat_server(lambda request: Reply(401, {"error": {"message": f"Incorrect API key {key}"}}))

@@ -92,7 +92,7 @@ def one_answer(page: Page, scope: Scope, number: int, entry: Answer, listed: dic
         if entry.error:
             say("error", entry.error)
             return
-        written.draw(page, number, entry)  # the answer in words, above the moments
+        write_words = written.draw(page, number, entry)  # the answer in words, above the moments
         if not entry.moments:
             st.info("No passage matches this question.")
         for note in notes(entry):
@@ -102,6 +102,7 @@ def one_answer(page: Page, scope: Scope, number: int, entry: Answer, listed: dic
                 moment_row(page, entry, number, rank, moment, listed)
             except (OverflowError, ValueError):
                 st.warning("One moment has times the app cannot show (the stored transcript may be damaged).")
+        write_words()  # a new answer in words is written once its moments are on screen
 
 
 def conversation(page: Page, scope: Scope, answers: list[Answer], listed: dict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Callable
 
 import streamlit as st
 
@@ -133,17 +134,28 @@ def show(page: Page, number: int, entry: Answer) -> None:
         st.caption(safe(note))
 
 
-def draw(page: Page, number: int, entry: Answer) -> None:
-    """Above the moments: the answer in words (written now for a new question), or why
-    the chat model wrote none."""
+def kept(page: Page, number: int, entry: Answer) -> None:
+    """The answer in words as it is kept, or why the chat model wrote none."""
+    if entry.words_error:
+        st.warning(safe(entry.words_error), icon=":material/error:")
+    elif entry.words is not None:
+        show(page, number, entry)
+
+
+def draw(page: Page, number: int, entry: Answer) -> Callable[[], None]:
+    """Above the moments: the answer in words. Returns what writes a new one there, to be
+    called once its moments are drawn (they show while it is written)."""
     key, slot = answer_id(entry), st.empty()
-    if key in page.state.writing and page.answerer is not None:
+    with slot.container():
+        kept(page, number, entry)
+    if key not in page.state.writing or page.answerer is None:
+        return lambda: None
+
+    def write_here() -> None:
         with slot.container():  # the text as it is written, replaced by the answer once done
             write(page, entry)
         page.state.writing = tuple(k for k in page.state.writing if k != key)
         page.state.history.save()
-    with slot.container():
-        if entry.words_error:
-            st.warning(safe(entry.words_error), icon=":material/error:")
-        elif entry.words is not None:
-            show(page, number, entry)
+        with slot.container():
+            kept(page, number, entry)
+    return write_here
