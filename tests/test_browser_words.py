@@ -77,6 +77,11 @@ def test_the_answer_in_words_shows_above_the_moments_and_its_citation_plays_the_
     assert words.is_visible() and words.bounding_box()["y"] < plays.first.bounding_box()["y"]
     if width == "wide":
         reader.page.screenshot(path=str(SHOTS / "answer-in-words-1280.png"))
+        with reader.page.expect_download() as download:  # at once, with no other run since it was written
+            reader.page.get_by_role("button", name="Export").click()
+        exported = open(download.value.path(), encoding="utf-8").read()
+        assert "Answer in words, by openai:test-model: Guido van Rossum did" in exported
+        assert "[\\[1\\]](https://www.youtube.com/watch?v=XpxTrDDcpPE&t=" in exported
     start = seconds(plays.nth(1).inner_text().split("Play ")[1].split("–")[0])
     answer.get_by_role("button", name="[2]", exact=True).click()
     reader.page.wait_for_function(

@@ -134,7 +134,7 @@ def heading(page: Page, scope: Scope, answers: list[Answer]) -> None:
         st.markdown(f"**Answers about {safe(scope.title)}**", width="stretch")
         if answers and state.confirm_clear != scope.key:
             st.download_button(
-                "Export", markdown_export(f"Answers about {scope.title}", answers),
+                "Export", lambda: markdown_export(f"Answers about {scope.title}", answers),  # as it is when clicked
                 file_name=export_name(scope.key), mime="text/markdown",
                 key="export", help="These answers as they are shown, with timestamp links (Markdown)",
                 on_click="ignore", icon=":material/download:")
