@@ -98,8 +98,8 @@ def write(page: Page, entry: Answer) -> None:
         entry.written = dataclasses.asdict(stream.result)
     except ytqa.AnswerUnavailable as error:
         entry.words_error = app_words(error)
-    except Exception as error:  # a provider's own failure ytqa does not know: said, and logged
-        log.error("the chat model failed", exc_info=error)
+    except Exception as error:  # a failure ytqa does not know: said, and logged by its kind only
+        log.error("the chat model failed: %s", type(error).__name__)  # (its words could quote a key)
         entry.words_error = (f"No answer in words from {model_label(page.answerer.name)}: it failed "
                              f"({type(error).__name__}). The moments below are the answer as usual.")
 
@@ -109,7 +109,7 @@ def citation(page: Page, number: int, at: int, label: str, moment: ytqa.Moment, 
     stamp = ytqa.format_timestamp(moment.start)
     where = f" of {moment.title or moment.video_id}" if scope != moment.video_id else ""
     st.button(label, key=f"cite-{number}-{at}", type="tertiary",
-              help=f"Plays moment {label.strip('[]')}{where}, from {stamp}",
+              help=safe(f"Plays moment {label.strip('[]')}{where}, from {stamp}"),
               on_click=play, args=(page.state, moment.video_id, moment.start, moment.end))
 
 
