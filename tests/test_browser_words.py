@@ -75,8 +75,8 @@ def test_the_answer_in_words_shows_above_the_moments_and_its_citation_plays_the_
     time.sleep(2)  # the run ends once it is written: the answer is brought into view then
     plays = answer.get_by_role("button", name=PLAY)
     assert words.is_visible() and words.bounding_box()["y"] < plays.first.bounding_box()["y"]
+    reader.page.screenshot(path=str(SHOTS / f"answer-in-words-{WIDTHS[width][0]}.png"))
     if width == "wide":
-        reader.page.screenshot(path=str(SHOTS / "answer-in-words-1280.png"))
         with reader.page.expect_download() as download:  # at once, with no other run since it was written
             reader.page.get_by_role("button", name="Export").click()
         exported = open(download.value.path(), encoding="utf-8").read()
