@@ -26,7 +26,8 @@ The modules, in the order data flows through them
                 _search_all             one question over many videos, best moments first
     moments     _moments                where a moment starts and ends, around its best sentence
     answer      _library                Library: the facade the front ends call, wiring the parts
-                _stages                 the progression of a video's indexes: quick, then full
+                _stages                 the progression of a video's indexes: quick, full, then the strong model's
+                _across                 a question in another language, before the strong model's index exists
                 _open_indexes           the indexes kept open in memory, within a budget
     front ends  cli, app.py, web/      the command line and the web app (its page in app.py, its parts in web/)
                 _collections, _ytdlp    playlists and channels, listed and indexed
@@ -113,7 +114,7 @@ from ._collections import (
 )
 from ._files import load_transcript_file, parse_subtitles
 from ._judge import JUDGES, Judge, register_judge
-from ._library import Library, VideoInfo
+from ._library import Library, VideoInfo, default_strong
 from ._links import Link, collection_link, embed_url, format_timestamp, parse_link, video_id, watch_url
 from ._registry import Registry
 from ._language import question_language

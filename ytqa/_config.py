@@ -5,6 +5,8 @@
                        postgresql://user:password@host:port/database (a shared server)
     YTQA_MODEL         the embedding model (minilm by default)
     YTQA_BACKEND       how it runs: torch, onnx, onnx-int8
+    YTQA_STRONG_MODEL  the strong model whose index is built behind the first one's and takes
+                       over once saved (e5 by default; none: the first model only)
     YTQA_MODEL_CACHE   where exported models are kept (default: <data dir>/models)
     YTQA_MODEL_FOLDERS local model folders the app's visitors may choose, separated by ':'
                        (none by default: visitors choose known names and Hugging Face ids;
@@ -56,6 +58,8 @@ class Config:
     store: str | None = None
     model: str | None = None
     backend: str | None = None
+    #: The strong model of the front ends' progression (None: none).
+    strong_model: str | None = "e5"
     model_cache: str | None = None
     #: Local model folders a visitor of the app may choose (YTQA_MODEL_FOLDERS).
     model_folders: tuple[str, ...] = ()
@@ -85,6 +89,8 @@ class Config:
             store=get("YTQA_STORE"),
             model=get("YTQA_MODEL"),
             backend=get("YTQA_BACKEND"),
+            strong_model=None if (get("YTQA_STRONG_MODEL") or "e5").lower() in ("none", "off", "0")
+            else get("YTQA_STRONG_MODEL") or "e5",
             model_cache=get("YTQA_MODEL_CACHE"),
             model_folders=tuple(folder.strip() for folder in (get("YTQA_MODEL_FOLDERS") or "").split(os.pathsep)
                                 if folder.strip()),

@@ -24,7 +24,8 @@ from ._links import video_id as parse_video_id
 from ._search import Moment, SearchSettings, VideoIndex, check_question
 from ._search_all import search_videos
 from ._sources import TranscriptSources
-from ._stages import LazyModel, Progression, quick_then_full
+from ._across import AcrossLanguages
+from ._stages import LazyModel, Progression, progressive
 from ._store import Store, StoredVideo, is_store_url, open_store
 from ._transcript import Track, Transcript, clean_title
 
@@ -55,14 +56,36 @@ def _listed(video: StoredVideo, chosen) -> VideoInfo:
                      indexed=chosen is not None, damaged=video.damaged)
 
 
+def default_strong(model: str | None = None) -> str | None:
+    """The front ends' strong model (YTQA_STRONG_MODEL, e5 by default) for a library of
+    ``model``: none where another model than the default was chosen, or it is that one."""
+    from ._embeddings import DEFAULT_MODEL, resolve_model
+
+    strong = current_config().strong_model
+    chosen = resolve_model(model).name
+    if strong is None or chosen != resolve_model(DEFAULT_MODEL).name or resolve_model(strong).name == chosen:
+        return None
+    return strong
+
+
+def _lazy(model, backend: str | None, folder: Path) -> LazyModel | None:
+    """A model given as a name, a model, a function making one, or a ``LazyModel`` (None: none)."""
+    if model is None or isinstance(model, LazyModel):
+        return model
+    return LazyModel(None if isinstance(model, str) else model, model if isinstance(model, str) else None,
+                     backend, folder)
+
+
 class Library:
     def __init__(self, data_dir: str | os.PathLike = "data", model: str | None = None, backend: str | None = None,
                  chunking: ChunkSettings = ChunkSettings(), search: SearchSettings = SearchSettings(), proxy=None,
                  vectors: str = "chunks+sentences", embedder=None, store: str | Store | None = None,
-                 notice: Callable[[str], None] | None = None, cookies: str | None = None):
+                 notice: Callable[[str], None] | None = None, cookies: str | None = None, strong=None):
         """``data_dir``: the library folder, or a store's URL (postgresql://); ``store`` overrides it.
 
         ``embedder``: the model to use, or a function that returns it, called on first use.
+        ``strong``: a stronger model whose index is built behind the first one's and takes over
+        once saved (a name, a model, a function making one, or a ``LazyModel``; None: none).
         ``notice``: told (one line) when a video is waited for because another process writes it.
         """
         location = store if store is not None else data_dir
@@ -76,7 +99,9 @@ class Library:
         self.chunk_settings, self.search_settings, self.proxy = chunking, search, proxy
         #: The model, made on first use: listing and deleting never need it.
         self.model = LazyModel(embedder, model, backend, self.data_dir / "models")
-        self.progression = Progression(self.store, quick_then_full(vectors, self.model), chunking)
+        self.strong = _lazy(strong, backend, self.data_dir / "models")
+        self.progression = Progression(self.store, progressive(vectors, self.model, self.strong), chunking)
+        self.progression.across = AcrossLanguages(self.progression)
         self.cookies = cookies or current_config().cookies  # a Netscape cookies.txt for YouTube
         self.sources = TranscriptSources(self.store, proxy, self.cookies)
 
@@ -100,7 +125,6 @@ class Library:
     def index_key_of(self, video: StoredVideo, mode: str) -> str:
         return self.progression.stored_key(video, mode)
 
-
     def stored_transcript(self, video_id: str) -> Transcript | None:
         """The stored transcript, or None when there is none or it is damaged."""
         try:
@@ -123,23 +147,21 @@ class Library:
     def tracks(self, video: str) -> list[Track]:
         return self.sources.tracks(parse_video_id(video))
 
-
     def index(self, video: str, transcript_file: str | os.PathLike | None = None, languages: Sequence[str] = (),
-              progress: Progress | None = None, prefer_generated: bool = False, quick: bool = False) -> VideoIndex:
-        """A searchable index of the video: loaded if built before, else built once. A new transcript
-        (a file, or fetched) replaces the stored one only once it is cut and embedded; a damaged stored
-        one is fetched again. ``quick``: a first index of sentences only; :meth:`complete` the full one."""
+              progress: Progress | None = None, prefer_generated: bool = False, quick: bool = False,
+              cheap: bool = False) -> VideoIndex:
+        """The video's best index, loaded or built once (a new transcript replaces the stored one once
+        embedded; a damaged one is fetched again). ``quick``: sentences only; ``cheap``: the cheap model's."""
         progress = progress or quiet
         video_id = parse_video_id(video)
-        if transcript_file is None and not languages:
-            stored = self.stored_transcript(video_id)
-            if stored is not None:
-                return self.progression.open(stored, progress, quick, adopt=False)
+        open_ = self.progression.open_cheap if cheap else self.progression.open
+        if transcript_file is None and not languages and (stored := self.stored_transcript(video_id)) is not None:
+            return open_(stored, progress, quick, adopt=False)
         progress("fetching", 0, 1)
         transcript = self.sources.get(video_id, transcript_file, languages, prefer_generated=prefer_generated,
                                       keep=False)
         progress("fetching", 1, 1)
-        return self.progression.open(transcript, progress, quick, adopt=True)
+        return open_(transcript, progress, quick, adopt=True)
 
     def open(self, video: str, quick: bool = False) -> VideoIndex:
         """The index of a stored video, built from its stored transcript if needed (``NotIndexed``
@@ -150,8 +172,7 @@ class Library:
         return self.progression.open(transcript, quiet, quick, adopt=False)
 
     def complete(self, video: str) -> VideoIndex:
-        """Build the full index of a video opened quickly (its sentence vectors are reused)."""
-        return self.open(video, quick=False)
+        return self.open(video, quick=False)  # the best index of a video opened quickly
 
     def is_indexed(self, transcript: Transcript) -> bool:
         return self.progression.is_built(transcript)
@@ -162,25 +183,20 @@ class Library:
         known to cut into passages, so a rejected one replaces nothing)."""
         return self.progression.open(transcript, progress or quiet, quick, adopt=True)
 
-
     def ask(self, video: str, question: str, k: int = 5, transcript_file=None,
             languages: Sequence[str] = ()) -> list[Moment]:
         question = check_question(question)
         # A damaged stored transcript is named, never fetched over.
         stored = None if transcript_file is not None or languages else self.store.transcript(parse_video_id(video))
-        index = (self.progression.open(stored, quiet, False, adopt=False) if stored is not None
-                 else self.index(video, transcript_file=transcript_file, languages=languages))
+        index = (self.progression.answering(stored, quiet) if stored is not None
+                 else self.index(video, transcript_file=transcript_file, languages=languages, cheap=True))
         return index.ask(question, k, self.search_settings)
 
     def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
         """One question across every stored video (or those of ``video_ids``), best moments first."""
         question = check_question(question)
-        return self.search_all(question, self.embedder.embed_query(question), k, video_ids)
-
-    def search_all(self, question: str, query, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
-        """One question, embedded as ``query``, across the chosen videos (see ``_search_all``)."""
         wanted = None if video_ids is None else sorted({parse_video_id(v) for v in video_ids})
-        return search_videos(self.store, self.progression.recipe().family, self.progression.built, question, query,
+        return search_videos(self.store, self.progression.searches(question), self.progression.built, question,
                              k, self.search_settings, wanted)
 
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[VideoInfo]:

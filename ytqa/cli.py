@@ -28,7 +28,7 @@ def _warn(line: str) -> None:
 
 
 def _library(args):
-    from ._library import Library
+    from ._library import Library, default_strong
     from ._youtube import ProxySettings
 
     config = current_config()
@@ -42,9 +42,10 @@ def _library(args):
         )
     if proxy is not None:
         proxy.check()  # before any work: a malformed --proxy is named at once
-    return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
+    model = getattr(args, "model", None)
+    return Library(args.data_dir, model=model, backend=getattr(args, "backend", None),
                    proxy=proxy, store=args.store, notice=_warn,
-                   cookies=getattr(args, "cookies", None) or config.cookies)
+                   cookies=getattr(args, "cookies", None) or config.cookies, strong=default_strong(model))
 
 
 #: Without a terminal (a log, CI), progress is a line every this many seconds.
@@ -112,11 +113,12 @@ def cmd_index(args) -> int:
         transcript_file=args.transcript,
         languages=_languages(args.lang),
         progress=_progress(args.quiet),
+        cheap=args.cheap,
     )
     t = index.transcript
     print(
         f"{t.video_id}: {len(index.chunking.chunks)} chunks, {format_timestamp(t.duration)} long, "
-        f"{t.language} ({t.kind}), model {library.embedder.spec.name}"
+        f"{t.language} ({t.kind}), {index.label}"
         + (f" - {t.title}" if t.title else "")
     )
     return 0
@@ -148,7 +150,9 @@ def cmd_ask(args) -> int:
     code, moments = _answer_text(args, args.question, moments, weak)
     if not moments:
         print("No passage of this video matches the question.")
-    elif weak:
+    else:
+        print(_answered_by(moments, library))
+    if moments and weak:
         print(_weak_line(moments, library.embedder))
     # A terminal may report 0 columns (script, some CI consoles).
     columns = os.get_terminal_size().columns if sys.stdout.isatty() else 100
@@ -160,6 +164,18 @@ def cmd_ask(args) -> int:
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
     return code
+
+
+def _answered_by(moments, library) -> str:
+    """Which model and index answered, whether a better one is coming, and why it may miss."""
+    line = f"Answered by the {moments[0].answered_by}."
+    best = library.progression.best
+    if moments[0].answered_by and best.model is not library.progression.stages[0].model and \
+            not moments[0].answered_by.endswith(best.label):
+        line += f" The {best.label} is not built yet: 'ytqa index VIDEO' builds it."
+    if moments[0].caveat:
+        line += f"\nMay miss: {moments[0].caveat}"
+    return line + "\n"
 
 
 def _weak_line(moments, embedder) -> str:
@@ -420,7 +436,9 @@ def cmd_eval(args) -> int:
         print(json.dumps(report, indent=2))
         return 0
     metrics = report["metrics"]
-    print(f"{metrics['questions']} questions, model {library.embedder.spec.name}, k={args.k}")
+    library.progression.drop_unloadable()
+    best = library.progression.best.model.get().spec.name
+    print(f"{metrics['questions']} questions, model {best} (its best index), k={args.k}")
     print(f"  hit@1 {metrics['hit@1']:.3f}  hit@3 {metrics['hit@3']:.3f}  hit@5 {metrics['hit@5']:.3f}"
           f"  mrr@5 {metrics['mrr@5']:.3f}   (a top moment overlaps the answer)")
     print(f"  land@1 {metrics['land@1']:.3f}  land@3 {metrics['land@3']:.3f}"
@@ -558,6 +576,8 @@ def _video_commands(sub, config) -> None:
     p.add_argument("--transcript", metavar="FILE", help=".srt, .vtt or youtube-transcript-api .json")
     p.add_argument("--lang", metavar="CODES", help="preferred languages, e.g. en,de (YouTube translates if needed)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.add_argument("--cheap", action="store_true", help="build the first model's index only, not the strong "
+                   "model's (YTQA_STRONG_MODEL, e5 by default), which is the best and the default")
     _common(p, config, network=True)
     p.set_defaults(run=cmd_index)
 
