@@ -109,7 +109,7 @@ def test_a_question_in_another_language_is_answered_by_the_strong_model_before_i
     library = ytqa.Library(tmp_path, embedder=Cheap(), strong=Strong())
     quick = library.index_transcript(spanish(), quick=True)
     top = quick.ask(QUESTION)[0]
-    assert top.answered_by == "strong multilingual sentence index" and top.start <= NOODLES < top.end
+    assert top.answered_by == "strong multilingual index" and top.start <= NOODLES < top.end
     assert "Los fideos" in top.sentence and not top.caveat
 
 
@@ -218,7 +218,7 @@ def test_an_english_question_over_a_spanish_track_is_answered_at_once_by_e5(tmp_
     quick = library.index_transcript(spanish_track(), quick=True)
     assert quick.label == "minilm quick index"
     moments = quick.ask(HOLOGRAPHY, k=3)
-    assert moments[0].answered_by == "e5 multilingual sentence index" and not moments[0].caveat
+    assert moments[0].answered_by == "e5 multilingual index" and not moments[0].caveat
     assert moments[0].start < GOLD[1] and GOLD[0] < moments[0].end
 
 
@@ -240,9 +240,17 @@ def test_ytqa_index_builds_the_best_index_by_default_and_ask_uses_the_best_built
     track = write_json_transcript(tmp_path / "es.json", [(l.text, l.start, l.duration) for l in spanish_track(40).lines])
     data = tmp_path / "data"
     assert "minilm full index" in cli("index", VIDEO, "--transcript", str(track), "--cheap", "-q", data=data)
-    asked = cli("ask", VIDEO, "Who discovered the principle of holography?", data=data)
-    assert "Answered by the e5 multilingual sentence index" in asked
-    assert "The multilingual index is not built yet: 'ytqa index VIDEO' builds it." in asked
+    asked = cli("ask", VIDEO, "¿Quién descubrió el principio de la holografía?", data=data)
+    assert "Answered by the minilm full index. The multilingual index is not built yet: 'ytqa index VIDEO' " \
+           "builds it." in asked
     assert "e5 multilingual index" in cli("index", VIDEO, "-q", data=data)
     asked = cli("ask", VIDEO, "Who discovered the principle of holography?", "--json", data=data)
     assert json.loads(asked)["results"][0]["answered_by"] == "e5 multilingual index"
+
+
+def test_a_question_in_another_language_on_a_short_video_builds_its_best_index_ahead_of_its_turn(tmp_path, e5):
+    track = write_json_transcript(tmp_path / "es.json", [(l.text, l.start, l.duration) for l in spanish_track(40).lines])
+    data = tmp_path / "data"
+    cli("index", VIDEO, "--transcript", str(track), "--cheap", "-q", data=data)
+    asked = cli("ask", VIDEO, "Who discovered the principle of holography?", data=data)
+    assert "Answered by the e5 multilingual index." in asked and "not built yet" not in asked
