@@ -248,6 +248,21 @@ def shipped_across(q, w, st, judge, settings, indexes: dict, mode: str = "chunks
     return rejudge(w.rank(q, w.embedder.embed_query(q), settings), judge, q, judged)
 
 
+def progressive_rows(wn, sn, judge, s, cross):
+    """The rows of the progressive default (issue 22, points 1 and 3)."""
+    sentence_indexes: dict = {}
+    return [
+        (f"progressive default at its best index ({sn}'s, as shipped)",
+         lambda q, w, st, m, ms: st.rank(q, st.embedder.embed_query(q), s)),
+        (f"progressive default before the best index, as shipped: {wn}; across languages a short video's "
+         f"{sn} index built at once, a longer one's {wn} top 10 judged by {sn} (±1 sentence)",
+         lambda q, w, st, m, ms: shipped_across(q, w, st, judge, s, sentence_indexes)
+         if cross(q, w) else w.rank(q, w.embedder.embed_query(q), s)),
+    ] + [(f"not kept: across languages, a short video's {sn} {mode} index built at once",
+          lambda q, w, st, m, ms, mode=mode: shipped_across(q, w, st, judge, s, sentence_indexes, mode)
+          if cross(q, w) else w.rank(q, w.embedder.embed_query(q), s)) for mode in ("sentences", "chunks")]
+
+
 def stage_rows(sets, weak, strong, settings):
     """label -> (question, weak index, strong index, mapping) -> Ranking, for each row."""
     from ytqa._judge import BiEncoderJudge
@@ -257,24 +272,12 @@ def stage_rows(sets, weak, strong, settings):
     judge, s = BiEncoderJudge(strong), settings
     j10, j20 = replace(s, judge_candidates=10, judge_context=0), replace(s, judge_candidates=20, judge_context=0)
     j10c = replace(s, judge_candidates=10, judge_context=1)
-    wn, sn, sentence_indexes = weak.spec.name, strong.spec.name, {}
+    wn, sn = weak.spec.name, strong.spec.name
 
     def cross(q, w):
         return not same_language(q, w.transcript.language_code)
 
-    def progressive_rows():
-        return [
-            (f"progressive default at its best index ({sn}'s, as shipped)",
-             lambda q, w, st, m, ms: st.rank(q, st.embedder.embed_query(q), s)),
-            (f"progressive default before the best index, as shipped: {wn}; across languages a short video's "
-             f"{sn} index built at once, a longer one's {wn} top 10 judged by {sn} (±1 sentence)",
-             lambda q, w, st, m, ms: shipped_across(q, w, st, judge, s, sentence_indexes)
-             if cross(q, w) else w.rank(q, w.embedder.embed_query(q), s)),
-        ] + [(f"not kept: across languages, a short video's {sn} {mode} index built at once",
-              lambda q, w, st, m, ms, mode=mode: shipped_across(q, w, st, judge, s, sentence_indexes, mode)
-              if cross(q, w) else w.rank(q, w.embedder.embed_query(q), s)) for mode in ("sentences", "chunks")]
-
-    return progressive_rows() + [
+    return progressive_rows(wn, sn, judge, s, cross) + [
         (f"{wn} alone (today's default)", lambda q, w, st, m, ms: w.rank(q, w.embedder.embed_query(q), s)),
         (f"{sn} alone", lambda q, w, st, m, ms: st.rank(q, st.embedder.embed_query(q), s)),
         (f"{wn}-led fusion, {sn} at 0.25", lambda q, w, st, m, ms: fuse(w, st, m, q, 0.25, s)),
