@@ -47,13 +47,16 @@ class VideoInfo:
     indexed: bool
     #: Why its stored transcript cannot be used (None: it can): shown, and it can be deleted.
     damaged: str | None = None
+    #: Its best index (the strong model's, where there is one) is built.
+    ready: bool = False
 
 
-def _listed(video: StoredVideo, chosen) -> VideoInfo:
+def _listed(video: StoredVideo, progression: Progression) -> VideoInfo:
+    chosen = None if video.damaged else progression.stored_info(video)
     # A title stored before titles were cleaned is cleaned on the way out.
     return VideoInfo(video.video_id, clean_title(video.title), video.duration, video.language, video.language_code,
                      video.kind, video.source, chunks=chosen.chunks if chosen else 0,
-                     indexed=chosen is not None, damaged=video.damaged)
+                     indexed=chosen is not None, damaged=video.damaged, ready=progression.is_best(chosen))
 
 
 def default_strong(model: str | None = None) -> str | None:
@@ -202,8 +205,7 @@ class Library:
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[VideoInfo]:
         """Stored videos in id order; a page of them with ``offset``/``limit``, those whose
         title or id contains ``search``. Needs no model."""
-        return [_listed(v, None if v.damaged else self.progression.stored_info(v))
-                for v in self.store.videos(offset, limit, search)]
+        return [_listed(v, self.progression) for v in self.store.videos(offset, limit, search)]
 
     def count(self, search: str | None = None) -> int:
         return self.store.count(search)

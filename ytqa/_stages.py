@@ -114,6 +114,7 @@ class Progression:
 
     def recipe(self, stage: Stage | None = None, mode: str | None = None) -> Recipe:
         """How the index of ``stage`` (the best by default) is made; ``mode`` overrides its vectors."""
+        self.drop_unloadable()
         stage = stage or self.best
         model = stage.model.get()
         return Recipe(model.spec.name, model.key, self.chunking, mode or stage.mode)
@@ -314,6 +315,12 @@ class Progression:
         """The key of that stage's model's index of a stored video, with vectors ``mode``."""
         model = (stage or self.best).model.get()
         return index_key(video.video_id, video.transcript, model.key, self.chunking.key(), mode)
+
+    def is_best(self, info: IndexInfo | None) -> bool:
+        """Whether a stored index is the best stage's (a video is ready when it has one)."""
+        model = self.best.model
+        owns = (lambda i: i.model_key == model.get().key) if model.made else model.owner()
+        return info is not None and info.mode == self.best.mode and owns(info)
 
     def stored_info(self, video: StoredVideo) -> IndexInfo | None:
         """The index the progression would open for a stored video, judged without a model

@@ -608,7 +608,8 @@ def _video_commands(sub, config) -> None:
     p.add_argument("--transcript", metavar="FILE", help="transcript to index and query "
                    "(default: the 2h45m tutorial in ../shared/data, if present)")
     p.add_argument("--video", metavar="ID", help="its video id (default: the file name)")
-    p.add_argument("--models", metavar="NAMES", help="comma-separated (default: installed ones)")
+    p.add_argument("--models", metavar="NAMES", help="comma-separated (default: installed ones); "
+                   "MODEL+STRONG measures a progression, e.g. minilm+e5 (the default)")
     p.add_argument("--backends", metavar="NAMES", help=f"comma-separated (default: {','.join(BACKENDS)})")
     p.add_argument("--questions", metavar="QUESTIONS.jsonl", help="also measure retrieval quality")
     p.add_argument("--transcripts", metavar="DIR", help="transcripts for --questions")
