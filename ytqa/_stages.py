@@ -165,16 +165,13 @@ class Progression:
         except StoredVideoDamaged:
             return None
 
-    def searches(self, question: str) -> list[tuple[str, object, float]]:
-        """Per model, best first: its index family, the question embedded by it, and its
-        similarity scale (its weak-match line, so models' similarities compare)."""
+    def searches(self, question: str) -> list[tuple[str, object]]:
+        """Per model, best first: its index family and the question embedded by it."""
         self.drop_unloadable()
         found = []
         for model in dict.fromkeys(s.model for s in reversed(self.stages)):
-            made = model.get()
             recipe = self.recipe(next(s for s in reversed(self.stages) if s.model is model))
-            scale = getattr(getattr(made, "spec", None), "weak_below", None) or 1.0
-            found.append((recipe.family, made.embed_query(question), scale))
+            found.append((recipe.family, model.get().embed_query(question)))
         return found
 
     def drop_unloadable(self) -> str | None:

@@ -150,8 +150,8 @@ def cmd_ask(args) -> int:
     code, moments = _answer_text(args, args.question, moments, weak)
     if not moments:
         print("No passage of this video matches the question.")
-    else:
-        print(_answered_by(moments, library))
+    elif moments[0].caveat:
+        print(f"May miss: {moments[0].caveat}\n")
     if moments and weak:
         print(_weak_line(moments, library.embedder))
     # A terminal may report 0 columns (script, some CI consoles).
@@ -163,6 +163,8 @@ def cmd_ask(args) -> int:
               f"  (score {moment.score:.3f})")
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
+    if moments:
+        print(_answered_by(moments, library))
     return code
 
 
@@ -173,9 +175,7 @@ def _answered_by(moments, library) -> str:
     if moments[0].answered_by and best.model is not library.progression.stages[0].model and \
             not moments[0].answered_by.endswith(best.label):
         line += f" The {best.label} is not built yet: 'ytqa index VIDEO' builds it."
-    if moments[0].caveat:
-        line += f"\nMay miss: {moments[0].caveat}"
-    return line + "\n"
+    return line
 
 
 def _weak_line(moments, embedder) -> str:
