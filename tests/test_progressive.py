@@ -154,6 +154,7 @@ def test_a_library_part_way_through_its_upgrade_searches_each_video_at_its_best_
     found = library.ask_all("Which alerts fire?", k=4)
     assert {(m.video_id, m.answered_by) for m in found} == {
         (VIDEO, "strong multilingual index"), (other.video_id, "cheap full index")}
+    assert library.progression.upgrades.pending() == [other.video_id]  # its best index, behind the question
 
 
 # The progression in real processes: one builds the best index while another asks.

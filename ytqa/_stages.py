@@ -291,11 +291,9 @@ class Progression:
         return key in self.opened or self.store.has(key)
 
     def built(self, video_id: str) -> VideoIndex | None:
-        """A stored video's best index built so far, never built here."""
-        try:
-            transcript = self.store.transcript(video_id)
-        except StoredVideoDamaged:
-            return None
+        """A stored video's best index built so far, never built here (one short of the best
+        queues the video's best index in ``upgrades``)."""
+        transcript = self._current_of(video_id)
         if transcript is None:
             return None
         for stage in reversed(self.stages):
@@ -305,6 +303,8 @@ class Progression:
                 if loaded is None:
                     continue
                 self.opened[key] = loaded
+            if stage is not self.best:
+                self.upgrades.add(video_id)
             return self.opened[key]
         return None
 
