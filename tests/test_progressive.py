@@ -264,3 +264,11 @@ def test_a_question_in_another_language_on_a_short_video_builds_its_best_index_a
     cli("index", VIDEO, "--transcript", str(track), "--cheap", "-q", data=data)
     asked = cli("ask", VIDEO, "Who discovered the principle of holography?", data=data)
     assert "Answered by the e5 multilingual index." in asked and "not built yet" not in asked
+
+
+def test_the_strong_model_is_e5_unless_turned_off_or_another_model_is_chosen(monkeypatch):
+    assert ytqa.Config.from_env({}).strong_model == "e5"
+    assert ytqa.Config.from_env({"YTQA_STRONG_MODEL": "none"}).strong_model is None
+    monkeypatch.setenv("YTQA_STRONG_MODEL", "e5")
+    assert ytqa.default_strong(None) == "e5" and ytqa.default_strong("minilm") == "e5"
+    assert ytqa.default_strong("e5") is None and ytqa.default_strong("multi-qa-mpnet") is None
