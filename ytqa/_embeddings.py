@@ -417,8 +417,11 @@ class Embedder:
         folder = self.onnx_folder
         existed = folder.exists()
         try:
+            # A model rebuilt from 4-bit weights (e5) runs from them: the same vectors, a
+            # sixth of the file to read and check in each new process.
             onnx_file = _onnx.export(Path(self.spec.location), folder, quantize=self.backend == "onnx-int8",
-                                     before_export=self._prepare_folder)
+                                     before_export=self._prepare_folder,
+                                     compact=self.spec.rebuilt_from is not None)
             stale = self.cache_dir / f"{self.model_tag}-onnx"  # an older, slower export
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
