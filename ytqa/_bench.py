@@ -29,31 +29,36 @@ GENERIC_QUESTIONS = [
 ]
 
 
+def _timed(report: dict, name: str, work):
+    """Run ``work()``, put its wall seconds and CPU seconds (every thread of this process)
+    into ``report`` as name_s and name_cpu_s, and return what it returned. CPU seconds
+    beside wall seconds: on a busy machine the wall time says more about the neighbours
+    than about the model; the CPU time does not."""
+    started, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    report[f"{name}_s"] = round(time.perf_counter() - started, 3)
+    report[f"{name}_cpu_s"] = round(time.process_time() - cpu, 2)
+    return result
+
+
 def _child(args) -> None:
     """Runs in the measured process: ready, index, query, report one JSON line."""
     from ._files import load_transcript_file
 
     data = Path(args.data_dir)
     embedder, library, fresh = _libraries(args.model, args.backend, data)
+    report: dict = {"model": args.model, "backend": args.backend}
+    _timed(report, "load", embedder.load)  # the cheap model alone, in a new process
     library.warm_up()  # model loaded, index libraries imported: ready for a first video
     print("READY", flush=True)
 
-    report: dict = {"model": args.model, "backend": args.backend}
     transcript = load_transcript_file(args.transcript, args.video)
 
-    # CPU seconds beside wall seconds: on a busy machine the wall time says more about the
-    # neighbours than about the model; the CPU time (every thread of this process) does not.
     # With a strong model (MODEL+STRONG), "index" is the best index: the cheap model's full
     # one, then the strong model's, as `ytqa index` builds them; questions go to the best.
-    started, cpu = time.perf_counter(), time.process_time()
-    fresh(data / "quick").index_transcript(transcript, quick=True).ask("warm up")
-    report["quick_index_s"] = round(time.perf_counter() - started, 3)
-    report["quick_index_cpu_s"] = round(time.process_time() - cpu, 2)
-
-    started, cpu = time.perf_counter(), time.process_time()
-    index = library.index_transcript(transcript)
-    report["index_s"] = round(time.perf_counter() - started, 3)
-    report["index_cpu_s"] = round(time.process_time() - cpu, 2)
+    _timed(report, "quick_index", lambda: fresh(data / "quick").index_transcript(transcript, quick=True)
+           .ask("warm up"))
+    index = _timed(report, "index", lambda: library.index_transcript(transcript))
     report["chunks"] = len(index.chunking.chunks)
     report["sentences"] = len(index.chunking.sentences)
 
@@ -96,9 +101,9 @@ def _measure_embedding(embedder, index, vectors_out, report: dict) -> None:
     import numpy as np
 
     texts = [c.text for c in index.chunking.chunks]
-    started = time.perf_counter()
-    vectors = embedder.embed_documents(texts)
-    report["chunks_per_s"] = round(len(texts) / (time.perf_counter() - started), 1)
+    vectors = _timed(report, "embed_chunks", lambda: embedder.embed_documents(texts))
+    report["chunks_per_s"] = round(len(texts) / report.pop("embed_chunks_s"), 1)
+    report["chunks_per_cpu_s"] = round(len(texts) / max(report.pop("embed_chunks_cpu_s"), 0.01), 1)
     np.save(vectors_out, vectors, allow_pickle=False)
 
 
@@ -294,8 +299,9 @@ def run(args) -> int:
 
 def table(rows: list[dict], transcript: Path) -> str:
     columns = [
-        ("model", "model"), ("backend", "backend"), ("ready_s", "ready s"),
-        ("chunks_per_s", "chunks/s"), ("quick_index_s", "first answer s"), ("quick_index_cpu_s", "first answer CPU s"),
+        ("model", "model"), ("backend", "backend"), ("ready_s", "ready s"), ("load_s", "load s"),
+        ("load_cpu_s", "load CPU s"), ("chunks_per_s", "chunks/s"), ("chunks_per_cpu_s", "chunks/CPU s"),
+        ("quick_index_s", "first answer s"), ("quick_index_cpu_s", "first answer CPU s"),
         ("index_s", "index s"), ("index_cpu_s", "index CPU s"), ("query_p50_ms", "ask p50 ms"),
         ("query_p90_ms", "ask p90 ms"), ("ask_cli_s", "ytqa ask s"), ("second_visit_s", "2nd visit s"),
         ("peak_rss_mb", "peak MB"), ("cosine_to_torch", "cos vs torch"), ("top5_kept", "top-5 kept"),
