@@ -161,3 +161,22 @@ def test_minilms_export_has_no_4bit_weights_to_keep(tmp_path, embedder):
     graph = onnx.load(str(tmp_path / "model-q4.onnx")).graph
     assert not [n for n in graph.node if n.domain == "com.microsoft"]
     assert Path(embedder.load().session._model_path).name == "model.onnx"
+
+
+def test_an_export_that_onnxruntime_refuses_is_made_again_though_its_checksum_holds(tmp_path, model_cache,
+                                                                                    monkeypatch):
+    import shutil
+
+    from ytqa import _onnx
+
+    made = ytqa.Embedder("minilm", "onnx")
+    made.load()
+    monkeypatch.setenv("YTQA_MODEL_CACHE", str(tmp_path / "models"))
+    copy = ytqa.Embedder("minilm", "onnx").onnx_folder
+    shutil.copytree(made.onnx_folder, copy)
+    exported = copy / "model.onnx"
+    exported.write_bytes(b"not an ONNX graph, recorded as if it were one")  # as an older writer could leave it
+    _onnx._record(exported)
+    vectors = ytqa.Embedder("minilm", "onnx").embed_documents(TEXTS)
+    assert np.allclose(vectors, made.embed_documents(TEXTS), atol=1e-5)
+    assert _onnx._intact(exported) and exported.stat().st_size > 1_000_000

@@ -77,6 +77,18 @@ def _removed_on_failure(tmp: Path):
         raise
 
 
+def forget(path: Path) -> None:
+    """Take a finished file out of its folder's checksums and remove it, so the next
+    ``export`` makes it again (its checksum held, but onnxruntime refused to load it:
+    written by an earlier ytqa or onnxruntime, or altered along with its checksum)."""
+    with storage.locked(path.parent / ".lock"):
+        checksums = storage.read_json(path.parent / CHECKSUMS)
+        if isinstance(checksums, dict) and checksums.pop(path.name, None) is not None:
+            storage.write_atomic(path.parent / CHECKSUMS, json.dumps(checksums, indent=1))
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def discard_unfinished(target: Path) -> None:
     """Remove an export folder that holds no finished file (only its lock, temporary
     files or checksums), as a failed or interrupted first export leaves it."""
