@@ -121,6 +121,3 @@ def current() -> Config:
     """The environment as it is now (read on every call: tests and the app may change it)."""
     return Config.from_env()
 
-
-def is_server_url(location: str | os.PathLike | None) -> bool:
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
