@@ -30,8 +30,11 @@ def facts(info) -> str:
         minutes = ytqa.format_timestamp(info.duration)
     except (OverflowError, ValueError):
         minutes = "?"
-    return (f"{minutes} · {info.language_code} · {info.kind} · "
-            + (passages if info.indexed else "not yet indexed with the chosen model"))
+    if not info.indexed:
+        return f"{minutes} · {info.language_code} · {info.kind} · not yet indexed with the chosen model"
+    # Answered from a cheaper index until the best one is built (behind the questions).
+    return (f"{minutes} · {info.language_code} · {info.kind} · {passages}"
+            + ("" if info.ready else " · best index not built yet"))
 
 
 def ask_delete(state: PageState, video: str) -> None:
