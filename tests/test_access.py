@@ -175,3 +175,20 @@ def test_a_damaged_list_of_holders_is_named_never_read_as_nobody_holds_anything(
     (tmp_path / "lib" / "people.json").write_text('{"format": 1, "videos": [')
     with pytest.raises(ytqa.StoreDamaged, match="people.json"):
         ytqa.Library(tmp_path / "lib", embedder=model, user="bob").videos()
+
+
+def test_building_a_seen_videos_index_from_its_stored_transcript_is_no_re_index(stored, tmp_path):
+    stored("ana").access.share(ANA_S)
+    bob = stored("bob")
+    bob.index_transcript(bob.stored_transcript(ANA_S))  # the app's full index, built behind the questions
+    assert [h.person for h in stored(None).access.holdings([ANA_S])] == ["ana"]
+    other = ytqa.load_transcript_file(talk(tmp_path, ANA_S, seed=7), ANA_S)
+    with pytest.raises(ytqa.NotYours, match="bob cannot re-index"):
+        bob.index_transcript(other)
+
+
+def test_a_library_handed_to_a_person_sees_what_they_see_and_shares_the_open_indexes(stored):
+    everyone = stored(None)
+    bob = ytqa.acting_as(everyone, "bob")
+    assert ids(bob) == sorted([BOBS, OLD]) and bob.progression is everyone.progression
+    assert ytqa.acting_as(everyone, None) is everyone

@@ -120,7 +120,7 @@ from ._collections import (
 )
 from ._files import load_transcript_file, parse_subtitles
 from ._judge import JUDGES, Judge, register_judge
-from ._library import Library, VideoInfo, default_strong
+from ._library import Library, VideoInfo, acting_as, default_strong
 from ._links import Link, collection_link, embed_url, format_timestamp, parse_link, video_id, watch_url
 from ._registry import Registry
 from ._language import question_language

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ._config import current as current_config
 from ._errors import EveryonesAlready, InvalidPerson, NotAdministrator, NotStored, NotYours
@@ -79,16 +79,16 @@ class Access:
         raise NotYours(video_id, self.person.name, action)
 
     @contextlib.contextmanager
-    def using(self, video_id: str, replaces: bool = False):
+    def using(self, video_id: str, replaces: "bool | Callable[[], bool]" = False):
         """Around adding, opening or asking a video: refused when it would re-index another's
-        (``replaces``: another transcript is given), and the video is the person's afterwards
-        when it was new, or another's private one."""
+        (``replaces``: another transcript is given, or a function saying whether it is), and
+        the video is the person's afterwards when it was new, or another's private one."""
         if self.person is None:
             yield
             return
         held = self.store.holdings([video_id])
         stored = self._is_stored(video_id, held)
-        if replaces and stored and not (self.admin or self._holds(held)):
+        if stored and not (self.admin or self._holds(held)) and (replaces() if callable(replaces) else replaces):
             raise NotYours(video_id, self.person.name, "re-index")
         yield
         if not self._holds(held) and (not stored or not self.sees(held)):

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,17 @@ def _warm_up(embedder) -> None:
     embedder.embed_query("warm up")
     preload()
     preload_language()
+
+
+def acting_as(library: "Library", user: str | None) -> "Library":
+    """``library`` as ``user`` sees it (None: as it is), sharing its model, store and open indexes:
+    a server whose visitors sign in keeps one library and hands each visitor this view of it."""
+    if user is None:
+        return library
+    twin = copy.copy(library)
+    twin.access = Access(library.access.store, person_named(user))
+    twin.store = twin.access.view()
+    return twin
 
 
 def default_strong(model: str | None = None) -> str | None:
@@ -195,7 +207,8 @@ class Library:
                          quick: bool = False) -> VideoIndex:
         """Index this transcript and make it the video's stored one (kept only once it is
         known to cut into passages, so a rejected one replaces nothing)."""
-        with self.access.using(transcript.video_id, replaces=True):
+        with self.access.using(transcript.video_id, replaces=lambda: self.stored_transcript(transcript.video_id)
+                               != transcript):  # another transcript: a re-index
             return self.progression.open(transcript, progress or quiet, quick, adopt=True)
 
     def ask(self, video: str, question: str, k: int = 5, transcript_file=None,
