@@ -192,3 +192,18 @@ def test_a_library_handed_to_a_person_sees_what_they_see_and_shares_the_open_ind
     bob = ytqa.acting_as(everyone, "bob")
     assert ids(bob) == sorted([BOBS, OLD]) and bob.progression is everyone.progression
     assert ytqa.acting_as(everyone, None) is everyone
+
+
+class KeepsNoHolders:
+    """A store of someone else's making, from before stores kept whose each video is."""
+
+    location = "shelf://old"
+
+    def videos(self, offset=0, limit=None, search=None):
+        return []
+
+
+def test_a_store_that_keeps_no_holders_is_named_when_a_person_is(model, tmp_path):
+    with pytest.raises(ytqa.StoreUnavailable, match="shelf://old: it keeps no record of whose each video is"):
+        ytqa.Library(tmp_path, store=KeepsNoHolders(), embedder=model, user="ana")
+    assert ytqa.Library(tmp_path, store=KeepsNoHolders(), embedder=model).videos() == []

@@ -23,8 +23,12 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ._config import current as current_config
-from ._errors import EveryonesAlready, InvalidPerson, NotAdministrator, NotStored, NotYours
+from ._errors import EveryonesAlready, InvalidPerson, NotAdministrator, NotStored, NotYours, StoreUnavailable
 from ._store import Holding, Store, visible_to
+
+
+#: What a store keeps so that people can share it (``Store``'s protocol).
+_HOLDINGS = ("holdings", "hold", "release", "video_ids")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Access:
     """The rules above, for one person (None: everyone may do everything) over one store."""
 
     def __init__(self, store: Store, person: Person | None):
+        if person is not None and not all(hasattr(store, name) for name in _HOLDINGS):
+            raise StoreUnavailable(getattr(store, "location", type(store).__name__),
+                                   f"it keeps no record of whose each video is (no {', '.join(_HOLDINGS)})",
+                                   "Name no person (--user, YTQA_USER), or use the files or PostgreSQL store.")
         self.store, self.person = store, person
 
     @property
