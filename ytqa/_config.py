@@ -22,6 +22,9 @@
     YTQA_CHAT_BASE_URL its server, for a self-hosted OpenAI-compatible one or a remote Ollama
     YTQA_CHAT_API_KEY  its key, where the server wants one (OpenAI's own: also OPENAI_API_KEY)
     YTQA_CHAT_TIMEOUT  seconds an answer may take (default 120)
+    YTQA_USER          the person the CLI acts as on a shared store (none: everyone is trusted)
+    YTQA_ADMINS        the people who may delete, re-index, share and transfer any video,
+                       separated by ','
 
 The CLI's flags override these; the app has no flags, so it uses them as they are.
 """
@@ -74,6 +77,10 @@ class Config:
     chat_api_key: str | None = field(default=None, repr=False)  # never in a log
     #: As given (checked where it is used).
     chat_timeout: str | None = None
+    #: The person the CLI acts as (None: no one in particular, everything allowed, as ever).
+    user: str | None = None
+    #: The administrators of a shared store, by name.
+    admins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -100,6 +107,8 @@ class Config:
             chat_base_url=get("YTQA_CHAT_BASE_URL"),
             chat_api_key=get("YTQA_CHAT_API_KEY"),
             chat_timeout=get("YTQA_CHAT_TIMEOUT"),
+            user=get("YTQA_USER"),
+            admins=tuple(name.strip() for name in (get("YTQA_ADMINS") or "").split(",") if name.strip()),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from ._links import video_id as parse_video_id
 from ._search import Moment, SearchSettings, VideoIndex, check_question
 from ._search_all import search_videos
 from ._sources import TranscriptSources
+from ._access import Access, person_named
 from ._across import AcrossLanguages
 from ._stages import LazyModel, Progression, progressive
 from ._store import Store, StoredVideo, is_store_url, open_store
@@ -59,6 +61,27 @@ def _listed(video: StoredVideo, progression: Progression) -> VideoInfo:
                      indexed=chosen is not None, damaged=video.damaged, ready=progression.is_best(chosen))
 
 
+def _warm_up(embedder) -> None:
+    from ._language import preload as preload_language
+    from ._vectors import preload
+
+    embedder.load()
+    embedder.embed_query("warm up")
+    preload()
+    preload_language()
+
+
+def acting_as(library: "Library", user: str | None) -> "Library":
+    """``library`` as ``user`` sees it (None: as it is), sharing its model, store and open indexes:
+    a server whose visitors sign in keeps one library and hands each visitor this view of it."""
+    if user is None:
+        return library
+    twin = copy.copy(library)
+    twin.access = Access(library.access.store, person_named(user))
+    twin.store = twin.access.view()
+    return twin
+
+
 def default_strong(model: str | None = None) -> str | None:
     """The front ends' strong model (YTQA_STRONG_MODEL, e5 by default) for a library of
     ``model``: none where another model than the default was chosen, or it is that one."""
@@ -83,18 +106,22 @@ class Library:
     def __init__(self, data_dir: str | os.PathLike = "data", model: str | None = None, backend: str | None = None,
                  chunking: ChunkSettings = ChunkSettings(), search: SearchSettings = SearchSettings(), proxy=None,
                  vectors: str = "chunks+sentences", embedder=None, store: str | Store | None = None,
-                 notice: Callable[[str], None] | None = None, cookies: str | None = None, strong=None):
+                 notice: Callable[[str], None] | None = None, cookies: str | None = None, strong=None,
+                 user: str | None = None):
         """``data_dir``: the library folder, or a store's URL (postgresql://); ``store`` overrides it.
 
         ``embedder``: the model to use, or a function that returns it, called on first use.
         ``strong``: a stronger model whose index is built behind the first one's and takes over
         once saved (a name, a model, a function making one, or a ``LazyModel``; None: none).
         ``notice``: told (one line) when a video is waited for because another process writes it.
+        ``user``: the person it acts as, seeing and changing what they may (None: all is everyone's).
         """
         location = store if store is not None else data_dir
         self.store: Store = open_store(location) if isinstance(location, (str, os.PathLike)) else location
         if notice is not None:
             self.store.notice = notice
+        self.access = Access(self.store, person_named(user))  # whose is what (_access)
+        self.store = self.access.view()
         server = is_store_url(data_dir if store is None else store)
         self.data_dir = Path(current_config().data_dir if server or not isinstance(data_dir, (str, os.PathLike))
                              else data_dir)
@@ -114,13 +141,7 @@ class Library:
 
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
-        from ._language import preload as preload_language
-        from ._vectors import preload
-
-        self.embedder.load()
-        self.embedder.embed_query("warm up")
-        preload()
-        preload_language()
+        _warm_up(self.embedder)
 
     def index_key(self, transcript: Transcript, vectors: str | None = None) -> str:
         return self.progression.recipe(mode=vectors).key(transcript)
@@ -158,13 +179,14 @@ class Library:
         progress = progress or quiet
         video_id = parse_video_id(video)
         open_ = self.progression.open_cheap if cheap else self.progression.open
-        if transcript_file is None and not languages and (stored := self.stored_transcript(video_id)) is not None:
-            return open_(stored, progress, quick, adopt=False)
-        progress("fetching", 0, 1)
-        transcript = self.sources.get(video_id, transcript_file, languages, prefer_generated=prefer_generated,
-                                      keep=False)
-        progress("fetching", 1, 1)
-        return open_(transcript, progress, quick, adopt=True)
+        with self.access.using(video_id, replaces=transcript_file is not None or bool(languages)):
+            if transcript_file is None and not languages and (stored := self.stored_transcript(video_id)) is not None:
+                return open_(stored, progress, quick, adopt=False)
+            progress("fetching", 0, 1)
+            transcript = self.sources.get(video_id, transcript_file, languages, prefer_generated=prefer_generated,
+                                          keep=False)
+            progress("fetching", 1, 1)
+            return open_(transcript, progress, quick, adopt=True)
 
     def open(self, video: str, quick: bool = False) -> VideoIndex:
         """The index of a stored video, built from its stored transcript if needed (``NotIndexed``
@@ -172,7 +194,8 @@ class Library:
         video_id = parse_video_id(video)
         if (transcript := self.store.transcript(video_id)) is None:
             raise NotIndexed(video_id)
-        return self.progression.open(transcript, quiet, quick, adopt=False)
+        with self.access.using(video_id):
+            return self.progression.open(transcript, quiet, quick, adopt=False)
 
     def complete(self, video: str) -> VideoIndex:
         return self.open(video, quick=False)  # the best index of a video opened quickly
@@ -184,15 +207,18 @@ class Library:
                          quick: bool = False) -> VideoIndex:
         """Index this transcript and make it the video's stored one (kept only once it is
         known to cut into passages, so a rejected one replaces nothing)."""
-        return self.progression.open(transcript, progress or quiet, quick, adopt=True)
+        with self.access.using(transcript.video_id, replaces=lambda: self.stored_transcript(transcript.video_id)
+                               != transcript):  # another transcript: a re-index
+            return self.progression.open(transcript, progress or quiet, quick, adopt=True)
 
     def ask(self, video: str, question: str, k: int = 5, transcript_file=None,
             languages: Sequence[str] = ()) -> list[Moment]:
         question = check_question(question)
         # A damaged stored transcript is named, never fetched over.
         stored = None if transcript_file is not None or languages else self.store.transcript(parse_video_id(video))
-        index = (self.progression.answering(stored, quiet) if stored is not None
-                 else self.index(video, transcript_file=transcript_file, languages=languages, cheap=True))
+        with self.access.using(parse_video_id(video)):
+            index = (self.progression.answering(stored, quiet) if stored is not None
+                     else self.index(video, transcript_file=transcript_file, languages=languages, cheap=True))
         return index.ask(question, k, self.search_settings)
 
     def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:

@@ -45,7 +45,8 @@ def _library(args):
     model = getattr(args, "model", None)
     return Library(args.data_dir, model=model, backend=getattr(args, "backend", None),
                    proxy=proxy, store=args.store, notice=_warn,
-                   cookies=getattr(args, "cookies", None) or config.cookies, strong=default_strong(model))
+                   cookies=getattr(args, "cookies", None) or config.cookies, strong=default_strong(model),
+                   user=getattr(args, "user", None))
 
 
 #: Without a terminal (a log, CI), progress is a line every this many seconds.
@@ -473,17 +474,23 @@ def cmd_list(args) -> int:
 
     library = _library(args)  # no model: listing reads the store only
     videos = library.videos(search=args.search)
+    owners = _owners(library, videos) if args.owners else {}
     if not videos:
         where = args.store or args.data_dir
-        print(f"No videos stored in {where} yet. Add one with 'ytqa index LINK'." if not args.search
-              else f"No stored video has {args.search!r} in its title or id.")
+        if args.user and not args.search:
+            print(f"{args.user} has no videos in {errors.mask_credentials(str(where))} yet, and none is "
+                  f"shared with them. Add one with 'ytqa index LINK --user {args.user}'.")
+        else:
+            print(f"No videos stored in {where} yet. Add one with 'ytqa index LINK'." if not args.search
+                  else f"No stored video has {args.search!r} in its title or id.")
 
     def line(v) -> str:
         if v.damaged:
             return (f"{v.video_id}  DAMAGED: {v.damaged} (fetch it again with 'ytqa index {v.video_id}', "
                     f"or remove it with 'ytqa delete {v.video_id}')")
         title = v.title or "(untitled)"
-        return f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
+        return (f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
+                + (f"  [{owners[v.video_id]}]" if args.owners else ""))
 
     added = CollectionStore(args.data_dir, notice=_warn).all() if videos else []
     if not added:
@@ -506,10 +513,39 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _owners(library, videos) -> dict[str, str]:
+    """Each video's holders in words: "ana, bob (shared)", or "everyone's" when nobody holds it."""
+    held: dict[str, list] = {}
+    for holding in library.access.holdings([v.video_id for v in videos]):
+        held.setdefault(holding.video_id, []).append(holding)
+    return {v.video_id: ", ".join(h.person for h in held[v.video_id])
+            + (" (shared)" if any(h.shared for h in held[v.video_id]) else "") if v.video_id in held
+            else "everyone's" for v in videos}
+
+
+def cmd_share(args) -> int:
+    library = _library(args)
+    video_id = parse_video_id(args.video)
+    library.access.share(video_id, args.command == "share")
+    print(f"{video_id} is shared with everyone" if args.command == "share" else
+          f"{video_id} is no longer shared: only the people who added it see it")
+    return 0
+
+
+def cmd_transfer(args) -> int:
+    library = _library(args)
+    video_id = parse_video_id(args.video)
+    library.access.transfer(video_id, args.person)
+    print(f"{video_id} is {args.person}'s now")
+    return 0
+
+
 def cmd_delete(args) -> int:
     # No model either. Nothing stored, busy, or not all removed: an error naming it (exit 1).
-    _library(args).delete(args.video)
-    print(f"deleted {parse_video_id(args.video)}")
+    library = _library(args)
+    library.delete(args.video)
+    video_id = parse_video_id(args.video)
+    print(f"deleted {video_id}" if library.access.admin else f"deleted {video_id} from {args.user}'s library")
     return 0
 
 
@@ -550,6 +586,9 @@ def _common(p, config, model=True, network=False):
     p.add_argument("--store", metavar="URL", default=config.store,
                    help="a shared library on PostgreSQL with pgvector, postgresql://user:pass@host:port/db "
                         "(or YTQA_STORE); default: the --data-dir folder")
+    p.add_argument("--user", metavar="NAME", default=config.user,
+                   help="act as this person on a store many people use: see your videos and the shared "
+                        "ones, change only yours (or YTQA_USER; administrators: YTQA_ADMINS)")
     if model:
         p.add_argument("--model", default=config.model,
                        help="minilm (default), multi-qa-mpnet, e5 (multilingual), a Hugging Face id "
@@ -651,13 +690,15 @@ def _library_commands(sub, config) -> None:
     """list, delete and postgres: the stored library and its server."""
     p = sub.add_parser("list", help="list stored videos")
     p.add_argument("--search", metavar="TEXT", help="only videos whose title or id contains TEXT")
+    p.add_argument("--owners", action="store_true", help="say who holds each video, and whether it is shared")
     _common(p, config, model=False)
     p.set_defaults(run=cmd_list)
 
-    p = sub.add_parser("delete", help="remove a video and its indexes")
+    p = sub.add_parser("delete", help="remove a video and its indexes (with --user: from your library)")
     p.add_argument("video", metavar="VIDEO")
     _common(p, config, model=False)
     p.set_defaults(run=cmd_delete)
+    _people_commands(sub, config)
 
     p = sub.add_parser("postgres", help="start or stop a local PostgreSQL server with pgvector, to try --store")
     p.add_argument("action", choices=["start", "stop", "url"])
@@ -668,13 +709,28 @@ def _library_commands(sub, config) -> None:
     p.set_defaults(run=cmd_postgres)
 
 
+def _people_commands(sub, config) -> None:
+    """share, unshare and transfer: whose a video is, on a store many people use."""
+    for name, help_ in (("share", "let everyone on the store see a video you added"),
+                        ("unshare", "make a video you shared private again")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("video", metavar="VIDEO")
+        _common(p, config, model=False)
+        p.set_defaults(run=cmd_share)
+    p = sub.add_parser("transfer", help="give a video to another person (administrators only)")
+    p.add_argument("video", metavar="VIDEO")
+    p.add_argument("person", metavar="PERSON")
+    _common(p, config, model=False)
+    p.set_defaults(run=cmd_transfer)
+
+
 #: Arguments that are text (a path may hold any bytes; these must be UTF-8), as named in messages.
 _TEXT_ARGUMENTS = {
     "video": "VIDEO", "question": "QUESTION", "links": "LINK", "link": "LINK",
     "collection": "COLLECTION", "lang": "--lang", "search": "--search", "model": "--model",
     "models": "--models", "backends": "--backends", "store": "--store", "proxy": "--proxy",
     "webshare_username": "--webshare-username", "webshare_password": "--webshare-password",
-    "delay": "--delay", "chat_model": "--chat-model",
+    "delay": "--delay", "chat_model": "--chat-model", "user": "--user", "person": "PERSON",
 }
 
 
