@@ -13,6 +13,9 @@ import threading
 import streamlit as st
 
 st.set_page_config(page_title="ytqa: ask a YouTube video", page_icon="🎬", layout="wide")
+from ytqa.web import signin  # noqa: E402
+
+person = signin.gate()  # where the server asks visitors to sign in: the sign-in screen, until they have
 
 # The player column stays in view while the answers scroll (stacked on narrow screens, it
 # stays at the top, its title scrolled away under the header); the highlight reads in light
@@ -67,7 +70,7 @@ from ytqa.web import answers, collections, conversation, library_list, link_box 
 from ytqa.web import model_box, opening, player, upload, written  # noqa: E402
 from ytqa.web.state import Page  # noqa: E402
 
-page = Page.start()  # the settings, this visitor's state and answers, the server's jobs
+page = Page.start(person)  # the settings, this visitor's state and answers, the server's jobs
 with st.sidebar:
     model_box.draw(page)  # the model (and so the library) and moments per answer
     written.sidebar(page)  # the chat model that answers in words, and where it sends the question

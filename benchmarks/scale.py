@@ -14,7 +14,7 @@ store and size:
 - open: a new store object's first search (FAISS reads its catalog and library index);
 - search p50/p95 and recall@10: the library-wide vector search for 10 passages, against
   exact search over every vector;
-- ask-all p50: ``Library.search_all`` after the question is embedded (the search, then the
+- ask-all p50: ``Library.ask_all`` (the question embedded, the search, then the
   best videos ranked passage by passage as each would be alone);
 - real video@5: share of the 48 dev-set questions (embedded by the real model) whose video
   gives one of the 5 moments;
@@ -167,11 +167,11 @@ def measure(kind, library, store, family, size, synthetic, real, asked, queries,
     for q in queries[:30]:
         words = " ".join(rng.choice(VOCABULARY, size=5))
         started = time.perf_counter()
-        shown.search_all(words, q, k=5)
+        shown.ask_all(words, k=5)
         ask_ms.append(1000 * (time.perf_counter() - started))
     right = 0
     for question, video_id, q in asked:
-        right += any(m.video_id == video_id for m in shown.search_all(question, q, k=5))
+        right += any(m.video_id == video_id for m in shown.ask_all(question, k=5))
     memory = extra["memory"](before)
     rows.append({
         "store": kind, "videos": size, "vectors": extra["vectors"], "load_s": extra["load_s"],

@@ -20,9 +20,15 @@ def shared(*parts: str) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def model_cache(tmp_path_factory):
-    """One ONNX export for the whole run, wherever a test keeps its data."""
+    """One ONNX export for the whole run, wherever a test keeps its data.
+
+    The front ends build a strong model's (e5's) index behind the first one's; that is
+    specified in test_progressive.py. Elsewhere the CLI and the app run with the first
+    model only (YTQA_STRONG_MODEL=none), as e5's index of every test video would take the
+    suite's time several times over."""
     path = tmp_path_factory.mktemp("models")
     os.environ["YTQA_MODEL_CACHE"] = str(path)
+    os.environ["YTQA_STRONG_MODEL"] = "none"
     return path
 
 

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,3 +129,54 @@ def test_a_hub_model_that_cannot_be_downloaded_says_what_to_do(monkeypatch):
     with pytest.raises(ytqa.ModelUnavailable) as caught:
         ytqa.Embedder("sentence-transformers/no-such-model-here").load()
     assert "packaged default" in str(caught.value)
+
+
+def test_a_matrix_of_4bit_blocks_is_stored_as_them_bit_for_bit():
+    from ytqa._onnx import as_4bit
+
+    rng = np.random.default_rng(0)
+    q = rng.integers(0, 16, size=(6, 64)).astype("float32")
+    q[:, ::32] = 0  # each block's largest value is -8 * its scale, as in Q4_0
+    scales = rng.normal(size=(6, 2)).astype("float16").astype("float32")
+    matrix = (q - 8) * np.repeat(scales, 32, axis=1)
+    packed, found = as_4bit(matrix)
+    unpacked = np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(6, 64)
+    assert np.array_equal(unpacked, q) and np.array_equal(found, scales)
+
+
+def test_a_matrix_that_is_not_4bit_is_left_alone():
+    from ytqa._onnx import as_4bit
+
+    rng = np.random.default_rng(0)
+    assert as_4bit(rng.normal(size=(6, 64)).astype("float32")) is None
+    assert as_4bit(np.ones((6, 48), "float32")) is None  # rows not in blocks of 32
+
+
+def test_minilms_export_has_no_4bit_weights_to_keep(tmp_path, embedder):
+    import onnx
+
+    from ytqa import _onnx
+
+    _onnx._compact(embedder.onnx_folder / "model.onnx", tmp_path / "model-q4.onnx")
+    graph = onnx.load(str(tmp_path / "model-q4.onnx")).graph
+    assert not [n for n in graph.node if n.domain == "com.microsoft"]
+    assert Path(embedder.load().session._model_path).name == "model.onnx"
+
+
+def test_an_export_that_onnxruntime_refuses_is_made_again_though_its_checksum_holds(tmp_path, model_cache,
+                                                                                    monkeypatch):
+    import shutil
+
+    from ytqa import _onnx
+
+    made = ytqa.Embedder("minilm", "onnx")
+    made.load()
+    monkeypatch.setenv("YTQA_MODEL_CACHE", str(tmp_path / "models"))
+    copy = ytqa.Embedder("minilm", "onnx").onnx_folder
+    shutil.copytree(made.onnx_folder, copy)
+    exported = copy / "model.onnx"
+    exported.write_bytes(b"not an ONNX graph, recorded as if it were one")  # as an older writer could leave it
+    _onnx._record(exported)
+    vectors = ytqa.Embedder("minilm", "onnx").embed_documents(TEXTS)
+    assert np.allclose(vectors, made.embed_documents(TEXTS), atol=1e-5)
+    assert _onnx._intact(exported) and exported.stat().st_size > 1_000_000

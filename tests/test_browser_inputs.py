@@ -89,7 +89,7 @@ def alert_texts(page) -> list[str]:
     return [a.inner_text() for a in page.get_by_test_id("stAlert").all()]
 
 
-def wait_alert(page, words: str, timeout: float = 30_000):
+def wait_alert(page, words: str, timeout: float = 60_000):
     page.get_by_test_id("stAlert").filter(has_text=words).first.wait_for(timeout=timeout)
 
 

@@ -246,10 +246,15 @@ def info(**changes):
 
 
 def test_a_stored_video_shows_its_length_language_and_passages_in_the_singular_when_one():
-    assert library_list.facts(info()) == "1:50 · en · manual · 1 passage"
+    assert library_list.facts(info(ready=True)) == "1:50 · en · manual · 1 passage"
     assert library_list.facts(info(chunks=7, indexed=False)).endswith("not yet indexed with the chosen model")
     assert library_list.facts(info(duration=float("inf"))).startswith("? · ")
     assert library_list.facts(info(damaged="its transcript cannot be read")) == "Damaged: its transcript cannot be read"
+
+
+def test_a_stored_video_answered_from_a_cheaper_index_says_its_best_index_is_not_built_yet():
+    assert library_list.facts(info(ready=False)) == "1:50 · en · manual · 1 passage · best index not built yet"
+    assert "best index" not in library_list.facts(info(ready=True))
 
 
 def test_the_library_is_listed_twenty_videos_a_page():

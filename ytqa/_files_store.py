@@ -33,17 +33,20 @@ import numpy as np
 
 from . import _storage as storage
 from ._chunking import Chunking
+from ._files_people import PeopleFile
 from ._errors import DeleteIncomplete, DeletedWhileIndexing, StoreDamaged, StoredVideoDamaged, StoreUnavailable, VideoBusy
 from ._store import (
     INDEX_FORMAT,
     Built,
     Hit,
+    Holding,
     IndexInfo,
     StoredIndex,
     StoredVideo,
     family_of,
     held_once,
     split_key,
+    visible_to as seen_by,
 )
 from ._transcript import Transcript
 from ._vectors import INDEX_FILE, SENTENCES_FILE, FaissIndexVectors, LibraryIndex, chunk_vectors_from
@@ -371,6 +374,7 @@ class FileStore:
         self.lock_wait = lock_wait
         self.notice = notice
         self._catalog = _Catalog(self.root)
+        self._people = PeopleFile(self.root)
         self._held = threading.local()
         self._families: dict[str, _FamilyState] = {}
         self._family_mutex = threading.Lock()
@@ -564,22 +568,41 @@ class FileStore:
             source=video["source"], transcript=video["transcript"], indexes=tuple(indexes),
         )
 
-    def _matching(self, search: str | None) -> list[dict]:
+    def _matching(self, search: str | None, visible_to: str | None = None) -> list[dict]:
         entries = self._entries()
         rows = [entries[v] for v in sorted(entries)]
+        if visible_to is not None:
+            held = self._people.by_video()
+            rows = [e for e in rows if seen_by(visible_to, held.get(e["video"]["video_id"], ()))]
         if search:
             needle = search.casefold()
             rows = [e for e in rows if needle in e["video"]["video_id"].casefold()
                     or needle in (e["video"].get("title") or "").casefold()]
         return rows
 
-    def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[StoredVideo]:
-        rows = self._matching(search)
+    def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None,
+               visible_to: str | None = None) -> list[StoredVideo]:
+        rows = self._matching(search, visible_to)
         rows = rows[offset:] if limit is None else rows[offset : offset + limit]
         return [v for v in (self._listed(e) for e in rows) if v is not None]
 
-    def count(self, search: str | None = None) -> int:
-        return len(self._matching(search))
+    def count(self, search: str | None = None, visible_to: str | None = None) -> int:
+        return len(self._matching(search, visible_to))
+
+    def video_ids(self, visible_to: str | None = None) -> list[str]:
+        return [e["video"]["video_id"] for e in self._matching(None, visible_to)]
+
+    # --- who holds what ------------------------------------------------------
+
+    def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
+        return self._people.holdings(video_ids)
+
+    def hold(self, video_id: str, person: str, shared: bool | None = None) -> None:
+        self._video_dir(video_id)  # a video id, never a path
+        self._people.hold(video_id, person, shared)
+
+    def release(self, video_id: str, person: str) -> None:
+        self._people.release(video_id, person)
 
     def remove(self, video_id: str) -> bool:
         folder = self._video_dir(video_id)
@@ -599,6 +622,7 @@ class FileStore:
                 return False
             problems = storage.remove_folder(folder) if storage.kind_of(folder) is not None else []
             self._catalog.update(video_id, lambda _entry: None)
+            self._people.release(video_id)
         if problems:
             more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
             raise DeleteIncomplete(video_id, problems[0] + more, "permission denied or in use")

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,9 @@ from ._links import video_id as parse_video_id
 from ._search import Moment, SearchSettings, VideoIndex, check_question
 from ._search_all import search_videos
 from ._sources import TranscriptSources
-from ._stages import LazyModel, Progression, quick_then_full
+from ._access import Access, person_named
+from ._across import AcrossLanguages
+from ._stages import LazyModel, Progression, progressive
 from ._store import Store, StoredVideo, is_store_url, open_store
 from ._transcript import Track, Transcript, clean_title
 
@@ -46,29 +49,79 @@ class VideoInfo:
     indexed: bool
     #: Why its stored transcript cannot be used (None: it can): shown, and it can be deleted.
     damaged: str | None = None
+    #: Its best index (the strong model's, where there is one) is built.
+    ready: bool = False
 
 
-def _listed(video: StoredVideo, chosen) -> VideoInfo:
+def _listed(video: StoredVideo, progression: Progression) -> VideoInfo:
+    chosen = None if video.damaged else progression.stored_info(video)
     # A title stored before titles were cleaned is cleaned on the way out.
     return VideoInfo(video.video_id, clean_title(video.title), video.duration, video.language, video.language_code,
                      video.kind, video.source, chunks=chosen.chunks if chosen else 0,
-                     indexed=chosen is not None, damaged=video.damaged)
+                     indexed=chosen is not None, damaged=video.damaged, ready=progression.is_best(chosen))
+
+
+def _warm_up(embedder) -> None:
+    from ._language import preload as preload_language
+    from ._vectors import preload
+
+    embedder.load()
+    embedder.embed_query("warm up")
+    preload()
+    preload_language()
+
+
+def acting_as(library: "Library", user: str | None) -> "Library":
+    """``library`` as ``user`` sees it (None: as it is), sharing its model, store and open indexes:
+    a server whose visitors sign in keeps one library and hands each visitor this view of it."""
+    if user is None:
+        return library
+    twin = copy.copy(library)
+    twin.access = Access(library.access.store, person_named(user))
+    twin.store = twin.access.view()
+    return twin
+
+
+def default_strong(model: str | None = None) -> str | None:
+    """The front ends' strong model (YTQA_STRONG_MODEL, e5 by default) for a library of
+    ``model``: none where another model than the default was chosen, or it is that one."""
+    from ._embeddings import DEFAULT_MODEL, resolve_model
+
+    strong = current_config().strong_model
+    chosen = resolve_model(model).name
+    if strong is None or chosen != resolve_model(DEFAULT_MODEL).name or resolve_model(strong).name == chosen:
+        return None
+    return strong
+
+
+def _lazy(model, backend: str | None, folder: Path) -> LazyModel | None:
+    """A model given as a name, a model, a function making one, or a ``LazyModel`` (None: none)."""
+    if model is None or isinstance(model, LazyModel):
+        return model
+    return LazyModel(None if isinstance(model, str) else model, model if isinstance(model, str) else None,
+                     backend, folder)
 
 
 class Library:
     def __init__(self, data_dir: str | os.PathLike = "data", model: str | None = None, backend: str | None = None,
                  chunking: ChunkSettings = ChunkSettings(), search: SearchSettings = SearchSettings(), proxy=None,
                  vectors: str = "chunks+sentences", embedder=None, store: str | Store | None = None,
-                 notice: Callable[[str], None] | None = None, cookies: str | None = None):
+                 notice: Callable[[str], None] | None = None, cookies: str | None = None, strong=None,
+                 user: str | None = None):
         """``data_dir``: the library folder, or a store's URL (postgresql://); ``store`` overrides it.
 
         ``embedder``: the model to use, or a function that returns it, called on first use.
+        ``strong``: a stronger model whose index is built behind the first one's and takes over
+        once saved (a name, a model, a function making one, or a ``LazyModel``; None: none).
         ``notice``: told (one line) when a video is waited for because another process writes it.
+        ``user``: the person it acts as, seeing and changing what they may (None: all is everyone's).
         """
         location = store if store is not None else data_dir
         self.store: Store = open_store(location) if isinstance(location, (str, os.PathLike)) else location
         if notice is not None:
             self.store.notice = notice
+        self.access = Access(self.store, person_named(user))  # whose is what (_access)
+        self.store = self.access.view()
         server = is_store_url(data_dir if store is None else store)
         self.data_dir = Path(current_config().data_dir if server or not isinstance(data_dir, (str, os.PathLike))
                              else data_dir)
@@ -76,7 +129,9 @@ class Library:
         self.chunk_settings, self.search_settings, self.proxy = chunking, search, proxy
         #: The model, made on first use: listing and deleting never need it.
         self.model = LazyModel(embedder, model, backend, self.data_dir / "models")
-        self.progression = Progression(self.store, quick_then_full(vectors, self.model), chunking)
+        self.strong = _lazy(strong, backend, self.data_dir / "models")
+        self.progression = Progression(self.store, progressive(vectors, self.model, self.strong), chunking)
+        self.progression.across = AcrossLanguages(self.progression)
         self.cookies = cookies or current_config().cookies  # a Netscape cookies.txt for YouTube
         self.sources = TranscriptSources(self.store, proxy, self.cookies)
 
@@ -86,20 +141,13 @@ class Library:
 
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
-        from ._language import preload as preload_language
-        from ._vectors import preload
-
-        self.embedder.load()
-        self.embedder.embed_query("warm up")
-        preload()
-        preload_language()
+        _warm_up(self.embedder)
 
     def index_key(self, transcript: Transcript, vectors: str | None = None) -> str:
         return self.progression.recipe(mode=vectors).key(transcript)
 
     def index_key_of(self, video: StoredVideo, mode: str) -> str:
         return self.progression.stored_key(video, mode)
-
 
     def stored_transcript(self, video_id: str) -> Transcript | None:
         """The stored transcript, or None when there is none or it is damaged."""
@@ -123,23 +171,22 @@ class Library:
     def tracks(self, video: str) -> list[Track]:
         return self.sources.tracks(parse_video_id(video))
 
-
     def index(self, video: str, transcript_file: str | os.PathLike | None = None, languages: Sequence[str] = (),
-              progress: Progress | None = None, prefer_generated: bool = False, quick: bool = False) -> VideoIndex:
-        """A searchable index of the video: loaded if built before, else built once. A new transcript
-        (a file, or fetched) replaces the stored one only once it is cut and embedded; a damaged stored
-        one is fetched again. ``quick``: a first index of sentences only; :meth:`complete` the full one."""
+              progress: Progress | None = None, prefer_generated: bool = False, quick: bool = False,
+              cheap: bool = False) -> VideoIndex:
+        """The video's best index, loaded or built once (a new transcript replaces the stored one once
+        embedded; a damaged one is fetched again). ``quick``: sentences only; ``cheap``: the cheap model's."""
         progress = progress or quiet
         video_id = parse_video_id(video)
-        if transcript_file is None and not languages:
-            stored = self.stored_transcript(video_id)
-            if stored is not None:
-                return self.progression.open(stored, progress, quick, adopt=False)
-        progress("fetching", 0, 1)
-        transcript = self.sources.get(video_id, transcript_file, languages, prefer_generated=prefer_generated,
-                                      keep=False)
-        progress("fetching", 1, 1)
-        return self.progression.open(transcript, progress, quick, adopt=True)
+        open_ = self.progression.open_cheap if cheap else self.progression.open
+        with self.access.using(video_id, replaces=transcript_file is not None or bool(languages)):
+            if transcript_file is None and not languages and (stored := self.stored_transcript(video_id)) is not None:
+                return open_(stored, progress, quick, adopt=False)
+            progress("fetching", 0, 1)
+            transcript = self.sources.get(video_id, transcript_file, languages, prefer_generated=prefer_generated,
+                                          keep=False)
+            progress("fetching", 1, 1)
+            return open_(transcript, progress, quick, adopt=True)
 
     def open(self, video: str, quick: bool = False) -> VideoIndex:
         """The index of a stored video, built from its stored transcript if needed (``NotIndexed``
@@ -147,11 +194,11 @@ class Library:
         video_id = parse_video_id(video)
         if (transcript := self.store.transcript(video_id)) is None:
             raise NotIndexed(video_id)
-        return self.progression.open(transcript, quiet, quick, adopt=False)
+        with self.access.using(video_id):
+            return self.progression.open(transcript, quiet, quick, adopt=False)
 
     def complete(self, video: str) -> VideoIndex:
-        """Build the full index of a video opened quickly (its sentence vectors are reused)."""
-        return self.open(video, quick=False)
+        return self.open(video, quick=False)  # the best index of a video opened quickly
 
     def is_indexed(self, transcript: Transcript) -> bool:
         return self.progression.is_built(transcript)
@@ -160,34 +207,31 @@ class Library:
                          quick: bool = False) -> VideoIndex:
         """Index this transcript and make it the video's stored one (kept only once it is
         known to cut into passages, so a rejected one replaces nothing)."""
-        return self.progression.open(transcript, progress or quiet, quick, adopt=True)
-
+        with self.access.using(transcript.video_id, replaces=lambda: self.stored_transcript(transcript.video_id)
+                               != transcript):  # another transcript: a re-index
+            return self.progression.open(transcript, progress or quiet, quick, adopt=True)
 
     def ask(self, video: str, question: str, k: int = 5, transcript_file=None,
             languages: Sequence[str] = ()) -> list[Moment]:
         question = check_question(question)
         # A damaged stored transcript is named, never fetched over.
         stored = None if transcript_file is not None or languages else self.store.transcript(parse_video_id(video))
-        index = (self.progression.open(stored, quiet, False, adopt=False) if stored is not None
-                 else self.index(video, transcript_file=transcript_file, languages=languages))
+        with self.access.using(parse_video_id(video)):
+            index = (self.progression.answering(stored, quiet) if stored is not None
+                     else self.index(video, transcript_file=transcript_file, languages=languages, cheap=True))
         return index.ask(question, k, self.search_settings)
 
     def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
         """One question across every stored video (or those of ``video_ids``), best moments first."""
         question = check_question(question)
-        return self.search_all(question, self.embedder.embed_query(question), k, video_ids)
-
-    def search_all(self, question: str, query, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
-        """One question, embedded as ``query``, across the chosen videos (see ``_search_all``)."""
         wanted = None if video_ids is None else sorted({parse_video_id(v) for v in video_ids})
-        return search_videos(self.store, self.progression.recipe().family, self.progression.built, question, query,
+        return search_videos(self.store, self.progression.searches(question), self.progression.built, question,
                              k, self.search_settings, wanted)
 
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[VideoInfo]:
         """Stored videos in id order; a page of them with ``offset``/``limit``, those whose
         title or id contains ``search``. Needs no model."""
-        return [_listed(v, None if v.damaged else self.progression.stored_info(v))
-                for v in self.store.videos(offset, limit, search)]
+        return [_listed(v, self.progression) for v in self.store.videos(offset, limit, search)]
 
     def count(self, search: str | None = None) -> int:
         return self.store.count(search)

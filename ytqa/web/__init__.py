@@ -10,6 +10,7 @@ thin drawing function; the page's state is one typed object (``state.PageState``
     jobs           work that outlives the page that asked for it (opening a video)
     history        each visitor's questions and answers, kept and exported
     words          messages in the app's words; anything a visitor typed shown inert
+    signin         sign-in when the server asks for it (st.login), and whose library the page is
     model_box      the sidebar's model and "moments per answer" choices
     link_box       what was typed in the link box, and the notices under it
     upload         the subtitle-file section

@@ -55,8 +55,13 @@ def facts(entry: Answer, moment: ytqa.Moment, listed: dict) -> tuple[str, str, s
 def about(entry: Answer, scope: Scope) -> str:
     """The line under a question: what it was asked of, and whether it is being refined."""
     what = "all videos" if entry.scope == "all" else scope.title
-    note = (" · refining: the full index is being built, this answer will be refreshed"
-            if entry.refining else " · refreshed from the full index" if entry.refreshed else "")
+    by = entry.moments[0].answered_by if entry.moments else ""
+    said = f" (answered by the {by})" if by else ""
+    note = (f" · refining{said}: the best index is being built, this answer will be refreshed" if entry.refining
+            else f" · refreshed from the full index{said}" if entry.refreshed else said.replace(" (", " · ")[:-1]
+            if by else "")
+    if entry.moments and entry.moments[0].caveat:
+        note += f" · may miss: {entry.moments[0].caveat}"
     return f"About {what}{note}"
 
 

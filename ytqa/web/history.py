@@ -36,7 +36,8 @@ def moment_json(moment: Moment) -> dict:
 def moment_from_json(data: dict) -> Moment:
     return Moment(str(data["video_id"]), float(data["start"]), float(data["end"]), str(data["text"]),
                   float(data["score"]), str(data["sentence"]), data.get("title"),
-                  float(data.get("similarity", 0.0)))
+                  float(data.get("similarity", 0.0)), answered_by=str(data.get("answered_by", "")),
+                  caveat=str(data.get("caveat", "")))
 
 
 @dataclass

@@ -30,8 +30,11 @@ def facts(info) -> str:
         minutes = ytqa.format_timestamp(info.duration)
     except (OverflowError, ValueError):
         minutes = "?"
-    return (f"{minutes} · {info.language_code} · {info.kind} · "
-            + (passages if info.indexed else "not yet indexed with the chosen model"))
+    if not info.indexed:
+        return f"{minutes} · {info.language_code} · {info.kind} · not yet indexed with the chosen model"
+    # Answered from a cheaper index until the best one is built (behind the questions).
+    return (f"{minutes} · {info.language_code} · {info.kind} · {passages}"
+            + ("" if info.ready else " · best index not built yet"))
 
 
 def ask_delete(state: PageState, video: str) -> None:
@@ -62,15 +65,46 @@ def delete_stored(page: Page, video: str) -> None:
         state.forget_address_video()
 
 
-def entry(page: Page, info) -> None:
-    """One stored video: its title (marked when open), its facts, Open and Delete."""
+def rights(page: Page, videos: list) -> dict[str, tuple[bool, bool | None]]:
+    """For each video: whether this visitor may delete it, and whether it is shared (None: they
+    do not hold it, so it is not theirs to share). With no sign-in: everyone may delete."""
+    if page.person is None:
+        return {}
+    held: dict[str, list] = {}
+    for holding in page.library.access.holdings([v.video_id for v in videos]):
+        held.setdefault(holding.video_id, []).append(holding)
+    admin = page.library.access.admin
+    found = {}
+    for info in videos:
+        holders = held.get(info.video_id, [])
+        mine = [h for h in holders if h.person == page.person]
+        found[info.video_id] = (admin or bool(mine), mine[0].shared if mine else None)
+    return found
+
+
+def set_shared(page: Page, video: str) -> None:
+    """The Share toggle (a callback): this visitor's video shared with everyone, or not."""
+    try:
+        page.library.access.share(video, bool(st.session_state.get(f"share-{video}")))
+    except ytqa.YtqaError as error:
+        page.state.delete_error = app_words(in_words(error))
+
+
+def entry(page: Page, info, may: tuple[bool, bool | None] = (True, None)) -> None:
+    """One stored video: its title (marked when open), its facts, Open and Delete (for who may),
+    and Share (for who holds it, when people sign in)."""
     label = info.title or info.video_id
-    with st.container(border=True):
+    may_delete, shared = may
+    with st.container(border=True, key=f"video-{info.video_id}"):
         mark = "▶ " if info.video_id == page.state.video else ""
         st.markdown(f"**{mark}{safe(label)}**" + (" (open)" if mark else ""))
         st.caption(safe(facts(info)))
-        if page.state.confirm_delete == info.video_id:
-            st.caption(safe(f"Delete {label} for everyone using this server?"))
+        if shared is not None:
+            st.toggle("Shared with everyone", value=shared, key=f"share-{info.video_id}",
+                      on_change=set_shared, args=(page, info.video_id))
+        if page.state.confirm_delete == info.video_id and may_delete:
+            st.caption(safe(f"Delete {label} for everyone using this server?" if page.person is None
+                            else f"Delete {label} from your library?"))
             yes_col, no_col = st.columns(2)
             yes_col.button("Yes, delete", key=f"confirm-delete-{info.video_id}", type="primary",
                            width="stretch", on_click=delete_stored, args=(page, info.video_id))
@@ -81,8 +115,9 @@ def entry(page: Page, info) -> None:
         if not info.damaged:
             open_col.button("Open", key=f"open-{info.video_id}", width="stretch",
                             on_click=open_stored, args=(page, info.video_id))
-        delete_col.button("Delete", key=f"delete-{info.video_id}", width="stretch",
-                          on_click=ask_delete, args=(page.state, info.video_id))
+        if may_delete:
+            delete_col.button("Delete", key=f"delete-{info.video_id}", width="stretch",
+                              on_click=ask_delete, args=(page.state, info.video_id))
 
 
 def listing(page: Page, total: int) -> tuple[list, str]:
@@ -93,7 +128,8 @@ def listing(page: Page, total: int) -> tuple[list, str]:
         number = st.number_input(f"Page (of {pages(matches)})", 1, pages(matches),
                                  key="library_page") if matches > PAGE else 1
         if not total:
-            st.caption("Videos anyone indexes appear here.")
+            st.caption("Videos anyone indexes appear here." if page.person is None
+                       else "Videos you add, and those shared with everyone, appear here.")
         elif total > PAGE:
             st.caption(f"{matches} of {total} videos" if find else f"{total} videos")
         return page.library.videos(offset=(number - 1) * PAGE, limit=PAGE, search=find or None), find
@@ -120,11 +156,12 @@ def draw(page: Page, total: int, grouped: set) -> None:
         say("error", page.state.delete_error)
         page.state.delete_error = None
     videos, find = listing(page, total)
+    allowed = rights(page, videos)
     for info in videos:
         if info.video_id in grouped and not find:
             continue  # listed under its playlist or channel
         try:
-            entry(page, info)
+            entry(page, info, allowed.get(info.video_id, (True, None)))
         except Exception:
             st.caption(safe(f"{info.video_id}: damaged entry"))
             st.button("Delete", key=f"delete-{info.video_id}", on_click=ask_delete, args=(page.state, info.video_id))

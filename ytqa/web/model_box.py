@@ -17,6 +17,7 @@ import streamlit as st
 import ytqa
 
 from .jobs import Job
+from . import signin
 from .resources import embedder_for, library_for
 from .state import Page, PageState
 from .words import app_words, say
@@ -178,9 +179,7 @@ def ready(page: Page, model: str) -> bool:
 def draw(page: Page) -> None:
     """The sidebar's top; sets the page's model, its library and moments per answer."""
     st.header("Library")
-    st.caption("Shared by everyone using this server: the videos here, and what they say, are "
-               "visible to every visitor, who can also delete them. (Your questions are yours: they are "
-               "kept under this page's address, a private key; share a moment's Link, not the address.)")
+    signin.sidebar(page.person)  # whose library this is
     choice = st.selectbox("Embedding model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get, key="model_choice")
     wanted = choice
     if choice == "custom":
@@ -198,9 +197,9 @@ def draw(page: Page) -> None:
             model = previous
     page.k = st.slider("Moments per answer", 1, 10, 5, key="k")
     try:
-        page.library = library_for(page.config.data_dir, page.config.store, model)
+        page.library = ytqa.acting_as(library_for(page.config.data_dir, page.config.store, model), page.person)
     except ytqa.YtqaError as error:
         say("error", error)
         model = page.state.model_ok = ytqa.DEFAULT_MODEL
-        page.library = library_for(page.config.data_dir, page.config.store, model)
+        page.library = ytqa.acting_as(library_for(page.config.data_dir, page.config.store, model), page.person)
     page.model = model

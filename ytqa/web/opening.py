@@ -17,8 +17,8 @@ from .words import app_words, in_words, say
 
 
 def is_quick(index: ytqa.VideoIndex) -> bool:
-    """An index of sentences only, answered from while the full one is built."""
-    return "-so-" in index.key
+    """An index answered from while the video's best one is built (quick, or the cheap model's)."""
+    return not index.best
 
 
 def start_full(page: Page, video_id: str) -> None:

@@ -29,7 +29,9 @@ def embedder_for(model: str) -> ytqa.Embedder:
 def library_for(data_dir: str, store: str | None, model: str) -> ytqa.Library:
     """The model and index libraries load in the background from the moment the page opens."""
     ytqa.resolve_model(model)  # an unknown model is reported now, not at the first question
-    library = ytqa.Library(data_dir, store=store, embedder=lambda: embedder_for(model))
+    library = ytqa.Library(data_dir, store=store, embedder=lambda: embedder_for(model),
+                           strong=ytqa.default_strong(model))
+    library.progression.upgrades.automatic = True  # stored videos' best indexes, one at a time
     # A moment later: the first page's own drawing goes first.
     warm = threading.Timer(1.0, _warm, args=(library,))
     warm.daemon = True

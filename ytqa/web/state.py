@@ -115,17 +115,19 @@ class Page:
     k: int = 5
     #: The chat model that writes answers in words (the sidebar's choice), None for none.
     answerer: ytqa.Answerer | None = None
+    #: The signed-in visitor, whose library this is (None: no sign-in, one library for everyone).
+    person: str | None = None
 
     @classmethod
-    def start(cls) -> "Page":
+    def start(cls, person: str | None = None) -> "Page":
         config = ytqa.Config.from_env()
         state = PageState(st.session_state, st.query_params)
         state.keep_history(config.data_dir + "/app/histories")
-        return cls(state, config, jobs_for(config.data_dir))
+        return cls(state, config, jobs_for(config.data_dir), person=person)
 
     def job_key(self, video_id: str) -> tuple:
-        """The job opening ``video_id`` with this page's model."""
-        return ("open", video_id, self.model)
+        """The job opening ``video_id`` with this page's model (for this person: it becomes theirs)."""
+        return ("open", video_id, self.model) + ((self.person,) if self.person else ())
 
     def full_key(self, video_id: str) -> tuple:
         """The job building ``video_id``'s full index behind the questions."""

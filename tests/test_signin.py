@@ -1,0 +1,156 @@
+"""Sign-in in the app, against a real OpenID Connect provider started here (the PyPI package
+``oidc-provider-mock``: a real OIDC server, its sign-in form filled in the browser), and
+Streamlit's own ``st.login``: nothing of ours is mocked. Several people in separate browser
+contexts, one library."""
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+import ytqa
+from conftest import ROOT
+from fake_model import WordHashEmbedder
+from test_access import ANA_S, BOBS, OLD, talk
+from test_browser import chromium, free_port
+
+oidc = pytest.importorskip("oidc_provider_mock", reason="needs oidc-provider-mock (pip install '.[test]')")
+pytest.importorskip("authlib", reason="st.login needs Authlib (pip install Authlib)")
+ANA, BOB = "ana@example.org", "bob@example.org"
+
+
+@contextlib.contextmanager
+def app_signing_in(tmp_path):
+    """The app on a free port of 127.0.0.1, its secrets.toml naming the provider running here."""
+    port = free_port()
+    with oidc.run_server_in_thread() as provider:
+        secrets = tmp_path / "secrets.toml"
+        secrets.write_text(f"""[auth]
+redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
+cookie_secret = "{os.urandom(24).hex()}"
+client_id = "ytqa"
+client_secret = "ytqa-secret"
+server_metadata_url = "http://localhost:{provider.server_port}/.well-known/openid-configuration"
+""")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats",
+             "false", "--secrets.files", str(secrets)],
+            cwd=ROOT, env={**os.environ, "YTQA_DATA_DIR": str(tmp_path / "data")},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.time() + 60
+            while not _answers(url + "/_stcore/health"):
+                if time.time() > deadline:
+                    pytest.fail("streamlit did not start within 60 s")
+                time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def _answers(url) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def shelf(tmp_path, embedder):
+    """ana holds one video privately, bob one he shares; one was stored before sign-in."""
+    model = WordHashEmbedder()
+    for name, video in ((ANA, ANA_S), (BOB, BOBS), (None, OLD)):
+        ytqa.Library(tmp_path / "data", embedder=model, user=name).index(video, transcript_file=talk(tmp_path, video))
+    ytqa.Library(tmp_path / "data", user=BOB).access.share(BOBS)
+    with app_signing_in(tmp_path) as url, chromium() as browser:
+        yield url, browser, tmp_path / "data"
+
+
+def signed_in(browser, url, who):
+    """A new browser context (no cookie), signed in as ``who`` through the provider's form."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(url)
+    page.get_by_text("sign in to see yours").wait_for(timeout=60_000)
+    assert page.get_by_label("YouTube link or video id").count() == 0  # nothing before signing in
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("input[type=text][name=sub]").fill(who)
+    page.get_by_role("button", name="Authorize").click()
+    page.get_by_text(f"Signed in as {who.split('@')[0]}").wait_for(timeout=60_000)  # "@" kept from linking
+    page.get_by_role("button", name="Open").first.wait_for(timeout=60_000)
+    time.sleep(1)
+    return page
+
+
+def sidebar_videos(page):
+    text = page.get_by_test_id("stSidebar").inner_text()
+    return sorted(v for v in (ANA_S, BOBS, OLD) if v in text)
+
+
+def test_each_person_signs_in_and_sees_their_videos_and_the_shared_ones(shelf):
+    url, browser, data = shelf
+    ana, bob = signed_in(browser, url, ANA), signed_in(browser, url, BOB)
+    assert sidebar_videos(ana) == sorted([ANA_S, BOBS, OLD])
+    assert sidebar_videos(bob) == sorted([BOBS, OLD])
+
+
+def test_only_a_videos_holder_is_offered_delete_and_share(shelf):
+    url, browser, data = shelf
+    ana = signed_in(browser, url, ANA)
+    assert ana.get_by_role("button", name="Delete").count() == 1  # her own, not bob's nor the old one
+    assert ana.get_by_text("Shared with everyone", exact=True).count() == 1
+    entry = ana.locator(f".st-key-video-{ANA_S}")
+    assert entry.get_by_role("button", name="Delete").count() == 1
+    assert entry.get_by_text("Shared with everyone", exact=True).count() == 1
+
+
+def test_a_video_shared_in_the_page_is_seen_by_the_others(shelf):
+    url, browser, data = shelf
+    ana = signed_in(browser, url, ANA)
+    ana.locator(f".st-key-video-{ANA_S}").get_by_text("Shared with everyone", exact=True).click()
+    deadline = time.time() + 30
+    while ytqa.Library(data, user=BOB).count() < 3 and time.time() < deadline:
+        time.sleep(0.3)
+    assert sidebar_videos(signed_in(browser, url, BOB)) == sorted([ANA_S, BOBS, OLD])
+
+
+def test_signing_out_returns_to_the_sign_in_screen(shelf):
+    url, browser, data = shelf
+    ana = signed_in(browser, url, ANA)
+    ana.get_by_role("button", name="Sign out").click()
+    ana.get_by_role("button", name="End session").click()  # the provider's own confirmation
+    ana.get_by_text("sign in to see yours").wait_for(timeout=60_000)
+    ana.goto(url)  # a new visit finds no one signed in
+    ana.get_by_text("sign in to see yours").wait_for(timeout=60_000)
+    assert ana.get_by_label("YouTube link or video id").count() == 0
+
+
+def page_of_app(tmp_path, monkeypatch, secrets=None):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("YTQA_DATA_DIR", str(tmp_path / "data"))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for name, value in (secrets or {}).items():
+        app.secrets[name] = value
+    return app.run()
+
+
+def test_without_sign_in_configured_the_app_says_it_is_one_library_for_everyone(tmp_path, monkeypatch, embedder):
+    app = page_of_app(tmp_path, monkeypatch)
+    assert any(c.value.startswith("One library for everyone.") for c in app.sidebar.caption)
+    assert "Sign in" not in [b.label for b in app.button] and app.text_input(key="link") is not None
+
+
+def test_with_sign_in_configured_a_visitor_sees_the_sign_in_screen_and_nothing_else(tmp_path, monkeypatch):
+    app = page_of_app(tmp_path, monkeypatch, {"auth": {
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "ytqa",
+        "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}})
+    assert [b.label for b in app.button] == ["Sign in"] and not app.text_input and not app.sidebar.caption
+    assert "sign in to see yours" in app.info[0].value

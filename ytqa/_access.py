@@ -1,0 +1,185 @@
+"""Whose is what: a store as one person sees it, and what they may change.
+
+A video is *held* by the people who added it (``Holding``); its transcript and indexes are
+stored once, whoever added it first. The rules:
+
+- a person sees the videos they hold, those a holder shares with everyone, and those nobody
+  holds (stored before people were named, or added with no person named);
+- only a holder or an administrator (named in YTQA_ADMINS) may delete, re-index (give the
+  video another transcript) or share it; only an administrator may transfer it;
+- adding a video someone else holds privately makes it the person's too, without embedding
+  it again; adding one they already see changes nothing;
+- a holder's delete takes the video out of their library: its data goes with the last holder
+  (an administrator's delete removes it for everyone);
+- a question over "all videos" covers what the person sees.
+
+With no person named nothing here applies: the library is everyone's, as it always was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from ._config import current as current_config
+from ._errors import EveryonesAlready, InvalidPerson, NotAdministrator, NotStored, NotYours, StoreUnavailable
+from ._store import Holding, Store, visible_to
+
+
+#: What a store keeps so that people can share it (``Store``'s protocol).
+_HOLDINGS = ("holdings", "hold", "release", "video_ids")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    admin: bool = False
+
+
+def person_named(name: str | None, admins: Sequence[str] | None = None) -> Person | None:
+    """The person of that name (an administrator when ``admins``, by default YTQA_ADMINS, names
+    them); None for no name. ``InvalidPerson`` for a name that cannot be one."""
+    if name is None:
+        return None
+    if (not isinstance(name, str) or not name.strip() or len(name) > 200 or "," in name
+            or not name.isprintable()):
+        raise InvalidPerson(str(name))
+    admins = current_config().admins if admins is None else admins
+    return Person(name, admin=name in admins)
+
+
+class Access:
+    """The rules above, for one person (None: everyone may do everything) over one store."""
+
+    def __init__(self, store: Store, person: Person | None):
+        if person is not None and not all(hasattr(store, name) for name in _HOLDINGS):
+            raise StoreUnavailable(getattr(store, "location", type(store).__name__),
+                                   f"it keeps no record of whose each video is (no {', '.join(_HOLDINGS)})",
+                                   "Name no person (--user, YTQA_USER), or use the files or PostgreSQL store.")
+        self.store, self.person = store, person
+
+    @property
+    def admin(self) -> bool:
+        return self.person is None or self.person.admin
+
+    def view(self) -> Store:
+        """The store as the person sees it (the store itself with no person)."""
+        return self.store if self.person is None else PersonalStore(self)
+
+    def _is_stored(self, video_id: str, held: Sequence[Holding]) -> bool:
+        return bool(held) or video_id in self.store.video_ids()
+
+    def _holds(self, held: Sequence[Holding]) -> bool:
+        return self.person is not None and any(h.person == self.person.name for h in held)
+
+    def sees(self, held: Sequence[Holding]) -> bool:
+        return self.admin or visible_to(self.person.name, held)
+
+    def _check(self, video_id: str, action: str) -> list[Holding]:
+        """The video's holdings, when the person may ``action`` it; else ``NotYours``
+        (``NotStored`` for a video they do not see: another's private video is not named)."""
+        held = self.store.holdings([video_id])
+        if self.admin or self._holds(held):
+            return held
+        if not self.sees(held) or not self._is_stored(video_id, held):
+            raise NotStored(video_id, self.store.location)
+        raise NotYours(video_id, self.person.name, action)
+
+    @contextlib.contextmanager
+    def using(self, video_id: str, replaces: "bool | Callable[[], bool]" = False):
+        """Around adding, opening or asking a video: refused when it would re-index another's
+        (``replaces``: another transcript is given, or a function saying whether it is), and
+        the video is the person's afterwards when it was new, or another's private one."""
+        if self.person is None:
+            yield
+            return
+        held = self.store.holdings([video_id])
+        stored = self._is_stored(video_id, held)
+        if stored and not (self.admin or self._holds(held)) and (replaces() if callable(replaces) else replaces):
+            raise NotYours(video_id, self.person.name, "re-index")
+        yield
+        if not self._holds(held) and (not stored or not self.sees(held)):
+            self.store.hold(video_id, self.person.name)
+
+    def remove(self, video_id: str) -> bool:
+        held = self.store.holdings([video_id])
+        if self.person is not None and not self.person.admin:
+            held = self._check(video_id, "delete")
+            if any(h.person != self.person.name for h in held):
+                self.store.release(video_id, self.person.name)  # the others keep it
+                return True
+        return self.store.remove(video_id)
+
+    def share(self, video_id: str, shared: bool = True) -> None:
+        """The person's hold shared with everyone, or not (an administrator's: every holder's)."""
+        held = self._check(video_id, "share" if shared else "unshare")
+        if not held:
+            if not self._is_stored(video_id, held):
+                raise NotStored(video_id, self.store.location)
+            raise EveryonesAlready(video_id)
+        mine = [h for h in held if self._holds([h])]
+        for holding in mine or held:
+            self.store.hold(video_id, holding.person, shared)
+
+    def transfer(self, video_id: str, to: str) -> None:
+        """The video becomes ``to``'s alone (shared if it was); for administrators."""
+        if not self.admin:
+            raise NotAdministrator(self.person.name, "transfer a video")
+        receiver = person_named(to)
+        held = self.store.holdings([video_id])
+        if not self._is_stored(video_id, held):
+            raise NotStored(video_id, self.store.location)
+        self.store.hold(video_id, receiver.name, any(h.shared for h in held))  # first: never nobody's
+        for holding in held:
+            if holding.person != receiver.name:
+                self.store.release(video_id, holding.person)
+
+    def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
+        """Who holds what, of the videos the person sees."""
+        found = self.store.holdings(video_ids)
+        if self.admin:
+            return found
+        by_video: dict[str, list[Holding]] = {}
+        for holding in found:
+            by_video.setdefault(holding.video_id, []).append(holding)
+        return [h for h in found if self.sees(by_video[h.video_id])]
+
+
+class PersonalStore:
+    """A ``Store`` as one person sees it: listing and search cover what they see, a delete
+    follows the rules; everything else is the store's."""
+
+    def __init__(self, access: Access):
+        self.__dict__["access"] = access
+        self.__dict__["_store"] = access.store
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._store, name, value)  # notice, set on the store itself
+
+    def _seen_by(self) -> str | None:
+        return None if self.access.admin else self.access.person.name
+
+    def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None):
+        return self._store.videos(offset, limit, search, visible_to=self._seen_by())
+
+    def count(self, search: str | None = None) -> int:
+        return self._store.count(search, visible_to=self._seen_by())
+
+    def video_ids(self, visible_to: str | None = None) -> list[str]:
+        return self._store.video_ids(visible_to=self._seen_by())
+
+    def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
+        return self.access.holdings(video_ids)
+
+    def search(self, family: str, query, k: int, video_ids: Sequence[str] | None = None):
+        if self.access.admin:
+            return self._store.search(family, query, k, video_ids)
+        seen = set(self._store.video_ids(visible_to=self._seen_by()))
+        return self._store.search(family, query, k, sorted(seen if video_ids is None else seen & set(video_ids)))
+
+    def remove(self, video_id: str) -> bool:
+        return self.access.remove(video_id)
