@@ -26,6 +26,15 @@ div[data-testid="stColumn"]:has(.st-key-player) { position: sticky; top: 3.75rem
 @media (max-width: 640px) { div[data-testid="stColumn"]:has(.st-key-player) {
   top: calc(2.9rem - var(--ytqa-lead, 0px)); } }
 .ytqa-passage mark { background: rgba(255, 200, 0, 0.35); color: inherit; padding: 0 .1em; }
+/* An answer in words reads as one paragraph, its [n] buttons inline in the text. */
+div[class*="st-key-words-"] { display: block !important; line-height: 1.6; }
+div[class*="st-key-words-"] [data-testid="stElementContainer"]:has([data-testid="stMarkdown"]),
+div[class*="st-key-words-"] [data-testid="stMarkdown"], div[class*="st-key-words-"] [data-testid="stMarkdown"] > div,
+div[class*="st-key-words-"] [data-testid="stMarkdown"] [data-testid="stMarkdownContainer"],
+div[class*="st-key-words-"] [data-testid="stMarkdown"] p { display: inline !important; width: auto !important; margin: 0; }
+div[class*="st-key-words-"] [data-testid="stElementContainer"]:has([data-testid="stButton"]) {
+  display: inline-block !important; width: auto !important; vertical-align: baseline; margin: 0 .15em; }
+div[class*="st-key-words-"] button { min-height: 0; padding: 0 .1em; color: #1c83e1; }
 .ytqa-length-note { position: fixed; z-index: 100; padding: .5rem .75rem; border-radius: .5rem; font-size: .875rem;
   background: var(--ytqa-background, #fff); color: var(--ytqa-text, inherit); border: 1px solid rgba(255, 160, 0, .9); }
 </style>
@@ -58,12 +67,13 @@ threading.Event().wait(0.05)  # lets the server send the link box now, before th
 
 # After the link box: the page takes a link while these load.
 from ytqa.web import answers, collections, conversation, library_list, link_box  # noqa: E402
-from ytqa.web import model_box, opening, player, upload  # noqa: E402
+from ytqa.web import model_box, opening, player, upload, written  # noqa: E402
 from ytqa.web.state import Page  # noqa: E402
 
 page = Page.start(person)  # the settings, this visitor's state and answers, the server's jobs
 with st.sidebar:
     model_box.draw(page)  # the model (and so the library) and moments per answer
+    written.sidebar(page)  # the chat model that answers in words, and where it sends the question
 typed = link_box.read(page.state.link)
 opening.resume(page)  # a reload rejoins its video; an opening that ended opens its video
 with upload_slot.container():

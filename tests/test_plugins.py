@@ -2,6 +2,7 @@
 library then uses it like a built-in one; the registries look plug-ins up by name, alias or
 URL scheme and name the known ones for an unknown name."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,21 @@ def test_a_chat_model_provider_of_your_own_is_registered_by_name_and_alias():
     finally:
         ytqa.CHAT_MODELS.unregister("mine")
     assert ytqa.CHAT_MODELS.find("my-llm") is None
+
+
+def test_a_chat_model_provider_an_installed_package_declares_is_found_by_the_setting_alone(tmp_path):
+    site = tmp_path / "site"
+    (site / "canned_chat-1.0.dist-info").mkdir(parents=True)
+    (site / "canned_chat-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: canned-chat\nVersion: 1.0\n")
+    (site / "canned_chat-1.0.dist-info" / "entry_points.txt").write_text("[ytqa.chat_models]\ncanned = canned_chat:canned\n")
+    (site / "canned_chat.py").write_text(
+        "from langchain_core.language_models.fake_chat_models import FakeListChatModel\n\n"
+        "def canned(spec, options):\n"
+        "    return FakeListChatModel(responses=['Stale data is the hard part [1].'])\n")
+    code = ("import ytqa\n"
+            "moment = ytqa.Moment('dQw4w9WgXcQ', 1.0, 30.0, 'Stale data is hard.', 1.0, 'Stale data is hard.')\n"
+            "written = ytqa.Answerer('canned:any').answer('what is hard?', [moment])\n"
+            "print(written.text, written.citations, written.verified)\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(site)})
+    assert run.stdout.strip() == "Stale data is the hard part [1]. (0,) True", run.stderr

@@ -116,9 +116,11 @@ def _init(spec: ChatModelSpec, **kwargs):
 
 
 #: Chat-model providers, by prefix or alias: factory(spec, options) -> a LangChain chat model
-#: (``ytqa.register_chat_model`` adds one). A prefix not registered goes to
+#: (``ytqa.register_chat_model`` adds one; an installed package declares one as an entry
+#: point in the group ``ytqa.chat_models``). A prefix not registered goes to
 #: ``init_chat_model`` as it is (``_any``), which names the providers it knows.
-CHAT_MODELS: Registry[Callable] = Registry("chat-model provider", "ytqa.register_chat_model")
+CHAT_MODELS: Registry[Callable] = Registry("chat-model provider", "ytqa.register_chat_model",
+                                          group="ytqa.chat_models")
 register_chat_model = CHAT_MODELS.register
 register_chat_model("llamacpp", _llamacpp, aliases=("gguf", "llama.cpp", "llama-cpp", "llama_cpp"))
 register_chat_model("ollama", _ollama)

@@ -19,9 +19,13 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Plug-ins of one ``kind`` ("embedding model", "store", ...), by name, alias or URL scheme."""
 
-    def __init__(self, kind: str, register: str):
-        """``register``: the public function that adds one (named by the error for an unknown one)."""
-        self.kind, self.register_with = kind, register
+    def __init__(self, kind: str, register: str, group: str | None = None):
+        """``register``: the public function that adds one (named by the error for an unknown one).
+        ``group``: the entry-point group in which installed packages declare plug-ins of this
+        kind (as ``llm``'s do); they are registered by name on the first lookup of a name
+        not registered, so a setting alone names them."""
+        self.kind, self.register_with, self.group = kind, register, group
+        self._declared_read = group is None
         self._plugins: dict[str, T | str] = {}
         self._names: dict[str, str] = {}  # a name or alias -> its name
         self._schemes: dict[str, str] = {}  # a URL scheme -> its name
@@ -60,9 +64,27 @@ class Registry(Generic[T]):
         return self._names.get(name)
 
     def find(self, name: str) -> T | None:
-        """The plug-in registered under ``name`` or an alias of it, or None."""
+        """The plug-in registered under ``name`` or an alias of it (or declared by an
+        installed package), or None."""
         found = self._names.get(name)
+        if found is None and self._read_declared():
+            found = self._names.get(name)
         return None if found is None else self._load(found)
+
+    def _read_declared(self) -> bool:
+        """Registers, once, the plug-ins installed packages declare in ``group``
+        (``name = "package.module:attribute"``, imported on first use); True if any."""
+        if self._declared_read:
+            return False
+        self._declared_read = True
+        from importlib.metadata import entry_points
+
+        added = False
+        for point in entry_points(group=self.group):
+            if point.name not in self._names:
+                self.register(point.name, point.value)
+                added = True
+        return added
 
     def get(self, name: str) -> T:
         """The plug-in of ``name`` or an alias; ``UnknownPlugin`` (naming the known ones) if none."""

@@ -11,6 +11,7 @@ import streamlit as st
 
 import ytqa
 
+from . import written
 from .conversation import Scope
 from .history import Answer, excerpt_parts, markdown_export, notes
 from .player import play
@@ -96,6 +97,7 @@ def one_answer(page: Page, scope: Scope, number: int, entry: Answer, listed: dic
         if entry.error:
             say("error", entry.error)
             return
+        write_words = written.draw(page, number, entry)  # the answer in words, above the moments
         if not entry.moments:
             st.info("No passage matches this question.")
         for note in notes(entry):
@@ -105,6 +107,7 @@ def one_answer(page: Page, scope: Scope, number: int, entry: Answer, listed: dic
                 moment_row(page, entry, number, rank, moment, listed)
             except (OverflowError, ValueError):
                 st.warning("One moment has times the app cannot show (the stored transcript may be damaged).")
+        write_words()  # a new answer in words is written once its moments are on screen
 
 
 def conversation(page: Page, scope: Scope, answers: list[Answer], listed: dict) -> None:
@@ -136,7 +139,7 @@ def heading(page: Page, scope: Scope, answers: list[Answer]) -> None:
         st.markdown(f"**Answers about {safe(scope.title)}**", width="stretch")
         if answers and state.confirm_clear != scope.key:
             st.download_button(
-                "Export", markdown_export(f"Answers about {scope.title}", answers),
+                "Export", lambda: markdown_export(f"Answers about {scope.title}", answers),  # as it is when clicked
                 file_name=export_name(scope.key), mime="text/markdown",
                 key="export", help="These answers as they are shown, with timestamp links (Markdown)",
                 on_click="ignore", icon=":material/download:")

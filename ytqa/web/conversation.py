@@ -11,6 +11,7 @@ import streamlit as st
 
 import ytqa
 
+from . import written
 from .collections import scope_names
 from .history import Answer
 from .opening import is_quick, start_full
@@ -121,6 +122,9 @@ def refresh_refined(page: Page, scope: Scope, index: ytqa.VideoIndex | None, ask
             fresh = ask(entry.question)
             entry.moments, entry.error = fresh.moments, fresh.error
             entry.refining, entry.refreshed = False, True
+            if entry.written or entry.words_error:  # it cited the quick index's moments: written again
+                entry.written = entry.words_error = None
+                written.start_writing(page, entry)
         page.state.history.save()
     elif waiting and (job is None or job.state != "running") and is_quick(index):
         start_full(page, video)  # the full build was dropped (the page was away): start it again
@@ -141,7 +145,9 @@ def question_box(page: Page, scope: Scope, index, collections: ytqa.Collections,
 
     why_not = hint(question, scope)
     if question is not None and why_not is None:
-        page.state.history.add(ask(" ".join(question.split())))
+        entry = ask(" ".join(question.split()))
+        page.state.history.add(entry)
+        written.start_writing(page, entry)
         page.state.scroll_to = f"answer-{len(page.state.history.answers(scope.key)) - 1}"
     elif why_not is not None:
         page.state.scroll_to = "hint"

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ytqa import MAX_QUESTION_CHARS, Moment, format_timestamp, watch_url
+from ytqa import MAX_QUESTION_CHARS, Moment, WrittenAnswer, format_timestamp, watch_url
 
 from .. import _storage as storage
 
@@ -58,12 +58,17 @@ class Answer:
     #: whether the model that answered connects languages itself.
     languages: tuple[str, str] | None = None
     multilingual: bool = False
+    #: The answer in words a chat model wrote from these moments (``WrittenAnswer``'s
+    #: fields), or why it wrote none (in the app's words).
+    written: dict | None = None
+    words_error: str | None = None
 
     def to_json(self) -> dict:
         return {"question": self.question, "scope": self.scope, "error": self.error,
                 "refining": self.refining, "refreshed": self.refreshed, "asked": self.asked,
                 "moments": [moment_json(m) for m in self.moments], "weak": self.weak,
-                "languages": list(self.languages) if self.languages else None, "multilingual": self.multilingual}
+                "languages": list(self.languages) if self.languages else None, "multilingual": self.multilingual,
+                "written": self.written, "words_error": self.words_error}
 
     @classmethod
     def from_json(cls, data: dict) -> "Answer":
@@ -72,7 +77,20 @@ class Answer:
                    [moment_from_json(m) for m in data.get("moments", [])], data.get("error"),
                    bool(data.get("refining")), bool(data.get("refreshed")), float(data.get("asked", 0)),
                    bool(data.get("weak")), (str(languages[0]), str(languages[1])) if languages else None,
-                   bool(data.get("multilingual")))
+                   bool(data.get("multilingual")), data.get("written") if isinstance(data.get("written"), dict) else None,
+                   data.get("words_error"))
+
+    @property
+    def words(self) -> WrittenAnswer | None:
+        """The answer in words, as the chat model's result (None if none was written)."""
+        if not self.written:
+            return None
+        fields = {name: tuple(value) if isinstance(value, list) else value
+                  for name, value in self.written.items() if name in WrittenAnswer.__dataclass_fields__}
+        try:
+            return WrittenAnswer(**fields)
+        except TypeError:
+            return None  # a damaged entry: its moments are still shown
 
 
 class History:
@@ -210,11 +228,54 @@ def answer_id(answer: Answer) -> tuple:
     return answer.scope, answer.question, round(answer.asked, 6)
 
 
+def inert(value: str) -> str:
+    """Text as Markdown-inert text, where a character could be syntax in the export."""
+    return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", value)
+
+
+def model_label(setting: str) -> str:
+    """A chat model as the page names it: a GGUF file by its name, never its server path."""
+    provider, _, name = setting.partition(":")
+    return f"{provider}:{Path(name).name}" if name.lower().endswith(".gguf") else setting
+
+
+def words_summary(words: WrittenAnswer) -> str | None:
+    """Why an answer in words is unverified, in words (None when it is verified)."""
+    if words.verified:
+        return None
+    if words.wrong_citations:
+        cited = ", ".join(str(n) for n in words.wrong_citations)
+        given = f"moments 1 to {words.moments_sent}" if words.moments_sent > 1 else "moment 1"
+        return f"Unverified: it cites {cited}, but it was given {given} only. Check it against the moments below."
+    return "Unverified: it cites none of the moments, so nothing ties it to the video. Read the moments below."
+
+
+def words_export(answer: Answer) -> list[str]:
+    """The answer in words as plain text, each valid [n] a link to moment n at its second."""
+    words = answer.words
+    if answer.words_error:
+        return [inert(" ".join(answer.words_error.split())), ""]
+    if words is None:
+        return []
+    body = []
+    for piece, index in words.pieces():
+        if index is None or index >= len(answer.moments):
+            body.append(inert(piece))
+        else:
+            moment = answer.moments[index]
+            body.append(f"[\\[{index + 1}\\]]({watch_url(moment.video_id, moment.start)})")
+    lines = [f"Answer in words, by {inert(model_label(words.model))}: " + " ".join("".join(body).split()), ""]
+    for said in (words_summary(words), *words.notes):
+        lines += [inert(said), ""] if said else []
+    return lines
+
+
 def markdown_export(title: str, answers: list[Answer]) -> str:
-    """The answers as the page shows them, readable as plain text: each question, what its
-    answer says about itself, then each moment's timestamp link and its excerpt."""
+    """The answers as the page shows them, readable as plain text: each question, its answer
+    in words (if one was written), what its answer says about itself, then each moment's
+    timestamp link and its excerpt."""
     def text(value: str) -> str:  # Markdown-inert, where a character could be syntax here
-        return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", " ".join(value.split()))
+        return inert(" ".join(value.split()))
 
     lines = [f"# {text(title)}", ""]
     for answer in answers:
@@ -222,6 +283,7 @@ def markdown_export(title: str, answers: list[Answer]) -> str:
         if answer.error:
             lines += [text(answer.error), ""]
             continue
+        lines += words_export(answer)
         if not answer.moments:
             lines += ["No passage matches this question.", ""]
         lines += [line for note in notes(answer) for line in (text(note), "")]

@@ -70,6 +70,7 @@ class PageState:
     history = Kept[History | None](None)        # this visitor's answers
     confirm_clear = Kept[str | None](None)      # the answers (their scope) whose Clear waits for a Yes
     scroll_to = Kept[str | None](None)          # what this run brings into view: "answer-<n>" or "hint"
+    writing = Kept[tuple](())                   # the answers (their ids) a chat model writes on this run
     link = Kept("", widget=True)                # the link box
     lang = Kept("", widget=True)                # the transcript language menu
 
@@ -103,7 +104,8 @@ class PageState:
 @dataclass
 class Page:
     """What every section of one run works with: the state, the settings, this server's
-    jobs and, once the model box is drawn, the library, the model and moments per answer."""
+    jobs and, once the model box is drawn, the library, the model, moments per answer and
+    the chat model."""
 
     state: PageState
     config: ytqa.Config
@@ -111,6 +113,8 @@ class Page:
     library: ytqa.Library = None  # type: ignore[assignment]
     model: str = ytqa.DEFAULT_MODEL
     k: int = 5
+    #: The chat model that writes answers in words (the sidebar's choice), None for none.
+    answerer: ytqa.Answerer | None = None
     #: The signed-in visitor, whose library this is (None: no sign-in, one library for everyone).
     person: str | None = None
 

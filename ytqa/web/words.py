@@ -85,6 +85,13 @@ _APP_WORDS = [
     (r"'ytqa sync [^']*' \(in the app: Index all\)", "Index all"),
     (r"a longer --delay \(YTQA_REQUEST_DELAY\)", "a longer YTQA_REQUEST_DELAY on the server"),
     (r"\(in the app: upload it\)", "(upload it under Upload subtitles)"),
+    (r", with --chat-model \(or YTQA_CHAT_MODEL\)", ", under Answers in words in the sidebar"),
+    (r"Set a valid key in YTQA_CHAT_API_KEY \(for OpenAI also OPENAI_API_KEY\)",
+     "The server's owner sets a valid key (YTQA_CHAT_API_KEY)"),
+    (r"and check its address in YTQA_CHAT_BASE_URL", "and the server's owner checks its address (YTQA_CHAT_BASE_URL)"),
+    (r"or allow longer with YTQA_CHAT_TIMEOUT \(seconds\)", "or ask the server's owner to allow longer (YTQA_CHAT_TIMEOUT)"),
+    (r"Install it with pip install 'ytqa\[llm\]' \(a GGUF file run in ytqa: pip install 'ytqa\[llm-local\]'\)",
+     "The server's owner installs it (pip install 'ytqa[llm]'), or choose another model under Answers in words"),
 ]
 
 
