@@ -288,3 +288,27 @@ def test_a_library_of_more_than_twenty_videos_is_paged_and_found_by_id(visit, se
     find.press("Enter")
     sidebar.get_by_text("1 of ").first.wait_for(timeout=30_000)
     assert sidebar.locator(".st-key-open-ytqaPage017").count() == 1
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_questions_are_kept_under_the_pages_address_and_a_moments_link_leaves_it_out(visit, size):
+    page = visit(size, f"/?v={STORED}")
+    heading(page, STORED)
+    question = f"Richard Feynman Nobel Prize, asked at {size[0]} px"
+    page.get_by_test_id("stChatInputTextArea").fill(question)
+    page.get_by_test_id("stChatInputTextArea").press("Enter")
+    page.get_by_role("button", name=re.compile(r"^▶ Play ")).first.wait_for(timeout=60_000)
+    token = page.evaluate("new URLSearchParams(location.search).get('h')")
+    page.get_by_role("button", name="Link").first.click()
+    shared_link = page.get_by_test_id("stPopoverBody").get_by_test_id("stCode").first.inner_text().strip()
+    assert shared_link.startswith(f"https://www.youtube.com/watch?v={STORED}&t=") and token not in shared_link
+    page.keyboard.press("Escape")
+    if size[0] < 640:
+        page.get_by_test_id("stExpandSidebarButton").click()
+    page.get_by_test_id("stSidebar").get_by_text("kept under this page's address, a private key").wait_for()
+    stranger = visit(size, f"/?v={STORED}")  # the same video, without the key: none of the questions
+    heading(stranger, STORED)
+    stranger.get_by_text("Ask below").first.wait_for(timeout=30_000)
+    assert stranger.get_by_test_id("stChatMessage").filter(has_text=question).count() == 0
+    keeper = visit(size, f"/?v={STORED}&h={token}")  # the address itself: the questions
+    keeper.get_by_test_id("stChatMessage").filter(has_text=question).first.wait_for(timeout=60_000)
