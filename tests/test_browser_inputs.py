@@ -119,10 +119,15 @@ def test_typed_addresses_in_error_messages_are_plain_text(visit, size):
         assert alert.locator("a").count() == 0, alert.inner_html()
 
 
-@pytest.mark.parametrize("size", WIDTHS)
-def test_an_unreachable_playlist_is_named_in_the_single_videos_clean_words(visit, size):
+@pytest.mark.parametrize("size,pasted", [
+    pytest.param(WIDE, "https://www.youtube.com/playlist?list=PLpl2c4yhX8XpKMm8cv_Jm0Fu9JxAgr5Pj", id="wide-playlist"),
+    pytest.param(PHONE, "https://www.youtube.com/playlist?list=PLpl2c4yhX8XpKMm8cv_Jm0Fu9JxAgr5Pj", id="phone-playlist"),
+    pytest.param(WIDE, "https://www.youtube.com/@PyCon", id="wide-channel"),
+    pytest.param(PHONE, "https://www.youtube.com/channel/UCMjMBMGt0WJQLeluw6qNJuA", id="phone-channel"),
+])
+def test_an_unreachable_playlist_or_channel_is_named_in_the_single_videos_clean_words(visit, size, pasted):
     page = visit(size)
-    link(page, "https://www.youtube.com/playlist?list=PLpl2c4yhX8XpKMm8cv_Jm0Fu9JxAgr5Pj")
+    link(page, pasted)
     wait_alert(page, "cannot reach YouTube")
     [text] = [t for t in alert_texts(page) if "cannot reach YouTube" in t]
     for internals in ("HTTPSConnection", "Errno", "port=", "host=", "Name or service"):
