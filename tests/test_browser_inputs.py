@@ -317,3 +317,20 @@ def test_questions_are_kept_under_the_pages_address_and_a_moments_link_leaves_it
     assert stranger.get_by_test_id("stChatMessage").filter(has_text=question).count() == 0
     keeper = visit(size, f"/?v={STORED}&h={token}")  # the address itself: the questions
     keeper.get_by_test_id("stChatMessage").filter(has_text=question).first.wait_for(timeout=60_000)
+
+
+@pytest.mark.parametrize("size,video", [pytest.param(WIDE, "ytqaAgain01", id="wide"), pytest.param(PHONE, "ytqaAgain02", id="phone")])
+def test_a_new_subtitle_file_for_the_open_video_is_what_the_page_then_shows(visit, server, tmp_path, size, video):
+    _, data = server
+    page = visit(size)
+    choose(page, subtitle_file(tmp_path, "eMRtxsj29aQ", "First version.json"))
+    link(page, video)
+    heading(page, "First version")
+    deadline = time.time() + 120  # its full index built behind the questions: the one the page keeps
+    while not list((data / "videos" / video / "indexes").glob("*-sv-*/meta.json")):
+        assert time.time() < deadline, "the full index was never built"
+        time.sleep(0.2)
+    time.sleep(1)
+    choose(page, subtitle_file(tmp_path, "2ezz4KJe7kA", "Second version.json"))  # the link box still names it
+    heading(page, "Second version")
+    assert page.get_by_role("heading", name="First version").count() == 0
