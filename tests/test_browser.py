@@ -38,12 +38,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(env: dict):
+def running_app(env: dict, launcher: tuple = ("-m", "streamlit", "run", str(ROOT / "app.py"))):
     """The app served by streamlit on a free port of 127.0.0.1 with ``env`` added to the
-    environment: its URL, once its health check answers (the test fails past 60 s)."""
+    environment: its URL, once its health check answers (the test fails past 60 s).
+    ``launcher``: what python runs, given streamlit run's options (tests/recorded_app.py's too)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        [sys.executable, *launcher,
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

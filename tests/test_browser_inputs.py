@@ -119,10 +119,15 @@ def test_typed_addresses_in_error_messages_are_plain_text(visit, size):
         assert alert.locator("a").count() == 0, alert.inner_html()
 
 
-@pytest.mark.parametrize("size", WIDTHS)
-def test_an_unreachable_playlist_is_named_in_the_single_videos_clean_words(visit, size):
+@pytest.mark.parametrize("size,pasted", [
+    pytest.param(WIDE, "https://www.youtube.com/playlist?list=PLpl2c4yhX8XpKMm8cv_Jm0Fu9JxAgr5Pj", id="wide-playlist"),
+    pytest.param(PHONE, "https://www.youtube.com/playlist?list=PLpl2c4yhX8XpKMm8cv_Jm0Fu9JxAgr5Pj", id="phone-playlist"),
+    pytest.param(WIDE, "https://www.youtube.com/@PyCon", id="wide-channel"),
+    pytest.param(PHONE, "https://www.youtube.com/channel/UCMjMBMGt0WJQLeluw6qNJuA", id="phone-channel"),
+])
+def test_an_unreachable_playlist_or_channel_is_named_in_the_single_videos_clean_words(visit, size, pasted):
     page = visit(size)
-    link(page, "https://www.youtube.com/playlist?list=PLpl2c4yhX8XpKMm8cv_Jm0Fu9JxAgr5Pj")
+    link(page, pasted)
     wait_alert(page, "cannot reach YouTube")
     [text] = [t for t in alert_texts(page) if "cannot reach YouTube" in t]
     for internals in ("HTTPSConnection", "Errno", "port=", "host=", "Name or service"):
@@ -288,3 +293,44 @@ def test_a_library_of_more_than_twenty_videos_is_paged_and_found_by_id(visit, se
     find.press("Enter")
     sidebar.get_by_text("1 of ").first.wait_for(timeout=30_000)
     assert sidebar.locator(".st-key-open-ytqaPage017").count() == 1
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_questions_are_kept_under_the_pages_address_and_a_moments_link_leaves_it_out(visit, size):
+    page = visit(size, f"/?v={STORED}")
+    heading(page, STORED)
+    question = f"Richard Feynman Nobel Prize, asked at {size[0]} px"
+    page.get_by_test_id("stChatInputTextArea").fill(question)
+    page.get_by_test_id("stChatInputTextArea").press("Enter")
+    page.get_by_role("button", name=re.compile(r"^▶ Play ")).first.wait_for(timeout=60_000)
+    token = page.evaluate("new URLSearchParams(location.search).get('h')")
+    page.get_by_role("button", name="Link").first.click()
+    shared_link = page.get_by_test_id("stPopoverBody").get_by_test_id("stCode").first.inner_text().strip()
+    assert shared_link.startswith(f"https://www.youtube.com/watch?v={STORED}&t=") and token not in shared_link
+    page.keyboard.press("Escape")
+    if size[0] < 640:
+        page.get_by_test_id("stExpandSidebarButton").click()
+    page.get_by_test_id("stSidebar").get_by_text("kept under this page's address, a private key").wait_for()
+    stranger = visit(size, f"/?v={STORED}")  # the same video, without the key: none of the questions
+    heading(stranger, STORED)
+    stranger.get_by_text("Ask below").first.wait_for(timeout=30_000)
+    assert stranger.get_by_test_id("stChatMessage").filter(has_text=question).count() == 0
+    keeper = visit(size, f"/?v={STORED}&h={token}")  # the address itself: the questions
+    keeper.get_by_test_id("stChatMessage").filter(has_text=question).first.wait_for(timeout=60_000)
+
+
+@pytest.mark.parametrize("size,video", [pytest.param(WIDE, "ytqaAgain01", id="wide"), pytest.param(PHONE, "ytqaAgain02", id="phone")])
+def test_a_new_subtitle_file_for_the_open_video_is_what_the_page_then_shows(visit, server, tmp_path, size, video):
+    _, data = server
+    page = visit(size)
+    choose(page, subtitle_file(tmp_path, "eMRtxsj29aQ", "First version.json"))
+    link(page, video)
+    heading(page, "First version")
+    deadline = time.time() + 120  # its full index built behind the questions: the one the page keeps
+    while not list((data / "videos" / video / "indexes").glob("*-sv-*/meta.json")):
+        assert time.time() < deadline, "the full index was never built"
+        time.sleep(0.2)
+    time.sleep(1)
+    choose(page, subtitle_file(tmp_path, "2ezz4KJe7kA", "Second version.json"))  # the link box still names it
+    heading(page, "Second version")
+    assert page.get_by_role("heading", name="First version").count() == 0

@@ -90,6 +90,7 @@ def finished(state: PageState, job: Job) -> str | None:
         state.upload_served = None  # a file that failed stays beside its error, to try again
     if job.state == "done":
         state.video = job.result
+        state.opened = None  # the transcript just opened (another file, another language), not the one kept
         state.play = None
         state.show_upload = False
         state.focus = True
