@@ -154,3 +154,13 @@ def test_with_sign_in_configured_a_visitor_sees_the_sign_in_screen_and_nothing_e
         "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}})
     assert [b.label for b in app.button] == ["Sign in"] and not app.text_input and not app.sidebar.caption
     assert "sign in to see yours" in app.info[0].value
+
+
+def test_on_a_server_with_sign_in_a_visitor_cannot_type_a_chat_model_billed_to_the_owner(shelf):
+    url, browser, data = shelf
+    ana = signed_in(browser, url, ANA)
+    choice = ana.get_by_test_id("stSidebar").get_by_role("combobox", name="Answers in words")
+    choice.click()
+    ana.get_by_role("option").first.wait_for(timeout=10_000)
+    offered = [o.inner_text() for o in ana.get_by_role("option").all()]
+    assert offered and not any("Another chat model" in o for o in offered)

@@ -61,7 +61,8 @@ def sidebar(page: Page) -> None:
     options = {"": NONE_LABEL}
     if configured:
         options[configured] = f"{model_label(configured)} (this server's)"
-    options[OTHER] = "Another chat model..."
+    if page.person is None:  # one person or a trusted group; a server for a group offers its owner's only
+        options[OTHER] = "Another chat model..."
     choice = st.selectbox("Answers in words", list(options), index=1 if configured else 0,
                           format_func=options.get, key="chat_choice",
                           help="A chat model writes a short answer from the moments, citing them as [1], [2]")
