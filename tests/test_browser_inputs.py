@@ -334,3 +334,12 @@ def test_a_new_subtitle_file_for_the_open_video_is_what_the_page_then_shows(visi
     choose(page, subtitle_file(tmp_path, "2ezz4KJe7kA", "Second version.json"))  # the link box still names it
     heading(page, "Second version")
     assert page.get_by_role("heading", name="First version").count() == 0
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_a_file_chosen_before_its_link_stays_in_view_with_its_title_box(visit, tmp_path, size):
+    page = visit(size)
+    choose(page, subtitle_file(tmp_path, "tkm0TNFzIeg", "my lecture.json"))
+    time.sleep(2)  # the page runs again with the file chosen
+    page.get_by_text("my lecture.json").wait_for(timeout=30_000)
+    assert page.get_by_label("Video title (optional)").is_visible()

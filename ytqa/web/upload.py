@@ -59,6 +59,7 @@ def chosen(state: PageState) -> None:
     """A file was chosen (a callback): it acts now, and the last opening's error goes."""
     state.upload_fresh = True
     state.open_error = None
+    state.show_upload = True  # the section stays open beside its file until the file has served
 
 
 def draw(state: PageState) -> Chosen | None:
