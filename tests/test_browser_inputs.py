@@ -343,3 +343,20 @@ def test_a_file_chosen_before_its_link_stays_in_view_with_its_title_box(visit, t
     time.sleep(2)  # the page runs again with the file chosen
     page.get_by_text("my lecture.json").wait_for(timeout=30_000)
     assert page.get_by_label("Video title (optional)").is_visible()
+
+
+@pytest.mark.parametrize("size,video", [pytest.param(WIDE, "ytqaTyped01", id="wide"),
+                                        pytest.param(PHONE, "ytqaTyped02", id="phone")])
+def test_an_uploaded_video_is_named_by_the_title_typed_beside_its_file(visit, tmp_path, size, video):
+    page = visit(size)
+    choose(page, subtitle_file(tmp_path, "eMRtxsj29aQ", "lecture 3.json"))
+    page.get_by_text("lecture 3.json").wait_for(timeout=30_000)  # the file is chosen, as a person sees
+    time.sleep(2)
+    title = page.get_by_label("Video title (optional)")
+    title.fill("Memory and the spacing effect")
+    title.press("Enter")
+    link(page, video)
+    heading(page, "Memory and the spacing effect")
+    if size[0] < 640:
+        page.get_by_test_id("stExpandSidebarButton").click()
+    page.get_by_test_id("stSidebar").get_by_text("Memory and the spacing effect").first.wait_for(timeout=10_000)
