@@ -217,7 +217,7 @@ def test_answers_from_the_quick_index_are_marked_and_refreshed_from_the_full_one
     wait_for_full_index(tmp_path / "data", LONG)
     time.sleep(0.5)
     app.run()
-    assert "refreshed from the full index" in text(app.caption)
+    assert "refreshed from a better index" in text(app.caption)
     assert "refining" not in text(app.caption)
 
 

@@ -206,7 +206,7 @@ def test_an_answer_says_what_it_was_asked_of_and_whether_it_is_refined():
     assert answers.about(Answer("Who?", "tkm0TNFzIeg", refining=True), scope).startswith(
         "About How to explain things · refining")
     assert answers.about(Answer("Who?", "all", refreshed=True), scope) == (
-        "About all videos · refreshed from the full index")
+        "About all videos · refreshed from a better index")
     assert answers.export_name("collection:PL x/y") == "ytqa-collection-PL-x-y.md"
 
 

@@ -58,7 +58,7 @@ def about(entry: Answer, scope: Scope) -> str:
     by = entry.moments[0].answered_by if entry.moments else ""
     said = f" (answered by the {by})" if by else ""
     note = (f" · refining{said}: the best index is being built, this answer will be refreshed" if entry.refining
-            else f" · refreshed from the full index{said}" if entry.refreshed else said.replace(" (", " · ")[:-1]
+            else f" · refreshed from a better index{said}" if entry.refreshed else said.replace(" (", " · ")[:-1]
             if by else "")
     if entry.moments and entry.moments[0].caveat:
         note += f" · may miss: {entry.moments[0].caveat}"
