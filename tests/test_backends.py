@@ -43,7 +43,8 @@ def test_the_onnx_export_is_made_once_and_reused(model_cache):
     assert exported.stat().st_mtime_ns == stamp
 
 
-def test_a_truncated_export_is_noticed_and_made_again(tmp_path, model_cache, monkeypatch):
+def copied_export(tmp_path, monkeypatch):
+    """The session's MiniLM export, and a copy of its folder in a model cache of this test's own."""
     import shutil
 
     made = ytqa.Embedder("minilm", "onnx")
@@ -51,6 +52,11 @@ def test_a_truncated_export_is_noticed_and_made_again(tmp_path, model_cache, mon
     monkeypatch.setenv("YTQA_MODEL_CACHE", str(tmp_path / "models"))
     copy = ytqa.Embedder("minilm", "onnx").onnx_folder
     shutil.copytree(made.onnx_folder, copy)
+    return made, copy
+
+
+def test_a_truncated_export_is_noticed_and_made_again(tmp_path, model_cache, monkeypatch):
+    made, copy = copied_export(tmp_path, monkeypatch)
     exported = copy / "model.onnx"
     size = exported.stat().st_size
     with open(exported, "r+b") as handle:  # as a full disk or a killed copy leaves it
@@ -165,15 +171,9 @@ def test_minilms_export_has_no_4bit_weights_to_keep(tmp_path, embedder):
 
 def test_an_export_that_onnxruntime_refuses_is_made_again_though_its_checksum_holds(tmp_path, model_cache,
                                                                                     monkeypatch):
-    import shutil
-
     from ytqa import _onnx
 
-    made = ytqa.Embedder("minilm", "onnx")
-    made.load()
-    monkeypatch.setenv("YTQA_MODEL_CACHE", str(tmp_path / "models"))
-    copy = ytqa.Embedder("minilm", "onnx").onnx_folder
-    shutil.copytree(made.onnx_folder, copy)
+    made, copy = copied_export(tmp_path, monkeypatch)
     exported = copy / "model.onnx"
     exported.write_bytes(b"not an ONNX graph, recorded as if it were one")  # as an older writer could leave it
     _onnx._record(exported)

@@ -75,6 +75,33 @@ def chromium():
         browser.close()
 
 
+@contextlib.contextmanager
+def visitor_pages(browser, url: str, player=None):
+    """``open_page(size, query="")``: a new visitor's page of the app at ``url`` (a context of
+    its own), its link box ready; every page's console errors are checked at the end.
+    ``player``: a pattern of addresses answered with an empty page (the player's frame, where
+    it would only log its own errors)."""
+    contexts, errors = [], []
+
+    def open_page(size, query=""):
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        if player is not None:
+            page.route(player, lambda route: route.fulfill(status=200, content_type="text/html",
+                                                           body="<html></html>"))
+        page.goto(url + query)
+        page.get_by_label("YouTube link or video id").wait_for(timeout=30_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == []
+
+
 @pytest.fixture
 def server(tmp_path, embedder):
     with running_app({"YTQA_DATA_DIR": str(tmp_path / "data")}) as url:

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import shared
-from test_browser import chromium, playwright, running_app
+from test_browser import chromium, playwright, running_app, visitor_pages
 
 WIDE, PHONE = (1280, 900), (400, 850)
 WIDTHS = [pytest.param(WIDE, id="wide"), pytest.param(PHONE, id="phone")]
@@ -42,23 +42,8 @@ def browser():
 @pytest.fixture
 def visit(server, browser):
     """``visit(size, query="")``: a new visitor's page, its console errors checked at the end."""
-    url, _ = server
-    contexts, errors = [], []
-
-    def open_page(size, query=""):
-        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url + query)
-        page.get_by_label("YouTube link or video id").wait_for(timeout=30_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert errors == []
+    with visitor_pages(browser, server[0]) as open_page:
+        yield open_page
 
 
 def subtitle_file(tmp_path, source: str, name: str):
@@ -264,21 +249,14 @@ def very_long_subtitle_file(tmp_path, name: str, times: int = 8):
 
 def test_one_visitor_opening_a_third_video_at_once_is_told_the_bound_in_words(browser, tmp_path):
     # A server of its own: the long builds it starts end with it, not in the line of the next tests.
-    with running_app({"YTQA_DATA_DIR": str(tmp_path / "data")}) as url:
-        context = browser.new_context(viewport={"width": WIDE[0], "height": WIDE[1]})
-        errors = []
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(url)
-        page.get_by_label("YouTube link or video id").wait_for(timeout=30_000)
+    with running_app({"YTQA_DATA_DIR": str(tmp_path / "data")}) as url, visitor_pages(browser, url) as visit:
+        page = visit(WIDE)
         for number, video in enumerate(["ytqaBound01", "ytqaBound02", "ytqaBound03"]):
             choose(page, very_long_subtitle_file(tmp_path, f"long{number}.json"))
             link(page, video)
             if number < 2:  # this opening is in the line (its id in the address) before the next is asked
                 page.wait_for_url(re.compile(f"v={video}"), timeout=60_000)
         wait_alert(page, "as many as one visitor may at a time", timeout=60_000)
-        context.close()
-    assert errors == []
 
 
 @pytest.mark.parametrize("size", WIDTHS)

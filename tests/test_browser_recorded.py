@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import SHARED, shared
-from test_browser import chromium, running_app
+from test_browser import chromium, running_app, visitor_pages
 from test_browser_inputs import choose, heading, link, subtitle_file
 
 WIDE, PHONE = (1280, 900), (400, 850)
@@ -44,25 +44,8 @@ def browser():
 @pytest.fixture
 def visit(server, browser):
     """``visit(size)``: a new visitor's page, its console errors checked at the end."""
-    url, _ = server
-    contexts, errors = [], []
-
-    def open_page(size):
-        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.route(PLAYER_FRAME, lambda route: route.fulfill(status=200, content_type="text/html",
-                                                               body="<html></html>"))
-        page.goto(url)
-        page.get_by_label("YouTube link or video id").wait_for(timeout=30_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert errors == []
+    with visitor_pages(browser, server[0], player=PLAYER_FRAME) as open_page:
+        yield open_page
 
 
 def language_menu_options(page) -> list[str]:
