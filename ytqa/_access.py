@@ -3,10 +3,13 @@
 A video is *held* by the people who added it (``Holding``); its transcript and indexes are
 stored once, whoever added it first. The rules:
 
-- a person sees the videos they hold, those a holder shares with everyone, and those nobody
-  holds (stored before people were named, or added with no person named);
+- a person sees the videos they hold, those a holder shares with everyone or with a group
+  they are in (groups are named in YTQA_GROUPS), and those nobody holds (stored before people
+  were named, or added with no person named): ``sees``, the one rule, which the stores follow
+  (PostgreSQL in SQL);
 - only a holder or an administrator (named in YTQA_ADMINS) may delete, re-index (give the
-  video another transcript) or share it; only an administrator may transfer it;
+  video another transcript) or share it (with everyone, or with any group named in
+  YTQA_GROUPS, a member or not); only an administrator may transfer it;
 - adding a video someone else holds privately makes it the person's too, without embedding
   it again; adding one they already see changes nothing;
 - a holder's delete takes the video out of their library: its data goes with the last holder
@@ -19,34 +22,71 @@ With no person named nothing here applies: the library is everyone's, as it alwa
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ._config import current as current_config
-from ._errors import EveryonesAlready, InvalidPerson, NotAdministrator, NotStored, NotYours, StoreUnavailable
-from ._store import Holding, Store, visible_to
+from ._errors import (EveryonesAlready, InvalidGroups, InvalidPerson, NotAdministrator, NotStored, NotYours,
+                      StoreUnavailable, UnknownGroup)
+from ._store import Holding, Store
 
 
 #: What a store keeps so that people can share it (``Store``'s protocol).
 _HOLDINGS = ("holdings", "hold", "release", "video_ids")
 
 
+#: A group's name in YTQA_GROUPS.
+GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,59}")
+
+
 @dataclass(frozen=True)
 class Person:
     name: str
     admin: bool = False
+    #: The groups (of YTQA_GROUPS) they are in.
+    groups: frozenset[str] = field(default_factory=frozenset)
 
 
-def person_named(name: str | None, admins: Sequence[str] | None = None) -> Person | None:
+def sees(person: Person, held: Sequence[Holding]) -> bool:
+    """Whether ``person`` sees a video with these holdings (not an administrator's rights):
+    nobody holds it, or they do, or a holder shares it with everyone or with one of their groups."""
+    return not held or any(h.person == person.name or h.shared or (h.group is not None and h.group in person.groups)
+                           for h in held)
+
+
+def configured_groups(text: str | None = None) -> dict[str, frozenset[str]]:
+    """The groups YTQA_GROUPS names (``text`` instead when given): NAME=person,person;NAME=...
+    ``InvalidGroups`` naming the part that cannot be read."""
+    text = current_config().groups if text is None else text
+    groups: dict[str, frozenset[str]] = {}
+    for part in (text or "").split(";"):
+        if not part.strip():
+            continue
+        name, equals, members = (piece.strip() for piece in part.partition("="))
+        if not equals:
+            raise InvalidGroups(part, "has no '=' between the group's name and its people")
+        if not GROUP_NAME.fullmatch(name):
+            raise InvalidGroups(part, "does not start with a group's name")
+        if name in groups:
+            raise InvalidGroups(part, f"names the group {name} a second time")
+        groups[name] = frozenset(m.strip() for m in members.split(",") if m.strip())
+    return groups
+
+
+def person_named(name: str | None, admins: Sequence[str] | None = None,
+                 groups: "dict[str, frozenset[str]] | None" = None) -> Person | None:
     """The person of that name (an administrator when ``admins``, by default YTQA_ADMINS, names
-    them); None for no name. ``InvalidPerson`` for a name that cannot be one."""
+    them; in the ``groups``, by default YTQA_GROUPS's, that name them); None for no name.
+    ``InvalidPerson`` for a name that cannot be one."""
     if name is None:
         return None
     if (not isinstance(name, str) or not name.strip() or len(name) > 200 or "," in name
             or not name.isprintable()):
         raise InvalidPerson(str(name))
     admins = current_config().admins if admins is None else admins
-    return Person(name, admin=name in admins)
+    groups = configured_groups() if groups is None else groups
+    return Person(name, admin=name in admins, groups=frozenset(g for g, members in groups.items() if name in members))
 
 
 class Access:
@@ -74,7 +114,7 @@ class Access:
         return self.person is not None and any(h.person == self.person.name for h in held)
 
     def sees(self, held: Sequence[Holding]) -> bool:
-        return self.admin or visible_to(self.person.name, held)
+        return self.admin or sees(self.person, held)
 
     def _check(self, video_id: str, action: str) -> list[Holding]:
         """The video's holdings, when the person may ``action`` it; else ``NotYours``
@@ -111,8 +151,11 @@ class Access:
                 return True
         return self.store.remove(video_id)
 
-    def share(self, video_id: str, shared: bool = True) -> None:
-        """The person's hold shared with everyone, or not (an administrator's: every holder's)."""
+    def share(self, video_id: str, shared: bool = True, group: str | None = None) -> None:
+        """The person's hold shared with everyone, with ``group`` (one YTQA_GROUPS names), or
+        with no one (``shared`` False); an administrator's: every holder's."""
+        if group is not None and group not in (known := configured_groups()):
+            raise UnknownGroup(group, sorted(known))
         held = self._check(video_id, "share" if shared else "unshare")
         if not held:
             if not self._is_stored(video_id, held):
@@ -120,7 +163,8 @@ class Access:
             raise EveryonesAlready(video_id)
         mine = [h for h in held if self._holds([h])]
         for holding in mine or held:
-            self.store.hold(video_id, holding.person, shared)
+            self.store.hold(video_id, holding.person, bool(shared) and group is None,
+                            group if shared else None)
 
     def transfer(self, video_id: str, to: str) -> None:
         """The video becomes ``to``'s alone (shared if it was); for administrators."""
@@ -130,7 +174,9 @@ class Access:
         held = self.store.holdings([video_id])
         if not self._is_stored(video_id, held):
             raise NotStored(video_id, self.store.location)
-        self.store.hold(video_id, receiver.name, any(h.shared for h in held))  # first: never nobody's
+        everyone = any(h.shared for h in held)
+        group = None if everyone else next((h.group for h in held if h.group is not None), None)
+        self.store.hold(video_id, receiver.name, everyone, group)  # first: never nobody's
         for holding in held:
             if holding.person != receiver.name:
                 self.store.release(video_id, holding.person)
@@ -160,8 +206,8 @@ class PersonalStore:
     def __setattr__(self, name: str, value) -> None:
         setattr(self._store, name, value)  # notice, set on the store itself
 
-    def _seen_by(self) -> str | None:
-        return None if self.access.admin else self.access.person.name
+    def _seen_by(self) -> Person | None:
+        return None if self.access.admin else self.access.person
 
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None):
         return self._store.videos(offset, limit, search, visible_to=self._seen_by())
@@ -169,7 +215,7 @@ class PersonalStore:
     def count(self, search: str | None = None) -> int:
         return self._store.count(search, visible_to=self._seen_by())
 
-    def video_ids(self, visible_to: str | None = None) -> list[str]:
+    def video_ids(self, visible_to: Person | None = None) -> list[str]:
         return self._store.video_ids(visible_to=self._seen_by())
 
     def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:

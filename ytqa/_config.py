@@ -25,6 +25,8 @@
     YTQA_USER          the person the CLI acts as on a shared store (none: everyone is trusted)
     YTQA_ADMINS        the people who may delete, re-index, share and transfer any video,
                        separated by ','
+    YTQA_GROUPS        named groups a holder may share a video with, NAME=person,person;NAME=...
+                       (e.g. physics=ana@x.org,bob@x.org;lab=carol@x.org); checked where used
 
 The CLI's flags override these; the app has no flags, so it uses them as they are.
 """
@@ -81,6 +83,8 @@ class Config:
     user: str | None = None
     #: The administrators of a shared store, by name.
     admins: tuple[str, ...] = ()
+    #: YTQA_GROUPS as given (None: no groups); read into groups by ``_access.configured_groups``.
+    groups: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -109,6 +113,7 @@ class Config:
             chat_timeout=get("YTQA_CHAT_TIMEOUT"),
             user=get("YTQA_USER"),
             admins=tuple(name.strip() for name in (get("YTQA_ADMINS") or "").split(",") if name.strip()),
+            groups=get("YTQA_GROUPS"),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,

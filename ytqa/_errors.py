@@ -568,6 +568,30 @@ class NotAdministrator(YtqaError):
         )
 
 
+class UnknownGroup(YtqaError, ValueError):
+    """A video shared with a group the server's configuration does not name."""
+
+    def __init__(self, group: str, known: Sequence[str] = ()):
+        self.group, self.known = group, tuple(known)
+        named = (f"the groups are {', '.join(self.known)}" if self.known
+                 else "this server names no groups")
+        super().__init__(
+            f"There is no group called {group!r:.80} ({named}). Share it with one of those, or with "
+            "everyone; an administrator names groups in YTQA_GROUPS (physics=ana@x.org,bob@x.org;lab=carol)."
+        )
+
+
+class InvalidGroups(YtqaError, ValueError):
+    """YTQA_GROUPS cannot be read as groups."""
+
+    def __init__(self, part: str, why: str):
+        self.part, self.why = part, why
+        super().__init__(
+            f"YTQA_GROUPS cannot be read: {part!r:.80} {why}. Write it as NAME=person,person;NAME=person "
+            "(a name of letters, digits, '-', '_' or '.'; e.g. physics=ana@x.org,bob@x.org;lab=carol)."
+        )
+
+
 class InvalidPerson(YtqaError, ValueError):
     def __init__(self, name: str):
         self.name = name

@@ -1,6 +1,8 @@
 """Who holds which video, for the file store: ``people.json`` beside the catalog.
 
-    {"format": 1, "videos": {"<video id>": {"<person>": {"shared": false}}}}
+    {"format": 1, "videos": {"<video id>": {"<person>": {"shared": false, "group": "physics"}}}}
+
+(``group`` only when the holder shares it with a group; files written before groups have none.)
 
 Read-modify-write under its own lock file, written atomically. A file that cannot be read
 as that shape is damage: it is named (``StoreDamaged``), never taken as "nobody holds
@@ -25,7 +27,7 @@ def _valid(data) -> bool:
         return False
     return all(isinstance(video, str) and isinstance(people, dict) and all(
         isinstance(person, str) and isinstance(state, dict) and isinstance(state.get("shared"), bool)
-        for person, state in people.items()) for video, people in data["videos"].items())
+        and isinstance(state.get("group", ""), str) for person, state in people.items()) for video, people in data["videos"].items())
 
 
 class PeopleFile:
@@ -45,7 +47,7 @@ class PeopleFile:
     def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
         videos = self._read()
         wanted = sorted(videos) if video_ids is None else sorted(set(video_ids) & set(videos))
-        return [Holding(video, person, videos[video][person]["shared"])
+        return [Holding(video, person, videos[video][person]["shared"], videos[video][person].get("group"))
                 for video in wanted for person in sorted(videos[video])]
 
     def by_video(self) -> dict[str, list[Holding]]:
@@ -68,10 +70,12 @@ class PeopleFile:
             storage.write_atomic(self.path, json.dumps({"format": FORMAT, "videos": videos},
                                                        ensure_ascii=False, separators=(",", ":")))
 
-    def hold(self, video_id: str, person: str, shared: bool | None = None) -> None:
+    def hold(self, video_id: str, person: str, shared: bool | None = None, group: str | None = None) -> None:
         def edit(people: dict) -> None:
-            was = people.get(person, {}).get("shared", False)
-            people[person] = {"shared": was if shared is None else bool(shared)}
+            state = dict(people.get(person, {"shared": False}))
+            if shared is not None:
+                state = {"shared": bool(shared)} | ({"group": group} if group is not None else {})
+            people[person] = state
 
         self.change(video_id, edit)
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import _storage as storage
 from ._chunking import Chunking
+from ._access import sees
 from ._files_people import PeopleFile
 from ._errors import DeleteIncomplete, DeletedWhileIndexing, StoreDamaged, StoredVideoDamaged, StoreUnavailable, VideoBusy
 from ._store import (
@@ -45,8 +46,8 @@ from ._store import (
     StoredVideo,
     family_of,
     held_once,
+    Viewer,
     split_key,
-    visible_to as seen_by,
 )
 from ._transcript import Transcript
 from ._vectors import INDEX_FILE, SENTENCES_FILE, FaissIndexVectors, LibraryIndex, chunk_vectors_from
@@ -568,12 +569,12 @@ class FileStore:
             source=video["source"], transcript=video["transcript"], indexes=tuple(indexes),
         )
 
-    def _matching(self, search: str | None, visible_to: str | None = None) -> list[dict]:
+    def _matching(self, search: str | None, visible_to: Viewer | None = None) -> list[dict]:
         entries = self._entries()
         rows = [entries[v] for v in sorted(entries)]
         if visible_to is not None:
             held = self._people.by_video()
-            rows = [e for e in rows if seen_by(visible_to, held.get(e["video"]["video_id"], ()))]
+            rows = [e for e in rows if sees(visible_to, held.get(e["video"]["video_id"], ()))]
         if search:
             needle = search.casefold()
             rows = [e for e in rows if needle in e["video"]["video_id"].casefold()
@@ -581,15 +582,15 @@ class FileStore:
         return rows
 
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None,
-               visible_to: str | None = None) -> list[StoredVideo]:
+               visible_to: Viewer | None = None) -> list[StoredVideo]:
         rows = self._matching(search, visible_to)
         rows = rows[offset:] if limit is None else rows[offset : offset + limit]
         return [v for v in (self._listed(e) for e in rows) if v is not None]
 
-    def count(self, search: str | None = None, visible_to: str | None = None) -> int:
+    def count(self, search: str | None = None, visible_to: Viewer | None = None) -> int:
         return len(self._matching(search, visible_to))
 
-    def video_ids(self, visible_to: str | None = None) -> list[str]:
+    def video_ids(self, visible_to: Viewer | None = None) -> list[str]:
         return [e["video"]["video_id"] for e in self._matching(None, visible_to)]
 
     # --- who holds what ------------------------------------------------------
@@ -597,9 +598,9 @@ class FileStore:
     def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
         return self._people.holdings(video_ids)
 
-    def hold(self, video_id: str, person: str, shared: bool | None = None) -> None:
+    def hold(self, video_id: str, person: str, shared: bool | None = None, group: str | None = None) -> None:
         self._video_dir(video_id)  # a video id, never a path
-        self._people.hold(video_id, person, shared)
+        self._people.hold(video_id, person, shared, group)
 
     def release(self, video_id: str, person: str) -> None:
         self._people.release(video_id, person)

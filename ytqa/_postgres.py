@@ -5,7 +5,9 @@ nothing is ever unpickled)::
 
     ytqa_videos          one row a video: its listing columns and its transcript (JSON)
     ytqa_indexes         one row an index: key, video, family, its IndexInfo and chunking (JSON)
-    ytqa_holdings        one row a person's hold on a video (shared or not); gone with the video
+    ytqa_holdings        one row a person's hold on a video (shared with everyone, with a group
+                         (shared_group, added in place to a database made before groups), or
+                         not); gone with the video
     ytqa_vectors_<dim>   every chunk and sentence vector, one table per vector size: a
                          LangChain ``PGVectorStore`` table with the video id, index key,
                          family, kind (chunk | sentence), position and start/end seconds as
@@ -42,7 +44,7 @@ from ._chunking import Chunking
 from ._errors import (DatabaseWentAway, DeletedWhileIndexing, ForeignTable, LockTimeout, StoredVideoDamaged,
                       StoreUnavailable, VideoBusy)
 from ._storage import LOCK_WAIT
-from ._store import Built, Hit, Holding, IndexInfo, StoredIndex, StoredVideo, held_once
+from ._store import Built, Hit, Holding, IndexInfo, StoredIndex, StoredVideo, Viewer, held_once
 from ._transcript import Transcript
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -196,6 +198,7 @@ class PostgresStore:
                 person TEXT NOT NULL,
                 shared BOOLEAN NOT NULL DEFAULT false,
                 PRIMARY KEY (video_id, person))""")
+            conn.execute(f"ALTER TABLE {self._t('ytqa_holdings')} ADD COLUMN IF NOT EXISTS shared_group TEXT")
 
     def _configure(self, conn) -> None:
         from pgvector.psycopg import register_vector
@@ -474,22 +477,22 @@ class PostgresStore:
 
     # --- the library -------------------------------------------------------------
 
-    def _where(self, search: str | None, visible_to: str | None = None) -> tuple[str, tuple]:
+    def _where(self, search: str | None, visible_to: Viewer | None = None) -> tuple[str, tuple]:
         clauses, params = [], ()
         if search:
             pattern = f"%{_escape_like(search)}%"
             clauses.append("(v.video_id ILIKE %s OR v.title ILIKE %s)")
             params += (pattern, pattern)
-        if visible_to is not None:  # nobody holds it, or this person does, or a holder shares it
-            holdings = self._t("ytqa_holdings")
+        if visible_to is not None:  # _access.sees, in SQL: nobody holds it, or this person does,
+            holdings = self._t("ytqa_holdings")  # or a holder shares it with everyone or their group
             clauses.append(f"""(NOT EXISTS (SELECT 1 FROM {holdings} h WHERE h.video_id = v.video_id)
                 OR EXISTS (SELECT 1 FROM {holdings} h WHERE h.video_id = v.video_id
-                           AND (h.person = %s OR h.shared)))""")
-            params += (visible_to,)
+                           AND (h.person = %s OR h.shared OR h.shared_group = ANY(%s))))""")
+            params += (visible_to.name, sorted(visible_to.groups))
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None,
-               visible_to: str | None = None) -> list[StoredVideo]:
+               visible_to: Viewer | None = None) -> list[StoredVideo]:
         where, params = self._where(search, visible_to)
         with self._connection() as conn:
             rows = conn.execute(
@@ -507,13 +510,13 @@ class PostgresStore:
                             indexes.setdefault(video_id, []).append(found)
         return [_listed(r, indexes.get(r[0], ())) for r in rows]
 
-    def count(self, search: str | None = None, visible_to: str | None = None) -> int:
+    def count(self, search: str | None = None, visible_to: Viewer | None = None) -> int:
         where, params = self._where(search, visible_to)
         with self._connection() as conn:
             return int(conn.execute(f"SELECT count(*) FROM {self._t('ytqa_videos')} v {where}",
                                     params).fetchone()[0])
 
-    def video_ids(self, visible_to: str | None = None) -> list[str]:
+    def video_ids(self, visible_to: Viewer | None = None) -> list[str]:
         where, params = self._where(None, visible_to)
         with self._connection() as conn:
             return [row[0] for row in conn.execute(
@@ -525,18 +528,21 @@ class PostgresStore:
         where, params = ("", ()) if video_ids is None else ("WHERE video_id = ANY(%s)", (list(video_ids),))
         with self._connection() as conn:
             return [Holding(*row) for row in conn.execute(
-                f"SELECT video_id, person, shared FROM {self._t('ytqa_holdings')} {where} "
+                f"SELECT video_id, person, shared, shared_group FROM {self._t('ytqa_holdings')} {where} "
                 "ORDER BY video_id, person", params)]
 
-    def hold(self, video_id: str, person: str, shared: bool | None = None) -> None:
+    def hold(self, video_id: str, person: str, shared: bool | None = None, group: str | None = None) -> None:
         """Held only while the video is stored (a video deleted meanwhile stays deleted)."""
+        keep = shared is None
         with self._connection() as conn:
             conn.execute(
-                f"""INSERT INTO {self._t('ytqa_holdings')} AS h (video_id, person, shared)
-                    SELECT video_id, %s, coalesce(%s, false) FROM {self._t('ytqa_videos')} WHERE video_id = %s
+                f"""INSERT INTO {self._t('ytqa_holdings')} AS h (video_id, person, shared, shared_group)
+                    SELECT video_id, %s, coalesce(%s, false), %s FROM {self._t('ytqa_videos')}
+                    WHERE video_id = %s
                     ON CONFLICT (video_id, person) DO UPDATE
-                    SET shared = coalesce(%s, h.shared)""",
-                (person, shared, video_id, shared))
+                    SET shared = coalesce(%s, h.shared),
+                        shared_group = CASE WHEN %s THEN h.shared_group ELSE excluded.shared_group END""",
+                (person, shared, None if keep else group, video_id, shared, keep))
 
     def release(self, video_id: str, person: str) -> None:
         with self._connection() as conn:

@@ -151,17 +151,23 @@ class Holding:
     """One person's hold on a stored video: it is in their library, private or shared.
 
     A video nobody holds (stored before people were named, or with no person named) is
-    everyone's; one that is held is seen by its holders, and by everyone once one of them
-    shares it. Many people can hold one video: its transcript and indexes are stored once."""
+    everyone's; one that is held is seen by its holders, by everyone once one of them shares
+    it, and by a group's members once one shares it with the group (``group``: one of those
+    named in YTQA_GROUPS). Who sees what is ``_access.sees``. Many people can hold one video:
+    its transcript and indexes are stored once."""
 
     video_id: str
     person: str
     shared: bool = False
+    #: The group the holder shares it with (None: none); never set with ``shared``.
+    group: str | None = None
 
 
-def visible_to(person: str, holdings: "Sequence[Holding]") -> bool:
-    """Whether a video with these holdings is seen by ``person``."""
-    return not holdings or any(h.person == person or h.shared for h in holdings)
+class Viewer(Protocol):
+    """Who a listing is for (``_access.Person``): their name and the groups they are in."""
+
+    name: str
+    groups: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -244,15 +250,16 @@ class Store(Protocol):
     def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
         """Who holds which video (of ``video_ids``, or all), by video id then person."""
 
-    def hold(self, video_id: str, person: str, shared: bool | None = None) -> None:
-        """``person`` holds the video (``shared`` None: as they did, private if new)."""
+    def hold(self, video_id: str, person: str, shared: bool | None = None, group: str | None = None) -> None:
+        """``person`` holds the video (``shared`` None: shared as they did, private if new; else
+        shared with everyone or not, and with ``group`` or none)."""
 
     def release(self, video_id: str, person: str) -> None:
         """``person`` no longer holds the video (its data stays: see ``remove``)."""
 
-    def video_ids(self, visible_to: str | None = None) -> list[str]:
-        """Every stored video's id (those ``visible_to`` that person sees), in id order.
-        ``videos`` and ``count`` take ``visible_to`` too."""
+    def video_ids(self, visible_to: "Viewer | None" = None) -> list[str]:
+        """Every stored video's id (those ``visible_to`` that person sees, by ``_access.sees``),
+        in id order. ``videos`` and ``count`` take ``visible_to`` too."""
 
     def scratch(self) -> AbstractContextManager["Store"]:
         """An empty store of the same kind, removed afterwards (evaluation uses one)."""
