@@ -8,6 +8,7 @@ import pytest
 
 import ytqa
 from test_access import ANA_S, BOBS, OLD, PLANTED, ids, model, person, stored, talk  # noqa: F401 (fixtures)
+from test_access_cli import listed, where, ytqa_cmd  # noqa: F401 (where: a fixture)
 
 GROUPS = "physics=bob,carol; lab = dan"
 
@@ -100,3 +101,18 @@ def test_a_database_made_before_groups_gets_its_column_in_place_and_keeps_its_ho
     ana.access.share(ANA_S, group="physics")
     carol = ytqa.Library(tmp_path, store=postgres_database, embedder=model, user="carol")
     assert ids(carol) == [ANA_S] and [h.person for h in carol.access.holdings()] == ["ana"]
+
+
+def test_the_cli_shares_a_video_with_a_group_whose_members_list_it(where):
+    done = ytqa_cmd("share", ANA_S, "--group", "physics", "--user", "ana", *where, YTQA_GROUPS=GROUPS)
+    assert done.returncode == 0 and done.stdout.strip() == f"{ANA_S} is shared with the group physics"
+    assert ANA_S in listed(ytqa_cmd("list", "--user", "carol", *where, YTQA_GROUPS=GROUPS))
+    assert ANA_S not in listed(ytqa_cmd("list", "--user", "dan", *where, YTQA_GROUPS=GROUPS))
+    owners = ytqa_cmd("list", "--owners", "--user", "ana", *where, YTQA_GROUPS=GROUPS).stdout
+    assert "[ana (shared with physics)]" in owners
+
+
+def test_the_cli_refuses_an_unknown_group_in_words(where):
+    done = ytqa_cmd("share", ANA_S, "--group", "chemistry", "--user", "ana", *where, YTQA_GROUPS=GROUPS)
+    assert done.returncode == 1 and "no group called 'chemistry'" in done.stderr and "lab, physics" in done.stderr
+    assert ANA_S not in listed(ytqa_cmd("list", "--user", "bob", *where, YTQA_GROUPS=GROUPS))

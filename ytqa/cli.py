@@ -514,20 +514,28 @@ def cmd_list(args) -> int:
 
 
 def _owners(library, videos) -> dict[str, str]:
-    """Each video's holders in words: "ana, bob (shared)", or "everyone's" when nobody holds it."""
+    """Each video's holders in words: "ana, bob (shared)", "ana (shared with physics)", or
+    "everyone's" when nobody holds it."""
     held: dict[str, list] = {}
     for holding in library.access.holdings([v.video_id for v in videos]):
         held.setdefault(holding.video_id, []).append(holding)
-    return {v.video_id: ", ".join(h.person for h in held[v.video_id])
-            + (" (shared)" if any(h.shared for h in held[v.video_id]) else "") if v.video_id in held
-            else "everyone's" for v in videos}
+
+    def sharing(holdings) -> str:
+        groups = sorted({h.group for h in holdings if h.group is not None})
+        return (" (shared)" if any(h.shared for h in holdings)
+                else f" (shared with {', '.join(groups)})" if groups else "")
+
+    return {v.video_id: ", ".join(h.person for h in held[v.video_id]) + sharing(held[v.video_id])
+            if v.video_id in held else "everyone's" for v in videos}
 
 
 def cmd_share(args) -> int:
     library = _library(args)
     video_id = parse_video_id(args.video)
-    library.access.share(video_id, args.command == "share")
-    print(f"{video_id} is shared with everyone" if args.command == "share" else
+    group = getattr(args, "group", None)
+    library.access.share(video_id, args.command == "share", group)
+    print(f"{video_id} is shared with the group {group}" if group else
+          f"{video_id} is shared with everyone" if args.command == "share" else
           f"{video_id} is no longer shared: only the people who added it see it")
     return 0
 
@@ -711,10 +719,13 @@ def _library_commands(sub, config) -> None:
 
 def _people_commands(sub, config) -> None:
     """share, unshare and transfer: whose a video is, on a store many people use."""
-    for name, help_ in (("share", "let everyone on the store see a video you added"),
+    for name, help_ in (("share", "let everyone on the store (or a group) see a video you added"),
                         ("unshare", "make a video you shared private again")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("video", metavar="VIDEO")
+        if name == "share":
+            p.add_argument("--group", metavar="NAME", help="share with this group of YTQA_GROUPS only "
+                           "(its members see it), not with everyone")
         _common(p, config, model=False)
         p.set_defaults(run=cmd_share)
     p = sub.add_parser("transfer", help="give a video to another person (administrators only)")
@@ -730,7 +741,7 @@ _TEXT_ARGUMENTS = {
     "collection": "COLLECTION", "lang": "--lang", "search": "--search", "model": "--model",
     "models": "--models", "backends": "--backends", "store": "--store", "proxy": "--proxy",
     "webshare_username": "--webshare-username", "webshare_password": "--webshare-password",
-    "delay": "--delay", "chat_model": "--chat-model", "user": "--user", "person": "PERSON",
+    "delay": "--delay", "chat_model": "--chat-model", "user": "--user", "person": "PERSON", "group": "--group",
 }
 
 
