@@ -142,11 +142,16 @@ class Access:
         if not self._holds(held) and (not stored or not self.sees(held)):
             self.store.hold(video_id, self.person.name)
 
+    def removes_data(self, video_id: str, held: Sequence[Holding] | None = None) -> bool:
+        """Whether the person's delete removes the video's data for everyone (they are an
+        administrator, or the only one who holds it), not only their hold on it."""
+        held = self.store.holdings([video_id]) if held is None else held
+        return self.admin or (self._holds(held) and all(h.person == self.person.name for h in held))
+
     def remove(self, video_id: str) -> bool:
-        held = self.store.holdings([video_id])
-        if self.person is not None and not self.person.admin:
+        if not self.admin:
             held = self._check(video_id, "delete")
-            if any(h.person != self.person.name for h in held):
+            if not self.removes_data(video_id, held):
                 self.store.release(video_id, self.person.name)  # the others keep it
                 return True
         return self.store.remove(video_id)

@@ -46,13 +46,14 @@ def cancel_delete(state: PageState) -> None:
 
 
 def delete_stored(page: Page, video: str) -> None:
-    """Delete a video for everyone (a callback, after Yes): its jobs stopped first."""
+    """Delete a video (a callback, after Yes): for everyone, its jobs stopped first; or, when
+    others hold it too, from this visitor's library only, and their builds go on."""
     state = page.state
     state.confirm_delete = None
-    if not page.jobs.cancel_for(video):
-        state.delete_error = "This video is being indexed right now; try deleting it again in a moment."
-        return
     try:
+        if page.library.access.removes_data(video) and not page.jobs.cancel_for(video):
+            state.delete_error = "This video is being indexed right now; try deleting it again in a moment."
+            return
         page.library.delete(video)
     except ytqa.NotStored:
         pass  # another visitor deleted it first: what was asked for is done
@@ -65,8 +66,8 @@ def delete_stored(page: Page, video: str) -> None:
         state.forget_address_video()
 
 
-def rights(page: Page, videos: list) -> dict[str, tuple[bool, bool | None]]:
-    """For each video: whether this visitor may delete it, and whether it is shared (None: they
+def rights(page: Page, videos: list) -> dict[str, tuple[bool, object]]:
+    """For each video: whether this visitor may delete it, and their hold on it (None: they
     do not hold it, so it is not theirs to share). With no sign-in: everyone may delete."""
     if page.person is None:
         return {}
@@ -78,7 +79,7 @@ def rights(page: Page, videos: list) -> dict[str, tuple[bool, bool | None]]:
     for info in videos:
         holders = held.get(info.video_id, [])
         mine = [h for h in holders if h.person == page.person]
-        found[info.video_id] = (admin or bool(mine), mine[0].shared if mine else None)
+        found[info.video_id] = (admin or bool(mine), mine[0] if mine else None)
     return found
 
 
@@ -90,18 +91,39 @@ def set_shared(page: Page, video: str) -> None:
         page.state.delete_error = app_words(in_words(error))
 
 
-def entry(page: Page, info, may: tuple[bool, bool | None] = (True, None)) -> None:
+def set_group(page: Page, video: str) -> None:
+    """The group box (a callback): this visitor's video shared with the group named, or with
+    no one when emptied; a group the server does not name is refused in words, the box as it was."""
+    group = " ".join(str(st.session_state.get(f"group-{video}") or "").split())
+    try:
+        page.library.access.share(video, bool(group), group or None)
+    except ytqa.YtqaError as error:
+        page.state.delete_error = app_words(in_words(error))
+        del st.session_state[f"group-{video}"]  # drawn again from what is stored
+
+
+def sharing(page: Page, video: str, holding) -> None:
+    """Share with everyone (a toggle), else with a group the visitor names (when the server
+    names groups): for a video this visitor holds."""
+    st.toggle("Shared with everyone", value=holding.shared, key=f"share-{video}",
+              on_change=set_shared, args=(page, video))
+    if page.config.groups and not holding.shared:
+        st.text_input("Shared with a group", value=holding.group or "", key=f"group-{video}",
+                      placeholder="a group's name (empty: no group)", max_chars=60,
+                      on_change=set_group, args=(page, video))
+
+
+def entry(page: Page, info, may: tuple[bool, object] = (True, None)) -> None:
     """One stored video: its title (marked when open), its facts, Open and Delete (for who may),
     and Share (for who holds it, when people sign in)."""
     label = info.title or info.video_id
-    may_delete, shared = may
+    may_delete, holding = may
     with st.container(border=True, key=f"video-{info.video_id}"):
         mark = "▶ " if info.video_id == page.state.video else ""
         st.markdown(f"**{mark}{safe(label)}**" + (" (open)" if mark else ""))
         st.caption(safe(facts(info)))
-        if shared is not None:
-            st.toggle("Shared with everyone", value=shared, key=f"share-{info.video_id}",
-                      on_change=set_shared, args=(page, info.video_id))
+        if holding is not None:
+            sharing(page, info.video_id, holding)
         if page.state.confirm_delete == info.video_id and may_delete:
             st.caption(safe(f"Delete {label} for everyone using this server?" if page.person is None
                             else f"Delete {label} from your library?"))
@@ -129,7 +151,7 @@ def listing(page: Page, total: int) -> tuple[list, str]:
                                  key="library_page") if matches > PAGE else 1
         if not total:
             st.caption("Videos anyone indexes appear here." if page.person is None
-                       else "Videos you add, and those shared with everyone, appear here.")
+                       else "Videos you add, and those shared with everyone or your groups, appear here.")
         elif total > PAGE:
             st.caption(f"{matches} of {total} videos" if find else f"{total} videos")
         return page.library.videos(offset=(number - 1) * PAGE, limit=PAGE, search=find or None), find

@@ -17,7 +17,7 @@ from .words import safe
 ONE_LIBRARY = ("One library for everyone. Shared by everyone using this server: the videos here, and what "
                "they say, are visible to every visitor, who can also delete them.")
 SIGN_IN = ("This server keeps a library for each person: sign in to see yours, and the videos others "
-           "share with everyone.")
+           "share with everyone or with your groups.")
 
 
 def asked() -> bool:
@@ -56,5 +56,6 @@ def sidebar(person: str | None) -> None:
         st.caption(ONE_LIBRARY + " (Your questions are yours: they are kept under this page's address, a "
                    "private key; share a moment's Link, not the address.)")
         return
-    st.caption(safe(f"Signed in as {person}: your videos, and those shared with everyone on this server."))
+    st.caption(safe(f"Signed in as {person}: your videos, and those shared with everyone on this server "
+                    "or with a group you are in."))
     st.button("Sign out", key="sign_out", on_click=st.logout)
