@@ -360,3 +360,141 @@ def test_damage_to_a_stored_row_heals_or_is_named(postgres_url, built_database, 
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- whose is what: people.json and ytqa_holdings, damaged ------------------------------------
+
+#: ana holds the target privately; bob holds the other video, shared with his group.
+PEOPLE = {"YTQA_GROUPS": "physics=bob,carol"}
+PEOPLE_KINDS = ("people.json", ".people.lock")
+
+
+def held_by_people(library_of) -> None:
+    library_of("ana").index(TARGET, transcript_file=transcript_file(TARGET))
+    library_of("bob").index(OTHER, transcript_file=transcript_file(OTHER))
+    library_of("bob").access.share(OTHER, group="physics")
+
+
+@pytest.fixture(scope="module")
+def built_with_people(tmp_path_factory, embedder, transcripts):
+    base = tmp_path_factory.mktemp("people") / "data"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("YTQA_GROUPS", PEOPLE["YTQA_GROUPS"])
+        held_by_people(lambda name: ytqa.Library(base, embedder=embedder, user=name))
+    return base
+
+
+def what_people_do(capsys, library_of, *place, others_held=True) -> None:
+    """Each person's list, question over all videos, re-index and delete of what is theirs (and
+    carol's try at ana's): a result or a named error each, never a traceback or a hang.
+    ``others_held``: the other video's holdings were not damaged (bob and carol list it)."""
+    for name in ("ana", "bob", "carol"):
+        code, out, _ = cli(capsys, "list", "--owners", "--user", name, *place)
+        if code == 0 and others_held:
+            assert OTHER in out or name == "ana"  # bob's, and his group's: never hidden from them
+        everywhere = named_or(library_of(name).ask_all, QUESTION[OTHER], k=5)
+        if not isinstance(everywhere, ytqa.YtqaError):
+            assert_own_answers(everywhere, vocabulary_of_both())
+    named_or(library_of("carol").delete, TARGET)
+    named_or(library_of("ana").index, TARGET, transcript_file=transcript_file(TARGET))
+    named_or(library_of("ana").delete, TARGET)
+
+
+def vocabulary_of_both() -> dict[str, set[str]]:
+    return {v: words(" ".join(line.text for line in ytqa.load_transcript_file(transcript_file(v), v).lines))
+            for v in (TARGET, OTHER)}
+
+
+def assert_other_untouched(library) -> None:
+    """The other video's transcript and answers are as they were."""
+    assert library.stored_transcript(OTHER) == ytqa.load_transcript_file(transcript_file(OTHER), OTHER)
+    assert_own_answers(library.ask(OTHER, QUESTION[OTHER]), vocabulary_of_both(), OTHER)
+
+
+PEOPLE_CASES = [(k, d) for k in PEOPLE_KINDS for d in DAMAGES if d != "swapped"]
+
+
+@pytest.mark.parametrize("kind,damage", PEOPLE_CASES, ids=[f"{k}-{d}" for k, d in PEOPLE_CASES])
+def test_damage_to_the_list_of_holders_is_named_and_leaves_the_other_videos_data(built_with_people, tmp_path,
+                                                                                embedder, capsys, monkeypatch,
+                                                                                kind, damage):
+    if damage == "wrong_types" and kind != "people.json":
+        pytest.skip("wrong JSON types: a JSON file's damage")
+    monkeypatch.setenv("YTQA_GROUPS", PEOPLE["YTQA_GROUPS"])
+    data = tmp_path / "data"
+    shutil.copytree(built_with_people, data, symlinks=True)
+    DAMAGES[damage](data / kind, None)
+    damaged = data / "people.json"
+    before = damaged.read_bytes() if damaged.is_file() and not damaged.is_symlink() else None
+
+    what_people_do(capsys, lambda name: ytqa.Library(data, embedder=embedder, user=name), "--data-dir", data)
+
+    assert_other_untouched(ytqa.Library(data, embedder=embedder))
+    readable = named_or(ytqa.Library(data, embedder=embedder).access.holdings, [OTHER])
+    if kind == "people.json" and damage != "missing" and isinstance(readable, ytqa.YtqaError):
+        assert isinstance(readable, ytqa.StoreDamaged) and "people.json" in str(readable)
+        after = damaged.read_bytes() if damaged.is_file() and not damaged.is_symlink() else None
+        assert after == before  # named, never written over: it is there to be restored
+    elif damage != "missing" or kind != "people.json":
+        assert [(h.person, h.group) for h in readable] == [("bob", "physics")]
+
+
+HOLDING_DAMAGES = {
+    # damage: what is done to the target video's holding rows
+    "missing": "DELETE FROM ytqa_holdings WHERE video_id = %(a)s",
+    "zeroed": "UPDATE ytqa_holdings SET person = '' WHERE video_id = %(a)s",
+    "truncated": "UPDATE ytqa_holdings SET person = left(person, 1) WHERE video_id = %(a)s",
+    "garbage": "UPDATE ytqa_holdings SET person = E'\\x01,\\n[' || repeat('x', 300), shared_group = E'\\x02;='"
+               " WHERE video_id = %(a)s",
+    "wrong_types": "UPDATE ytqa_holdings SET shared_group = repeat('z', 500) WHERE video_id = %(a)s",
+    "swapped": "UPDATE ytqa_holdings SET video_id = CASE video_id WHEN %(a)s THEN %(b)s ELSE %(a)s END "
+               "WHERE video_id IN (%(a)s, %(b)s)",
+}
+
+
+@pytest.fixture(scope="module")
+def built_database_with_people(postgres_url, embedder, transcripts):
+    import psycopg
+
+    name = f"ytqa_people_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    opened = []
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("YTQA_GROUPS", PEOPLE["YTQA_GROUPS"])
+        held_by_people(lambda person: opened.append(ytqa.Library(store=url, embedder=embedder, user=person))
+                       or opened[-1])
+    for library in opened:
+        library.store.close()
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("damage", HOLDING_DAMAGES)
+def test_damage_to_a_holding_row_is_never_a_traceback_and_leaves_the_other_videos_data(
+        postgres_url, built_database_with_people, embedder, capsys, monkeypatch, damage):
+    import psycopg
+
+    monkeypatch.setenv("YTQA_GROUPS", PEOPLE["YTQA_GROUPS"])
+    name = f"ytqa_case_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{built_database_with_people}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    opened = []
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(HOLDING_DAMAGES[damage], {"a": TARGET, "b": OTHER})
+        what_people_do(capsys, lambda person: opened.append(ytqa.Library(store=url, embedder=embedder,
+                                                                         user=person)) or opened[-1],
+                       "--store", url, others_held=damage != "swapped")
+        opened.append(ytqa.Library(store=url, embedder=embedder))
+        assert_other_untouched(opened[-1])
+        if damage != "swapped":
+            assert [(h.person, h.group) for h in opened[-1].access.holdings([OTHER])] == [("bob", "physics")]
+    finally:
+        for library in opened:
+            library.store.close()
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
