@@ -26,33 +26,40 @@ ANA, BOB = "ana@example.org", "bob@example.org"
 @contextlib.contextmanager
 def app_signing_in(tmp_path):
     """The app on a free port of 127.0.0.1, its secrets.toml naming the provider running here."""
+    with oidc.run_server_in_thread() as provider, \
+            serving_with_sign_in(tmp_path, provider, {"YTQA_DATA_DIR": str(tmp_path / "data")}) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving_with_sign_in(folder, provider, env):
+    """One app process on a free port of 127.0.0.1 with ``env`` added, signing visitors in
+    through ``provider`` (its secrets.toml written in ``folder``): its URL once it answers."""
     port = free_port()
-    with oidc.run_server_in_thread() as provider:
-        secrets = tmp_path / "secrets.toml"
-        secrets.write_text(f"""[auth]
+    secrets = folder / f"secrets-{port}.toml"
+    secrets.write_text(f"""[auth]
 redirect_uri = "http://127.0.0.1:{port}/oauth2callback"
 cookie_secret = "{os.urandom(24).hex()}"
 client_id = "ytqa"
 client_secret = "ytqa-secret"
 server_metadata_url = "http://localhost:{provider.server_port}/.well-known/openid-configuration"
 """)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats",
-             "false", "--secrets.files", str(secrets)],
-            cwd=ROOT, env={**os.environ, "YTQA_DATA_DIR": str(tmp_path / "data")},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 60
-            while not _answers(url + "/_stcore/health"):
-                if time.time() > deadline:
-                    pytest.fail("streamlit did not start within 60 s")
-                time.sleep(0.3)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats",
+         "false", "--secrets.files", str(secrets)],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while not _answers(url + "/_stcore/health"):
+            if time.time() > deadline:
+                pytest.fail("streamlit did not start within 60 s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def _answers(url) -> bool:
@@ -74,19 +81,25 @@ def shelf(tmp_path, embedder):
         yield url, browser, tmp_path / "data"
 
 
-def signed_in(browser, url, who):
-    """A new browser context (no cookie), signed in as ``who`` through the provider's form."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+def signed_in(browser, url, who, size=(1280, 900)):
+    """A new browser context (no cookie) of that size, signed in as ``who`` through the
+    provider's form."""
+    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
+    sign_in(page, url, who)
+    page.get_by_role("button", name="Open").first.wait_for(timeout=60_000)
+    time.sleep(1)
+    return page
+
+
+def sign_in(page, url, who):
+    """Through the sign-in screen and the provider's form, as ``who``."""
     page.goto(url)
     page.get_by_text("sign in to see yours").wait_for(timeout=60_000)
     assert page.get_by_label("YouTube link or video id").count() == 0  # nothing before signing in
     page.get_by_role("button", name="Sign in").click()
     page.locator("input[type=text][name=sub]").fill(who)
     page.get_by_role("button", name="Authorize").click()
-    page.get_by_text(f"Signed in as {who.split('@')[0]}").wait_for(timeout=60_000)  # "@" kept from linking
-    page.get_by_role("button", name="Open").first.wait_for(timeout=60_000)
-    time.sleep(1)
-    return page
+    page.get_by_text(f"Signed in as {who.split('@')[0]}").wait_for(state="attached", timeout=60_000)
 
 
 def sidebar_videos(page):

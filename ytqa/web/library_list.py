@@ -91,7 +91,7 @@ def set_shared(page: Page, video: str) -> None:
         page.state.delete_error = app_words(in_words(error))
 
 
-def set_group(page: Page, video: str) -> None:
+def set_group(page: Page, video: str, was: str) -> None:
     """The group box (a callback): this visitor's video shared with the group named, or with
     no one when emptied; a group the server does not name is refused in words, the box as it was."""
     group = " ".join(str(st.session_state.get(f"group-{video}") or "").split())
@@ -99,7 +99,7 @@ def set_group(page: Page, video: str) -> None:
         page.library.access.share(video, bool(group), group or None)
     except ytqa.YtqaError as error:
         page.state.delete_error = app_words(in_words(error))
-        del st.session_state[f"group-{video}"]  # drawn again from what is stored
+        st.session_state[f"group-{video}"] = was  # the box says what is stored
 
 
 def sharing(page: Page, video: str, holding) -> None:
@@ -108,9 +108,9 @@ def sharing(page: Page, video: str, holding) -> None:
     st.toggle("Shared with everyone", value=holding.shared, key=f"share-{video}",
               on_change=set_shared, args=(page, video))
     if page.config.groups and not holding.shared:
-        st.text_input("Shared with a group", value=holding.group or "", key=f"group-{video}",
-                      placeholder="a group's name (empty: no group)", max_chars=60,
-                      on_change=set_group, args=(page, video))
+        st.session_state.setdefault(f"group-{video}", holding.group or "")
+        st.text_input("Shared with a group", key=f"group-{video}", placeholder="a group's name (empty: no group)",
+                      max_chars=60, on_change=set_group, args=(page, video, holding.group or ""))
 
 
 def entry(page: Page, info, may: tuple[bool, object] = (True, None)) -> None:
