@@ -101,7 +101,8 @@ def library_in_view(page):
     if page.viewport_size["width"] < 640 and page.get_by_test_id("stExpandSidebarButton").is_visible():
         page.get_by_test_id("stExpandSidebarButton").click()
     page.get_by_test_id("stSidebar").get_by_text("Signed in as").wait_for(timeout=60_000)
-    time.sleep(1)  # the list is drawn last
+    page.locator(f".st-key-video-{DANS}").wait_for(timeout=60_000)  # everyone's: in every list, drawn last
+    time.sleep(1)
 
 
 def listed(page):
@@ -158,3 +159,62 @@ def shared_with(database, folder, video, group):
             time.sleep(0.3)
     finally:
         library.store.close()
+
+
+class Forgery:
+    """Between ana's page and its server (the app's websocket): once armed, her click on Yes
+    for her own video is rewritten into the request for another's, the widget's id forged
+    exactly as Streamlit computes it (checked against her own button's)."""
+
+    def __init__(self, mine: str, theirs: str):
+        self.mine, self.theirs, self.armed, self.sent, self.unforgeable = mine, theirs, False, [], []
+
+    def route(self, ws) -> None:
+        server = ws.connect_to_server()
+
+        def outgoing(message):
+            pattern = rb"\$\$ID-[0-9a-f]{32}-confirm-delete-" + re.escape(self.mine.encode())
+            if self.armed and isinstance(message, bytes) and (found := re.search(pattern, message)):
+                forged = self.forged(found.group(0).decode())
+                message = message.replace(found.group(0), forged.encode())  # as long: the frame holds
+                self.sent.append(forged)
+            server.send(message)
+
+        ws.on_message(outgoing)
+        server.on_message(lambda message: ws.send(message))
+
+    def forged(self, original: str) -> str:
+        from streamlit.elements.lib.utils import _compute_element_id
+        from streamlit.util import calc_hash
+
+        for script in {str(ROOT / "app.py"), os.path.realpath(ROOT / "app.py")}:
+            page = calc_hash(script)
+            if _compute_element_id("button", f"confirm-delete-{self.mine}", active_script_hash=page) == original:
+                return _compute_element_id("button", f"confirm-delete-{self.theirs}", active_script_hash=page)
+        self.unforgeable.append(original)
+        return original
+
+
+def test_a_crafted_request_to_delete_another_persons_video_is_refused(servers, visitors):
+    one, two, _, folder, database = servers
+    forgery = Forgery(ANAS, DANS)
+    ana = visitors(one, ANA, WIDE, before=lambda page: page.route_web_socket(re.compile(r"/_stcore/stream"),
+                                                                            forgery.route))
+    assert DANS in listed(ana) and deletable(ana) == [ANAS]  # dan's: seen, no Delete offered
+    ana.locator(f".st-key-video-{ANAS}").get_by_role("button", name="Delete").click()
+    yes = ana.get_by_role("button", name="Yes, delete")
+    yes.wait_for(timeout=30_000)
+    forgery.armed = True
+    yes.click()
+    deadline = time.time() + 30
+    while not forgery.sent and time.time() < deadline:
+        time.sleep(0.1)
+    assert forgery.unforgeable == [] and forgery.sent and forgery.sent[0].endswith(f"confirm-delete-{DANS}")
+    time.sleep(3)  # the server's answer to the forged request
+    everyone = ytqa.Library(folder, store=database, embedder=WordHashEmbedder())
+    try:
+        assert {ANAS, DANS} <= set(everyone.store.video_ids())
+        assert [h.person for h in everyone.access.holdings([DANS])] == [DAN]
+    finally:
+        everyone.store.close()
+    assert DANS in listed(visitors(two, ERIN, PHONE))
