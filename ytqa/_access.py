@@ -47,6 +47,10 @@ class Person:
     #: The groups (of YTQA_GROUPS) they are in.
     groups: frozenset[str] = field(default_factory=frozenset)
 
+    def sees(self, held: Sequence[Holding]) -> bool:
+        """``sees``, for this person (what the file store filters its listings by)."""
+        return sees(self, held)
+
 
 def sees(person: Person, held: Sequence[Holding]) -> bool:
     """Whether ``person`` sees a video with these holdings (not an administrator's rights):

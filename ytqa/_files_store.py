@@ -33,7 +33,6 @@ import numpy as np
 
 from . import _storage as storage
 from ._chunking import Chunking
-from ._access import sees
 from ._files_people import PeopleFile
 from ._errors import DeleteIncomplete, DeletedWhileIndexing, StoreDamaged, StoredVideoDamaged, StoreUnavailable, VideoBusy
 from ._store import (
@@ -574,7 +573,7 @@ class FileStore:
         rows = [entries[v] for v in sorted(entries)]
         if visible_to is not None:
             held = self._people.by_video()
-            rows = [e for e in rows if sees(visible_to, held.get(e["video"]["video_id"], ()))]
+            rows = [e for e in rows if visible_to.sees(held.get(e["video"]["video_id"], ()))]
         if search:
             needle = search.casefold()
             rows = [e for e in rows if needle in e["video"]["video_id"].casefold()

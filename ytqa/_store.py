@@ -164,10 +164,13 @@ class Holding:
 
 
 class Viewer(Protocol):
-    """Who a listing is for (``_access.Person``): their name and the groups they are in."""
+    """Who a listing is for (``_access.Person``): their name, the groups they are in, and
+    whether they see a video with these holdings (``_access.sees``, the one rule)."""
 
     name: str
     groups: frozenset[str]
+
+    def sees(self, held: Sequence[Holding]) -> bool: ...
 
 
 @dataclass(frozen=True)
