@@ -411,15 +411,15 @@ def assert_other_untouched(library) -> None:
     assert_own_answers(library.ask(OTHER, QUESTION[OTHER]), vocabulary_of_both(), OTHER)
 
 
-PEOPLE_CASES = [(k, d) for k in PEOPLE_KINDS for d in DAMAGES if d != "swapped"]
+#: Swapped needs a second file of the kind (there is one list); wrong JSON types, a JSON file.
+PEOPLE_CASES = [(k, d) for k in PEOPLE_KINDS for d in DAMAGES
+                if d != "swapped" and (d != "wrong_types" or k == "people.json")]
 
 
 @pytest.mark.parametrize("kind,damage", PEOPLE_CASES, ids=[f"{k}-{d}" for k, d in PEOPLE_CASES])
 def test_damage_to_the_list_of_holders_is_named_and_leaves_the_other_videos_data(built_with_people, tmp_path,
                                                                                 embedder, capsys, monkeypatch,
                                                                                 kind, damage):
-    if damage == "wrong_types" and kind != "people.json":
-        pytest.skip("wrong JSON types: a JSON file's damage")
     monkeypatch.setenv("YTQA_GROUPS", PEOPLE["YTQA_GROUPS"])
     data = tmp_path / "data"
     shutil.copytree(built_with_people, data, symlinks=True)
