@@ -6,6 +6,8 @@ nothing is ever unpickled)::
     ytqa_videos          one row a video: its listing columns and its transcript (JSON)
     ytqa_indexes         one row an index: key, video, family, its IndexInfo and chunking (JSON)
     ytqa_holdings        one row a person's hold on a video (shared or not); gone with the video
+    ytqa_records         the shared records beside the videos: collections, histories
+                         (kind, key, body jsonb; ``_postgres_records``)
     ytqa_vectors_<dim>   every chunk and sentence vector, one table per vector size: a
                          LangChain ``PGVectorStore`` table with the video id, index key,
                          family, kind (chunk | sentence), position and start/end seconds as
@@ -39,6 +41,9 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from ._chunking import Chunking
+from ._postgres_records import TABLE as RECORDS_TABLE
+from ._postgres_records import PgRecords
+from ._postgres_records import create_table as create_records_table
 from ._errors import (DatabaseWentAway, DeletedWhileIndexing, ForeignTable, LockTimeout, StoredVideoDamaged,
                       StoreUnavailable, VideoBusy)
 from ._storage import LOCK_WAIT
@@ -196,6 +201,7 @@ class PostgresStore:
                 person TEXT NOT NULL,
                 shared BOOLEAN NOT NULL DEFAULT false,
                 PRIMARY KEY (video_id, person))""")
+            create_records_table(conn, self._t(RECORDS_TABLE))
 
     def _configure(self, conn) -> None:
         from pgvector.psycopg import register_vector
@@ -308,6 +314,10 @@ class PostgresStore:
             store.close()
             with self._psycopg.connect(self.url, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    def records(self, kind: str) -> PgRecords:
+        """The records of that kind (collections, histories), one row each in ytqa_records."""
+        return PgRecords(self, kind)
 
     # --- locks -------------------------------------------------------------------
 
