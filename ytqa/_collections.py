@@ -494,6 +494,19 @@ class Collections:
             return key
         return f"{key[:110]}.{hashlib.sha256(self.person.encode()).hexdigest()[:8]}"
 
+    def may_change(self, saved: SavedCollection) -> bool:
+        """Whether the person may sync, index, share or remove it."""
+        return self.access is None or self.access.may_change_collection(saved.owner)
+
+    def visible(self, key: str) -> SavedCollection | None:
+        """The collection of that key, if the person sees it."""
+        saved = self.store.load(key)
+        return saved if saved is not None and self._sees(saved) else None
+
+    def known(self, listing: Collection) -> SavedCollection | None:
+        """A listed playlist or channel as the person added it (or sees it), if they did."""
+        return self.visible(self._key_for(listing))
+
     def share(self, name: str, shared: bool = True) -> SavedCollection:
         """The collection seen by everyone on the store, or again by its owner only."""
         saved = self._own(self.store.find(name), "share" if shared else "unshare")
