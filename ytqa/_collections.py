@@ -176,8 +176,7 @@ KEY = RECORD_KEY
 
 @functools.lru_cache(maxsize=1)
 def _schema():
-    """The schema of a collection file (pydantic, imported on first read: ``import ytqa``
-    stays fast). Strict: a number where a text belongs is refused, not converted."""
+    """A collection's schema (pydantic, imported on first read): strict, never converting."""
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
     text = Field(None, max_length=10_000)

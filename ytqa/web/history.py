@@ -17,8 +17,7 @@ from pathlib import Path
 
 from ytqa import MAX_QUESTION_CHARS, Moment, WrittenAnswer, format_timestamp, watch_url
 
-from .._errors import YtqaError
-from .._files_records import FileRecords
+from ytqa import FileRecords, YtqaError
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 #: Answers kept per video and videos per history (the oldest are dropped).
