@@ -16,7 +16,7 @@ import ytqa
 from conftest import ROOT
 from fake_model import WordHashEmbedder
 from test_access import ANA_S, BOBS, OLD, talk
-from test_browser import chromium, free_port
+from test_browser import ask, chromium, free_port
 
 oidc = pytest.importorskip("oidc_provider_mock", reason="needs oidc-provider-mock (pip install '.[test]')")
 pytest.importorskip("authlib", reason="st.login needs Authlib (pip install Authlib)")
@@ -74,17 +74,18 @@ def shelf(tmp_path, embedder):
         yield url, browser, tmp_path / "data"
 
 
-def signed_in(browser, url, who):
+def signed_in(browser, url, who, width=1280, address=""):
     """A new browser context (no cookie), signed in as ``who`` through the provider's form."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(url)
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.goto(url + address)
     page.get_by_text("sign in to see yours").wait_for(timeout=60_000)
     assert page.get_by_label("YouTube link or video id").count() == 0  # nothing before signing in
     page.get_by_role("button", name="Sign in").click()
     page.locator("input[type=text][name=sub]").fill(who)
     page.get_by_role("button", name="Authorize").click()
-    page.get_by_text(f"Signed in as {who.split('@')[0]}").wait_for(timeout=60_000)  # "@" kept from linking
-    page.get_by_role("button", name="Open").first.wait_for(timeout=60_000)
+    if width >= 1000:  # the sidebar is open
+        page.get_by_text(f"Signed in as {who.split('@')[0]}").wait_for(timeout=60_000)  # "@" kept from linking
+        page.get_by_role("button", name="Open").first.wait_for(timeout=60_000)
     time.sleep(1)
     return page
 
@@ -164,3 +165,18 @@ def test_on_a_server_with_sign_in_a_visitor_cannot_type_a_chat_model_billed_to_t
     ana.get_by_role("option").first.wait_for(timeout=10_000)
     offered = [o.inner_text() for o in ana.get_by_role("option").all()]
     assert offered and not any("Another chat model" in o for o in offered)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_persons_questions_follow_them_after_signing_out_into_a_new_browser(shelf, width):
+    url, browser, data = shelf
+    ana = signed_in(browser, url, ANA, width, address=f"/?v={ANA_S}")
+    ask(ana, "What did the lighthouse keeper paint?")
+    ana.context.close()  # signed out of this browser: its cookie and its address are gone
+    again = signed_in(browser, url, ANA, width, address=f"/?v={ANA_S}")  # another token in the address
+    again.get_by_test_id("stChatMessage").filter(has_text="What did the lighthouse keeper paint?").wait_for(
+        timeout=60_000)
+    bob = signed_in(browser, url, BOB, width, address=f"/?v={BOBS}")
+    bob.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
+    time.sleep(2)
+    assert bob.get_by_text("What did the lighthouse keeper paint?").count() == 0
