@@ -85,10 +85,13 @@ def test_on_files_the_layout_is_the_one_ytqa_always_had(tmp_path):
 # --- collections' owners -----------------------------------------------------------------
 
 
-def added_by(data_dir, embedder, user, admins=()):
+@pytest.fixture(autouse=True)
+def administrators(monkeypatch):
+    monkeypatch.setenv("YTQA_ADMINS", "root")
+
+
+def added_by(data_dir, embedder, user):
     library = ytqa.Library(data_dir, embedder=embedder, user=user)
-    if user is not None:
-        library.access.person = ytqa._access.Person(user, admin=user in admins)
     return ytqa.Collections(library, delay=0, youtube_dl=youtube_dl(listing("ytdlp_playlist.json")))
 
 
@@ -118,7 +121,7 @@ def test_only_the_owner_or_an_administrator_may_change_a_collection(tmp_path, em
         getattr(bob, action)(PLAYLIST_ID)
     assert str(refused.value).startswith(f"bob cannot {action} Cloud, hardware and history")
     assert "YTQA_ADMINS" in str(refused.value)
-    admin = added_by(tmp_path, embedder, "root", admins=("root",))
+    admin = added_by(tmp_path, embedder, "root")
     admin.remove(PLAYLIST_ID)
     assert added_by(tmp_path, embedder, "ana").all() == []
 

@@ -521,7 +521,7 @@ class Collections:
         key = self._key_for(listing)
         known = self.store.load(key)
         if known is not None:
-            self._own(known, "list again")
+            self._own(known, "add again")
 
         def change(saved):
             return _merge(saved, listing, source, languages, self.now(), key, self.person)[0]

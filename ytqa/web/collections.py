@@ -69,7 +69,7 @@ def scope_names(collections: ytqa.Collections) -> dict[str, str]:
     return {"": "The open video", **{c.key: f"{c.title} ({c.count('indexed')} videos)" for c in added}}
 
 
-def group(page: Page, saved: ytqa.SavedCollection) -> set:
+def group(page: Page, collections: ytqa.Collections, saved: ytqa.SavedCollection) -> set:
     """One playlist or channel in the sidebar, with its indexed videos; returns their ids."""
     state, shown = page.state, set()
     with st.expander(safe(saved.title)):
@@ -129,7 +129,7 @@ def sidebar(page: Page, collections: ytqa.Collections) -> set:
     try:
         shown = set()
         for saved in collections.all():
-            shown |= group(page, saved)
+            shown |= group(page, collections, saved)
         return shown
     except Exception as error:  # a damaged collection file must not take the page down
         say("error", in_words(error))
