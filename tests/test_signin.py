@@ -77,7 +77,7 @@ def shelf(tmp_path, embedder):
 def signed_in(browser, url, who, width=1280, address=""):
     """A new browser context (no cookie), signed in as ``who`` through the provider's form."""
     page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-    page.goto(url + address)
+    page.goto(url)
     page.get_by_text("sign in to see yours").wait_for(timeout=60_000)
     assert page.get_by_label("YouTube link or video id").count() == 0  # nothing before signing in
     page.get_by_role("button", name="Sign in").click()
@@ -86,6 +86,10 @@ def signed_in(browser, url, who, width=1280, address=""):
     if width >= 1000:  # the sidebar is open
         page.get_by_text(f"Signed in as {who.split('@')[0]}").wait_for(timeout=60_000)  # "@" kept from linking
         page.get_by_role("button", name="Open").first.wait_for(timeout=60_000)
+    if address:  # the provider sends the browser back to the app's own address: go on from there
+        page.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
+        page.goto(url + address)
+        page.locator("[data-testid=stChatInputTextArea]:not([disabled])").wait_for(timeout=120_000)
     time.sleep(1)
     return page
 
@@ -177,6 +181,27 @@ def test_a_persons_questions_follow_them_after_signing_out_into_a_new_browser(sh
     again.get_by_test_id("stChatMessage").filter(has_text="What did the lighthouse keeper paint?").wait_for(
         timeout=60_000)
     bob = signed_in(browser, url, BOB, width, address=f"/?v={BOBS}")
-    bob.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
-    time.sleep(2)
     assert bob.get_by_text("What did the lighthouse keeper paint?").count() == 0
+
+
+def test_a_persons_playlist_is_theirs_in_the_page_until_they_share_it(shelf):
+    from fakes import PLAYLIST_URL, listing, youtube_dl
+
+    url, browser, data = shelf
+    ytqa.Collections(ytqa.Library(data, user=ANA), youtube_dl=youtube_dl(listing("ytdlp_playlist.json"))).add(
+        PLAYLIST_URL)
+    title = "Cloud, hardware and history: a test course"
+    bob = signed_in(browser, url, BOB)
+    assert bob.get_by_test_id("stSidebar").get_by_text(title).count() == 0
+    ana = signed_in(browser, url, ANA)
+    ana.get_by_test_id("stSidebar").get_by_text(title).click()
+    ana.get_by_text("Yours, private.").wait_for(timeout=30_000)
+    ana.get_by_role("button", name="Share with everyone").click()
+    deadline = time.time() + 30
+    while not ytqa.Collections(ytqa.Library(data, user=BOB)).all() and time.time() < deadline:
+        time.sleep(0.3)
+    bob = signed_in(browser, url, BOB)
+    bob.get_by_test_id("stSidebar").get_by_text(title).click()
+    bob.get_by_text("shared with everyone.").wait_for(timeout=30_000)
+    assert bob.get_by_role("button", name="Sync").is_disabled()  # only ana (or an administrator) syncs it
+    assert bob.get_by_role("button", name="Share with everyone").count() == 0
