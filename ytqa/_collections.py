@@ -31,7 +31,7 @@ from ._errors import InvalidLink
 from ._files import shown_name
 from ._transcript import clean_text, clean_title
 from ._links import Link, parse_link
-from ._store import RECORD_KEY, valid_key  # noqa: F401 (valid_key: ytqa's name for it here)
+from ._store import RECORD_KEY
 from ._ytdlp import Collection, YoutubeDLFactory, list_collection
 
 FORMAT = 1
@@ -254,7 +254,7 @@ class CollectionStore:
         if self.skipped.get(where) != why:
             self.skipped[where] = why
             if self.notice is not None:
-                thing = "that file" if isinstance(self.records, _file_records()) else "that row"
+                thing = "that file" if hasattr(self.records, "strays") else "that row"  # files name strays
                 self.notice(f"warning: skipped {shown_name(where)}: {why}; fix or delete {thing} "
                             "(ytqa add LINK lists the playlist or channel again)")
 
@@ -327,12 +327,6 @@ def _records_of(library):
     if hasattr(store, "records"):
         return store.records("collections")
     return library.data_dir
-
-
-def _file_records():
-    from ._files_records import FileRecords
-
-    return FileRecords
 
 
 def _same(saved: SavedCollection, link: Link) -> bool:
