@@ -498,3 +498,133 @@ def test_damage_to_a_holding_row_is_never_a_traceback_and_leaves_the_other_video
             library.store.close()
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- the store's records: collections and histories, damaged --------------------------------
+
+from fakes import CHANNEL_URL, PLAYLIST_ID, PLAYLIST_URL, listing, youtube_dl  # noqa: E402
+from ytqa.web.history import Answer, History  # noqa: E402
+
+CHANNEL_KEY = "UCpIn7ox7j7bH_OFj7tYouOQ"
+TOKEN, OTHER_TOKEN = "t" * 24, "u" * 24
+
+
+def with_records(library) -> None:
+    """Two collections and two visitors' histories, as the CLI and the app write them."""
+    for name, url in (("ytdlp_playlist.json", PLAYLIST_URL), ("ytdlp_channel.json", CHANNEL_URL)):
+        ytqa.Collections(library, delay=0, youtube_dl=youtube_dl(listing(name))).add(url)
+    for token, video in ((TOKEN, TARGET), (OTHER_TOKEN, OTHER)):
+        History(library.store.records("histories"), token).add(Answer(QUESTION[video], video))
+
+
+def collections_heal_or_are_named(capsys, library, *where, damage="") -> None:
+    """``ytqa collections`` lists the undamaged one (and names the damaged, or heals it, unless it is
+    gone); adding the damaged one again writes it anew. Swapped, both are damaged: both named."""
+    def listed_or_named(key, out, err):
+        return key in out or f"{key}" in err and "skipped" in err
+
+    code, out, err = cli(capsys, "collections", *where)
+    assert code == 0 and listed_or_named(CHANNEL_KEY, out, err), (out, err)
+    assert CHANNEL_KEY in out or damage == "swapped", (out, err)
+    assert damage in ("missing", "null") or listed_or_named(PLAYLIST_ID, out, err), (out, err)
+    again = named_or(ytqa.Collections(library, delay=0, youtube_dl=youtube_dl(listing("ytdlp_playlist.json")))
+                     .add, PLAYLIST_URL)
+    if isinstance(again, ytqa.YtqaError):  # a lock that is not a file: named with the fix
+        assert isinstance(again, ytqa.StoreDamaged), again
+        return
+    code, out, err = cli(capsys, "collections", *where)
+    assert PLAYLIST_ID in out and listed_or_named(CHANNEL_KEY, out, err), (out, err)
+    assert f"{PLAYLIST_ID}.json" not in err, err
+
+
+def histories_heal_or_keep_the_page(library, damage) -> None:
+    records = library.store.records("histories")
+    damaged = bounded(History, records, TOKEN)  # never raises: empty, or what could be read
+    bounded(damaged.add, Answer("and then?", TARGET))
+    if damage != "swapped":  # swapped, the other is damaged too
+        assert [a.question for a in History(records, OTHER_TOKEN).answers(OTHER)] == [QUESTION[OTHER]]
+    if damaged.saved:
+        assert "and then?" in [a.question for a in History(records, TOKEN).answers(TARGET)]
+
+
+RECORD_FILES = {"collection": f"collections/{PLAYLIST_ID}.json", "collection lock": f"collections/.{PLAYLIST_ID}.lock",
+                "history": f"app/histories/{TOKEN}.json", "history lock": f"app/histories/.{TOKEN}.lock"}
+SWAP_WITH = {"collection": f"collections/{CHANNEL_KEY}.json", "history": f"app/histories/{OTHER_TOKEN}.json"}
+RECORD_CASES = [(k, d) for k in RECORD_FILES for d in DAMAGES
+                if not (k.endswith("lock") and d in ("wrong_types", "swapped"))]
+
+
+@pytest.fixture(scope="module")
+def built_records(tmp_path_factory, embedder):
+    base = tmp_path_factory.mktemp("records") / "data"
+    with_records(ytqa.Library(base, embedder=embedder))
+    assert all((base / path).is_file() for path in RECORD_FILES.values())
+    return base
+
+
+@pytest.mark.parametrize("kind,damage", RECORD_CASES, ids=[f"{k}-{d}" for k, d in RECORD_CASES])
+def test_damage_to_a_record_file_heals_or_is_named_and_the_others_stay(built_records, tmp_path, embedder, capsys,
+                                                                       kind, damage):
+    data = tmp_path / "data"
+    shutil.copytree(built_records, data, symlinks=True)
+    other = SWAP_WITH.get(kind)
+    DAMAGES[damage](data / RECORD_FILES[kind], data / other if other else None)
+    library = ytqa.Library(data, embedder=embedder)
+    if kind.startswith("collection"):
+        collections_heal_or_are_named(capsys, library, "--data-dir", data, damage=damage)
+    else:
+        histories_heal_or_keep_the_page(library, damage)
+
+
+RECORD_ROW_DAMAGES = {
+    "missing": "DELETE FROM ytqa_records WHERE kind = %(kind)s AND key = %(key)s",
+    "null": "UPDATE ytqa_records SET body = NULL WHERE kind = %(kind)s AND key = %(key)s",
+    "a text": """UPDATE ytqa_records SET body = '"garbage"'::jsonb WHERE kind = %(kind)s AND key = %(key)s""",
+    "wrong_types": "UPDATE ytqa_records SET body = %(wrong)s::jsonb WHERE kind = %(kind)s AND key = %(key)s",
+    "swapped": """UPDATE ytqa_records t SET body = o.body FROM ytqa_records o
+                  WHERE t.kind = %(kind)s AND t.key = %(key)s AND o.kind = %(kind)s AND o.key = %(other)s""",
+}
+ROW_RECORDS = {"collection": ("collections", PLAYLIST_ID, CHANNEL_KEY), "history": ("histories", TOKEN, OTHER_TOKEN)}
+RECORD_ROW_CASES = [(k, d) for k in ROW_RECORDS for d in RECORD_ROW_DAMAGES]
+
+
+@pytest.fixture(scope="module")
+def built_records_database(postgres_url, embedder):
+    import psycopg
+
+    name = f"ytqa_records_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    library = ytqa.Library(store=postgres_url.rsplit("/", 1)[0] + "/" + name, embedder=embedder)
+    with_records(library)
+    library.store.close()
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("kind,damage", RECORD_ROW_CASES, ids=[f"{k}-{d}" for k, d in RECORD_ROW_CASES])
+def test_damage_to_a_record_row_heals_or_is_named_and_the_others_stay(postgres_url, built_records_database,
+                                                                      embedder, capsys, kind, damage):
+    import psycopg
+
+    name = f"ytqa_case_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{built_records_database}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        records_kind, key, other = ROW_RECORDS[kind]
+        with psycopg.connect(url, autocommit=True) as conn:
+            body = conn.execute("SELECT body FROM ytqa_records WHERE kind = %s AND key = %s",
+                                (records_kind, key)).fetchone()[0]
+            conn.execute(RECORD_ROW_DAMAGES[damage], {"kind": records_kind, "key": key, "other": other,
+                                                      "wrong": json.dumps(_wrong(body, 0))})
+        library = ytqa.Library(store=url, embedder=embedder)
+        if kind == "collection":
+            collections_heal_or_are_named(capsys, library, "--store", url, damage=damage)
+        else:
+            histories_heal_or_keep_the_page(library, damage)
+        library.store.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -16,7 +16,7 @@ import ytqa
 from conftest import ROOT
 from fake_model import WordHashEmbedder
 from test_access import ANA_S, BOBS, OLD, talk
-from test_browser import chromium, free_port
+from test_browser import ask, chromium, free_port
 
 oidc = pytest.importorskip("oidc_provider_mock", reason="needs oidc-provider-mock (pip install '.[test]')")
 pytest.importorskip("authlib", reason="st.login needs Authlib (pip install Authlib)")
@@ -81,12 +81,18 @@ def shelf(tmp_path, embedder):
         yield url, browser, tmp_path / "data"
 
 
-def signed_in(browser, url, who, size=(1280, 900)):
-    """A new browser context (no cookie) of that size, signed in as ``who`` through the
-    provider's form."""
+def signed_in(browser, url, who, size=(1280, 900), address="", width=None):
+    """A new browser context (no cookie) of that size (or ``width`` x 900), signed in as ``who``
+    through the provider's form; with ``address``, gone on to the app's page at that address."""
+    size = (width, 900) if width else size
     page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
     sign_in(page, url, who)
-    page.get_by_role("button", name="Open").first.wait_for(timeout=60_000)
+    if address:  # the provider sends the browser back to the app's own address: go on from there
+        page.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
+        page.goto(url + address)
+        page.locator("[data-testid=stChatInputTextArea]:not([disabled])").wait_for(timeout=120_000)
+    else:
+        page.get_by_role("button", name="Open").first.wait_for(timeout=60_000)
     time.sleep(1)
     return page
 
@@ -177,3 +183,39 @@ def test_on_a_server_with_sign_in_a_visitor_cannot_type_a_chat_model_billed_to_t
     ana.get_by_role("option").first.wait_for(timeout=10_000)
     offered = [o.inner_text() for o in ana.get_by_role("option").all()]
     assert offered and not any("Another chat model" in o for o in offered)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_persons_questions_follow_them_after_signing_out_into_a_new_browser(shelf, width):
+    url, browser, data = shelf
+    ana = signed_in(browser, url, ANA, width, address=f"/?v={ANA_S}")
+    ask(ana, "What did the lighthouse keeper paint?")
+    ana.context.close()  # signed out of this browser: its cookie and its address are gone
+    again = signed_in(browser, url, ANA, width, address=f"/?v={ANA_S}")  # another token in the address
+    again.get_by_test_id("stChatMessage").filter(has_text="What did the lighthouse keeper paint?").wait_for(
+        timeout=60_000)
+    bob = signed_in(browser, url, BOB, width, address=f"/?v={BOBS}")
+    assert bob.get_by_text("What did the lighthouse keeper paint?").count() == 0
+
+
+def test_a_persons_playlist_is_theirs_in_the_page_until_they_share_it(shelf):
+    from fakes import PLAYLIST_URL, listing, youtube_dl
+
+    url, browser, data = shelf
+    ytqa.Collections(ytqa.Library(data, user=ANA), youtube_dl=youtube_dl(listing("ytdlp_playlist.json"))).add(
+        PLAYLIST_URL)
+    title = "Cloud, hardware and history: a test course"
+    bob = signed_in(browser, url, BOB)
+    assert bob.get_by_test_id("stSidebar").get_by_text(title).count() == 0
+    ana = signed_in(browser, url, ANA)
+    ana.get_by_test_id("stSidebar").get_by_text(title).click()
+    ana.get_by_text("Yours, private.").wait_for(timeout=30_000)
+    ana.get_by_role("button", name="Share with everyone").click()
+    deadline = time.time() + 30
+    while not ytqa.Collections(ytqa.Library(data, user=BOB)).all() and time.time() < deadline:
+        time.sleep(0.3)
+    bob = signed_in(browser, url, BOB)
+    bob.get_by_test_id("stSidebar").get_by_text(title).click()
+    bob.get_by_text("shared with everyone.").wait_for(timeout=30_000)
+    assert bob.get_by_role("button", name="Sync").is_disabled()  # only ana (or an administrator) syncs it
+    assert bob.get_by_role("button", name="Share with everyone").count() == 0

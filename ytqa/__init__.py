@@ -66,6 +66,8 @@ from ._errors import (
     BadSetting,
     CannotWrite,
     CollectionBlocked,
+    CollectionEveryones,
+    CollectionNotYours,
     CollectionUnavailable,
     DeletedWhileIndexing,
     DeleteIncomplete,
@@ -89,6 +91,7 @@ from ._errors import (
     NotYours,
     NothingIndexed,
     PoTokenRequired,
+    RecordDamaged,
     StoreDamaged,
     StoreUnavailable,
     DatabaseWentAway,
@@ -128,7 +131,8 @@ from ._registry import Registry
 from ._language import question_language
 from ._search import MAX_QUESTION_CHARS, Moment, SearchSettings, VideoIndex
 from ._access import Access, Person, person_named
-from ._store import STORES, Holding, Store, register_store
+from ._files_records import FileRecords
+from ._store import STORES, Holding, Records, Store, open_store, register_store
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube
 from ._ytdlp import Collection, CollectionVideo, list_collection

@@ -120,6 +120,15 @@ class Access:
     def sees(self, held: Sequence[Holding]) -> bool:
         return self.admin or sees(self.person, held)
 
+    def sees_collection(self, owner: str | None, shared: bool) -> bool:
+        """Whether the person sees a collection (playlist, channel) added by ``owner`` (None:
+        everyone's), shared or not: the rule of videos, as if the owner held it."""
+        return self.sees([] if owner is None else [Holding(f"collection:{owner}", owner, shared)])
+
+    def may_change_collection(self, owner: str | None) -> bool:
+        """Whether the person may delete, sync or share a collection ``owner`` added."""
+        return self.admin or owner == self.person.name
+
     def _check(self, video_id: str, action: str) -> list[Holding]:
         """The video's holdings, when the person may ``action`` it; else ``NotYours``
         (``NotStored`` for a video they do not see: another's private video is not named)."""

@@ -17,21 +17,21 @@ it left off; a video already indexed is never fetched or embedded again.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
 import re
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from . import _errors as errors
-from . import _storage as storage
 from ._config import Config
 from ._errors import InvalidLink
 from ._files import shown_name
 from ._transcript import clean_text, clean_title
 from ._links import Link, parse_link
+from ._store import RECORD_KEY
 from ._ytdlp import Collection, YoutubeDLFactory, list_collection
 
 FORMAT = 1
@@ -123,6 +123,9 @@ class SavedCollection:
     added: float = 0.0
     updated: float = 0.0
     listed: float = 0.0
+    #: The person who added it (None: everyone's), and whether they share it with everyone.
+    owner: str | None = None
+    shared: bool = False
 
     def count(self, state: str) -> int:
         return sum(1 for v in self.videos if v.state == state)
@@ -168,17 +171,12 @@ class SavedCollection:
 
 #: What a collection's key (its file name, without .json) may be: no separator, no
 #: leading dot (lock files), so a key can only name a file inside ``data/collections``.
-KEY = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,119}")
-
-
-def valid_key(key) -> bool:
-    return isinstance(key, str) and KEY.fullmatch(key) is not None
+KEY = RECORD_KEY
 
 
 @functools.lru_cache(maxsize=1)
 def _schema():
-    """The schema of a collection file (pydantic, imported on first read: ``import ytqa``
-    stays fast). Strict: a number where a text belongs is refused, not converted."""
+    """A collection's schema (pydantic, imported on first read): strict, never converting."""
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
     text = Field(None, max_length=10_000)
@@ -213,6 +211,8 @@ def _schema():
         added: float = seconds
         updated: float = seconds
         listed: float = seconds
+        owner: str | None = Field(None, min_length=1, max_length=200)
+        shared: bool = False
 
     class Schema:
         @staticmethod
@@ -228,87 +228,76 @@ def _schema():
 
 
 class CollectionStore:
-    """The added collections, one JSON file each under ``data/collections/``.
+    """The added collections: the store's records of kind "collections" (one JSON file each
+    under ``data/collections/`` on files, one row each on PostgreSQL).
 
-    Every path it writes or deletes is ``<folder>/<key>.json`` for a key checked by
-    :data:`KEY`, never a path read from a file. A file that is not a collection (ill-typed,
-    or naming another key than its own file name) is skipped and told to ``notice``
-    once, in one line naming it; the other collections go on working.
+    ``source`` is a store's ``Records`` or a library folder. Every key is checked by
+    :data:`KEY`, never read from a record. A record that is not a collection (ill-typed, or
+    naming another key than its own) is skipped and told to ``notice`` once, in one line
+    naming it; the other collections go on working. ``sees`` keeps the collections a person
+    may see (``Access.sees_collection``); by default all.
     """
 
-    def __init__(self, data_dir: str | os.PathLike, notice: Callable[[str], None] | None = None):
-        self.folder = Path(data_dir) / "collections"
+    def __init__(self, source, notice: Callable[[str], None] | None = None,
+                 sees: Callable[["SavedCollection"], bool] | None = None):
+        from ._files_records import FileRecords, folder_of
+
+        if isinstance(source, (str, os.PathLike)):
+            source = FileRecords(folder_of(source, "collections"), "collections")
+        self.records = source
         self.notice = notice
-        #: Files skipped so far, and why (each told to ``notice`` once).
+        self.sees = sees or (lambda saved: True)
+        #: Records skipped so far, and why (each told to ``notice`` once).
         self.skipped: dict[str, str] = {}
 
-    def _path(self, key: str) -> Path:
-        if not valid_key(key):
-            raise errors.YtqaError(f"{clean_text(repr(key))[:80]} is not a collection key (letters, digits, "
-                                   "_ . @ -): ytqa reads and writes collections only inside its folder.")
-        return self.folder / f"{key}.json"
-
-    def _lock(self, key: str):
-        return storage.locked(self._path(key).with_name(f".{key}.lock"))
-
-    def _skip(self, path: Path, why: str) -> None:
-        if self.skipped.get(str(path)) != why:
-            self.skipped[str(path)] = why
+    def _skip(self, where: str, why: str) -> None:
+        if self.skipped.get(where) != why:
+            self.skipped[where] = why
             if self.notice is not None:
-                self.notice(f"warning: skipped {shown_name(path)}: {why}; fix or delete that file "
+                thing = "that file" if hasattr(self.records, "strays") else "that row"  # files name strays
+                self.notice(f"warning: skipped {shown_name(where)}: {why}; fix or delete {thing} "
                             "(ytqa add LINK lists the playlist or channel again)")
 
-    def load(self, key: str) -> SavedCollection | None:
-        """The collection stored under ``key``; None when there is none or it is not one."""
-        path = self._path(key)
-        if not path.exists():
-            return None
-        data = storage.read_json(path)
-        if data is None:
-            return self._skip(path, "it is not readable JSON")
+    def _parsed(self, key: str, data) -> SavedCollection | None:
+        where = self.records.where(key)
         try:
             saved = SavedCollection.from_json(data)
         except ValueError as error:
-            return self._skip(path, clean_text(f"its field {error}"))
+            return self._skip(where, clean_text(f"its field {error}"))
         if saved.key != key:
-            return self._skip(path, clean_text(f"it names itself {saved.key!r:.80}, not {key!r} after its "
-                                               "file name, so ytqa does not follow it"))
+            return self._skip(where, clean_text(f"it names itself {saved.key!r:.80}, not {key!r} after its "
+                                                "file name, so ytqa does not follow it"))
         return saved
 
-    def save(self, collection: SavedCollection) -> None:
-        import json
-
-        storage.write_atomic(self._path(collection.key),
-                             json.dumps(collection.to_json(), ensure_ascii=False, indent=1))
+    def load(self, key: str) -> SavedCollection | None:
+        """The collection stored under ``key``; None when there is none or it is not one."""
+        try:
+            data = self.records.get(key)
+        except errors.RecordDamaged as error:
+            return self._skip(error.where, "it is not readable JSON")
+        return None if data is None else self._parsed(key, data)
 
     def update(self, key: str, change: Callable[[SavedCollection | None], SavedCollection]) -> SavedCollection:
         """Read, change and write one collection with no other writer in between."""
-        with self._lock(key):
-            updated = change(self.load(key))
+        def stored(data):
+            updated = change(None if data is None else self._parsed(key, data))
             if updated.key != key:
                 raise errors.YtqaError(f"collection {key} cannot be saved as {updated.key!r:.80}")
-            self.save(updated)
-            return updated
+            return updated.to_json()
+
+        return SavedCollection.from_json(self.records.update(key, stored))
+
+    def save(self, collection: SavedCollection) -> None:
+        self.update(collection.key, lambda saved: collection)
 
     def all(self) -> list[SavedCollection]:
-        if not self.folder.is_dir():
-            return []
-        found = []
-        for path in sorted(self.folder.glob("*.json")):
-            if path.name.startswith("."):
-                continue
-            if not valid_key(path.stem):
-                self._skip(path, "its name is not a collection key (letters, digits, _ . @ -)")
-                continue
-            found.append(self.load(path.stem))
-        return sorted((c for c in found if c is not None), key=lambda c: (c.added, c.key))
+        for path in getattr(self.records, "strays", lambda: [])():
+            self._skip(str(path), "its name is not a collection key (letters, digits, _ . @ -)")
+        found = (self.load(key) for key in self.records.keys())
+        return sorted((c for c in found if c is not None and self.sees(c)), key=lambda c: (c.added, c.key))
 
     def remove(self, key: str) -> None:
-        with self._lock(key):
-            try:
-                self._path(key).unlink()
-            except FileNotFoundError:
-                pass
+        self.records.remove(key)
 
     def find(self, name: str) -> SavedCollection:
         """A collection by its key, by a link to it, or by its title."""
@@ -331,6 +320,15 @@ class CollectionStore:
         raise errors.UnknownCollection(name, [c.key for c in collections])
 
 
+def _records_of(library):
+    """The collections' records: the library's store's (shared by every process using it),
+    else files in the library's folder (a store of a plug-in that keeps no records)."""
+    store = library.store
+    if hasattr(store, "records"):
+        return store.records("collections")
+    return library.data_dir
+
+
 def _same(saved: SavedCollection, link: Link) -> bool:
     if link.kind != saved.kind or (link.kind == "channel" and link.tab != saved.tab):
         return False
@@ -344,7 +342,8 @@ def _same(saved: SavedCollection, link: Link) -> bool:
 
 
 def _merge(saved: SavedCollection | None, listing: Collection, source: str,
-           languages: Sequence[str], now: float) -> tuple[SavedCollection, list[str]]:
+           languages: Sequence[str], now: float, key: str | None = None,
+           owner: str | None = None) -> tuple[SavedCollection, list[str]]:
     """The stored collection updated with a fresh listing; the ids that are new."""
     before = {v.video_id: v for v in saved.videos} if saved else {}
     videos, new = [], []
@@ -367,7 +366,7 @@ def _merge(saved: SavedCollection | None, listing: Collection, source: str,
         videos.append(known)
     videos += [replace(v, listed=False) for v in before.values()]  # gone from the list: kept
     merged = SavedCollection(
-        key=saved.key if saved else collection_key(listing),
+        key=saved.key if saved else key or collection_key(listing),
         kind=listing.kind,
         id=listing.id,
         title=listing.title,
@@ -380,6 +379,8 @@ def _merge(saved: SavedCollection | None, listing: Collection, source: str,
         added=saved.added if saved else now,
         updated=now,
         listed=now,
+        owner=saved.owner if saved else owner,
+        shared=saved.shared if saved else False,
     )
     return merged, new
 
@@ -435,7 +436,10 @@ class Collections:
         youtube_dl: YoutubeDLFactory | None = None,
     ):
         self.library = library
-        self.store = CollectionStore(library.data_dir, notice=getattr(library.store, "notice", None))
+        #: Whose is what (``Access``; None for a library without people: everyone's).
+        self.access = getattr(library, "access", None)
+        self.store = CollectionStore(_records_of(library), notice=getattr(library.store, "notice", None),
+                                     sees=self._sees)
         self.delay = request_delay(delay)
         self.backoff = backoff
         self.retries = retries
@@ -458,10 +462,65 @@ class Collections:
         return list_collection(link, proxy=self._proxy, factory=self.youtube_dl,
                                cookies=getattr(self.library, "cookies", None))
 
-    def save(self, listing: Collection, source: str, languages: Sequence[str] = ()) -> SavedCollection:
-        """Add a listed collection (or refresh a known one); nothing is indexed yet."""
+    # --- whose is what ------------------------------------------------------------
+
+    @property
+    def person(self) -> str | None:
+        person = self.access.person if self.access is not None else None
+        return None if person is None else person.name
+
+    def _sees(self, saved: SavedCollection) -> bool:
+        return self.access is None or self.access.sees_collection(saved.owner, saved.shared)
+
+    def _own(self, saved: SavedCollection, action: str) -> SavedCollection:
+        """``saved``, when the person may ``action`` it (its owner, or an administrator)."""
+        if self.access is not None and not self.access.may_change_collection(saved.owner):
+            raise errors.CollectionNotYours(saved.title, saved.key, self.person, action)
+        return saved
+
+    def _key_for(self, listing: Collection) -> str:
+        """The collection's key: its own, unless another person keeps it privately under that
+        key (then one of the person's own: the same playlist, added twice, is two collections)."""
         key = collection_key(listing)
-        return self.store.update(key, lambda saved: _merge(saved, listing, source, languages, self.now())[0])
+        known = self.store.load(key)
+        if known is None or self._sees(known) or self.person is None:
+            return key
+        return f"{key[:110]}.{hashlib.sha256(self.person.encode()).hexdigest()[:8]}"
+
+    def may_change(self, saved: SavedCollection) -> bool:
+        """Whether the person may sync, index, share or remove it."""
+        return self.access is None or self.access.may_change_collection(saved.owner)
+
+    def visible(self, key: str) -> SavedCollection | None:
+        """The collection of that key, if the person sees it."""
+        saved = self.store.load(key)
+        return saved if saved is not None and self._sees(saved) else None
+
+    def known(self, listing: Collection) -> SavedCollection | None:
+        """A listed playlist or channel as the person added it (or sees it), if they did."""
+        return self.visible(self._key_for(listing))
+
+    def share(self, name: str, shared: bool = True) -> SavedCollection:
+        """The collection seen by everyone on the store, or again by its owner only."""
+        saved = self._own(self.store.find(name), "share" if shared else "unshare")
+        if saved.owner is None:
+            raise errors.CollectionEveryones(saved.title, saved.key)
+        return self.store.update(saved.key, lambda current: replace(current or saved, shared=shared))
+
+    # --- adding --------------------------------------------------------------------
+
+    def save(self, listing: Collection, source: str, languages: Sequence[str] = ()) -> SavedCollection:
+        """Add a listed collection (or refresh a known one); nothing is indexed yet. It is the
+        person's who adds it (everyone's with no person named)."""
+        key = self._key_for(listing)
+        known = self.store.load(key)
+        if known is not None:
+            self._own(known, "add again")
+
+        def change(saved):
+            return _merge(saved, listing, source, languages, self.now(), key, self.person)[0]
+
+        return self.store.update(key, change)
 
     def add(self, link: str, languages: Sequence[str] = ()) -> SavedCollection:
         """List a playlist or channel and add it; :meth:`index` then indexes its videos."""
@@ -475,7 +534,7 @@ class Collections:
 
     def remove(self, name: str) -> SavedCollection:
         """Forget a collection; its videos stay in the library."""
-        saved = self.store.find(name)
+        saved = self._own(self.store.find(name), "remove")
         self.store.remove(saved.key)
         return saved
 
@@ -527,7 +586,7 @@ class Collections:
         ``retry_failed`` also tries again videos that failed when fetched.
         """
         notify = on_progress or (lambda progress: None)
-        saved = self.store.find(name)
+        saved = self._own(self.store.find(name), "index")
         key = saved.key
         queue, skipped = [], 0
         for video in saved.videos:
@@ -598,7 +657,7 @@ class Collections:
 
     def sync(self, name: str, on_progress: Callable[[Progress], None] | None = None) -> RunReport:
         """List a collection again and index only the videos that are not indexed yet."""
-        saved = self.store.find(name)
+        saved = self._own(self.store.find(name), "sync")
         listing = self.list(saved.url)
         new: list[str] = []
 

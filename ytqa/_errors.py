@@ -626,6 +626,35 @@ class DeletedWhileIndexing(YtqaError):
         )
 
 
+class RecordDamaged(YtqaError):
+    """A stored record (a collection, a history) that cannot be read; the others are untouched."""
+
+    def __init__(self, where: str, problem: str):
+        self.where = where
+        super().__init__(f"Cannot read {where}: {problem}. Fix or delete it (the next change "
+                         "writes it anew); nothing else stored is affected.")
+
+
+class CollectionNotYours(YtqaError):
+    """A person asked for what only a collection's owner (or an administrator) may do."""
+
+    def __init__(self, title: str, key: str, person: str, action: str):
+        self.key, self.person, self.action = key, person, action
+        super().__init__(
+            f"{person} cannot {action} {title} ({key}): another person added it. Only the person who "
+            "added it, or an administrator named in YTQA_ADMINS, may; ask one of them."
+        )
+
+
+class CollectionEveryones(YtqaError):
+    def __init__(self, title: str, key: str):
+        self.key = key
+        super().__init__(
+            f"{title} ({key}) is everyone's already (it was added with no person named), so there is "
+            "nothing to share or unshare."
+        )
+
+
 class StoreDamaged(YtqaError):
     """Something in the data folder is not what ytqa keeps there (a file where a folder goes...)."""
 

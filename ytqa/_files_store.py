@@ -34,6 +34,7 @@ import numpy as np
 from . import _storage as storage
 from ._chunking import Chunking
 from ._files_people import PeopleFile
+from ._files_records import FileRecords, folder_of
 from ._errors import DeleteIncomplete, DeletedWhileIndexing, StoreDamaged, StoredVideoDamaged, StoreUnavailable, VideoBusy
 from ._store import (
     INDEX_FORMAT,
@@ -394,6 +395,10 @@ class FileStore:
 
         with tempfile.TemporaryDirectory(prefix="ytqa-scratch-") as folder:
             yield FileStore(folder)
+
+    def records(self, kind: str) -> FileRecords:
+        """The records of that kind, one JSON file each (``collections/``, ``app/histories/``)."""
+        return FileRecords(folder_of(self.root, kind), kind)
 
     # --- paths and locks -----------------------------------------------------
 

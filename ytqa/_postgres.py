@@ -8,6 +8,8 @@ nothing is ever unpickled)::
     ytqa_holdings        one row a person's hold on a video (shared with everyone, with a group
                          (shared_group, added in place to a database made before groups), or
                          not); gone with the video
+    ytqa_records         the shared records beside the videos: collections, histories
+                         (kind, key, body jsonb; ``_postgres_records``)
     ytqa_vectors_<dim>   every chunk and sentence vector, one table per vector size: a
                          LangChain ``PGVectorStore`` table with the video id, index key,
                          family, kind (chunk | sentence), position and start/end seconds as
@@ -41,6 +43,9 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from ._chunking import Chunking
+from ._postgres_records import TABLE as RECORDS_TABLE
+from ._postgres_records import PgRecords
+from ._postgres_records import create_table as create_records_table
 from ._errors import (DatabaseWentAway, DeletedWhileIndexing, ForeignTable, LockTimeout, StoredVideoDamaged,
                       StoreUnavailable, VideoBusy)
 from ._storage import LOCK_WAIT
@@ -199,6 +204,7 @@ class PostgresStore:
                 shared BOOLEAN NOT NULL DEFAULT false,
                 PRIMARY KEY (video_id, person))""")
             conn.execute(f"ALTER TABLE {self._t('ytqa_holdings')} ADD COLUMN IF NOT EXISTS shared_group TEXT")
+            create_records_table(conn, self._t(RECORDS_TABLE))
 
     def _configure(self, conn) -> None:
         from pgvector.psycopg import register_vector
@@ -311,6 +317,10 @@ class PostgresStore:
             store.close()
             with self._psycopg.connect(self.url, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    def records(self, kind: str) -> PgRecords:
+        """The records of that kind (collections, histories), one row each in ytqa_records."""
+        return PgRecords(self, kind)
 
     # --- locks -------------------------------------------------------------------
 

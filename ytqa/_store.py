@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -267,7 +268,45 @@ class Store(Protocol):
     def scratch(self) -> AbstractContextManager["Store"]:
         """An empty store of the same kind, removed afterwards (evaluation uses one)."""
 
+    def records(self, kind: str) -> "Records":
+        """The store's small records of one kind ("collections", "histories"): the shared
+        state beside the videos, so every process using the store sees the same."""
+
     def close(self) -> None: ...
+
+
+class Records(Protocol):
+    """Plain-JSON records of one kind, by key (letters, digits, ``_ . @ -``; see ``valid_key``).
+
+    ``update`` reads, changes and writes one record with no other writer in between, in
+    this process or any other (a lock file and an atomic write on files, a row lock in one
+    transaction on PostgreSQL). A record that cannot be read (not JSON) is damage: ``get``
+    raises ``RecordDamaged`` naming it, ``update`` hands ``change`` None (the change writes
+    over it), and the other records are untouched."""
+
+    kind: str
+
+    def get(self, key: str) -> "object | None":
+        """The record, None when there is none."""
+
+    def update(self, key: str, change: "Callable[[object | None], object | None]") -> "object | None":
+        """``change(the record or None)`` stored whole (None: the record is removed); returns it."""
+
+    def keys(self) -> list[str]:
+        """Every record's key, sorted."""
+
+    def remove(self, key: str) -> None: ...
+
+    def where(self, key: str) -> str:
+        """The record, named for messages: its file, or its row."""
+
+
+#: What a record's key may be: no separator, no leading dot (lock files), at most 120 characters.
+RECORD_KEY = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,119}")
+
+
+def valid_key(key) -> bool:
+    return isinstance(key, str) and RECORD_KEY.fullmatch(key) is not None
 
 
 #: The kinds of store, by name and URL scheme: a location with a registered scheme opens that

@@ -326,10 +326,10 @@ def _numbered(moments):
 # --- playlists and channels ---------------------------------------------------------
 
 
-def _collections(args):
+def _collections(args, library=None):
     from ._collections import Collections
 
-    return Collections(_library(args), delay=getattr(args, "delay", None))
+    return Collections(library or _library(args), delay=getattr(args, "delay", None))
 
 
 def _shown(video) -> str:
@@ -387,10 +387,15 @@ def cmd_sync(args) -> int:
     return 0
 
 
-def cmd_collections(args) -> int:
-    from ._collections import CollectionStore
+def _collection_store(args, library=None):
+    """The collections the person sees, from the store (``--store``) or the library's folder."""
+    collections = _collections(args, library)
+    collections.store.notice = _warn
+    return collections
 
-    store = CollectionStore(args.data_dir, notice=_warn)
+
+def cmd_collections(args) -> int:
+    store = _collection_store(args).store
     if args.collection:
         saved = store.find(args.collection)
         if args.json:
@@ -416,11 +421,7 @@ def cmd_collections(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    from ._collections import CollectionStore
-
-    store = CollectionStore(args.data_dir, notice=_warn)
-    saved = store.find(args.collection)
-    store.remove(saved.key)
+    saved = _collection_store(args).remove(args.collection)
     print(f"removed {saved.title} ({saved.key}); its videos stay in the library")
     return 0
 
@@ -470,8 +471,6 @@ def cmd_bench(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from ._collections import CollectionStore
-
     library = _library(args)  # no model: listing reads the store only
     videos = library.videos(search=args.search)
     owners = _owners(library, videos) if args.owners else {}
@@ -492,7 +491,7 @@ def cmd_list(args) -> int:
         return (f"{v.video_id}  {format_timestamp(v.duration):>8}  {v.language_code:<5} {v.kind:<15} {title}"
                 + (f"  [{owners[v.video_id]}]" if args.owners else ""))
 
-    added = CollectionStore(args.data_dir, notice=_warn).all() if videos else []
+    added = _collection_store(args, library).all() if videos else []
     if not added:
         for v in videos:
             print(line(v))
@@ -530,13 +529,26 @@ def _owners(library, videos) -> dict[str, str]:
 
 
 def cmd_share(args) -> int:
+    try:
+        video_id = parse_video_id(args.video)
+    except errors.InvalidLink:  # not a video: an added playlist or channel
+        return _share_collection(args)
     library = _library(args)
-    video_id = parse_video_id(args.video)
     group = getattr(args, "group", None)
     library.access.share(video_id, args.command == "share", group)
     print(f"{video_id} is shared with the group {group}" if group else
           f"{video_id} is shared with everyone" if args.command == "share" else
           f"{video_id} is no longer shared: only the people who added it see it")
+    return 0
+
+
+def _share_collection(args) -> int:
+    if getattr(args, "group", None):
+        raise errors.YtqaError("A playlist or channel is shared with everyone or no one: "
+                               f"ytqa share {args.video} (without --group).")
+    saved = _collections(args).share(args.video, args.command == "share")
+    print(f"{saved.title} ({saved.key}) is shared with everyone" if saved.shared else
+          f"{saved.title} ({saved.key}) is no longer shared: only {saved.owner} sees it")
     return 0
 
 
@@ -719,12 +731,13 @@ def _library_commands(sub, config) -> None:
 
 def _people_commands(sub, config) -> None:
     """share, unshare and transfer: whose a video is, on a store many people use."""
-    for name, help_ in (("share", "let everyone on the store (or a group) see a video you added"),
-                        ("unshare", "make a video you shared private again")):
+    for name, help_ in (("share", "let everyone on the store (or a group) see a video (or playlist, channel) "
+                                  "you added"),
+                        ("unshare", "make a video (or playlist, channel) you shared private again")):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("video", metavar="VIDEO")
+        p.add_argument("video", metavar="VIDEO", help="a video, or an added playlist or channel (its key or link)")
         if name == "share":
-            p.add_argument("--group", metavar="NAME", help="share with this group of YTQA_GROUPS only "
+            p.add_argument("--group", metavar="NAME", help="share a video with this group of YTQA_GROUPS only "
                            "(its members see it), not with everyone")
         _common(p, config, model=False)
         p.set_defaults(run=cmd_share)

@@ -69,7 +69,7 @@ def scope_names(collections: ytqa.Collections) -> dict[str, str]:
     return {"": "The open video", **{c.key: f"{c.title} ({c.count('indexed')} videos)" for c in added}}
 
 
-def group(page: Page, saved: ytqa.SavedCollection) -> set:
+def group(page: Page, collections: ytqa.Collections, saved: ytqa.SavedCollection) -> set:
     """One playlist or channel in the sidebar, with its indexed videos; returns their ids."""
     state, shown = page.state, set()
     with st.expander(safe(saved.title)):
@@ -86,13 +86,42 @@ def group(page: Page, saved: ytqa.SavedCollection) -> set:
         note = failed_note(saved)
         if note:
             st.caption(safe(note))
-        sync_col, resume_col = st.columns(2)
-        if sync_col.button("Sync", key=f"sync-{saved.key}", width="stretch",
-                           help="Look for new videos and index them"):
-            state.collection_job = {"key": saved.key, "sync": True}
-        if pending(saved) and resume_col.button("Index all", key=f"resume-{saved.key}", width="stretch"):
-            state.collection_job = {"key": saved.key, "sync": False}
+        buttons(page, collections, saved)
     return shown
+
+
+def owner_note(collections: ytqa.Collections, saved: ytqa.SavedCollection) -> str | None:
+    """Whose a collection is, where people are named (None where the library is everyone's)."""
+    if collections.person is None:
+        return None
+    if saved.owner is None:
+        return "Everyone's (added before people were named)."
+    whose = "Yours" if saved.owner == collections.person else f"Added by {saved.owner}"
+    return whose + (", shared with everyone." if saved.shared else ", private.")
+
+
+def buttons(page: Page, collections: ytqa.Collections, saved: ytqa.SavedCollection) -> None:
+    """Sync and Index all, for its owner or an administrator; Share for its owner."""
+    state, mine = page.state, collections.may_change(saved)
+    if note := owner_note(collections, saved):
+        st.caption(safe(note))
+    why = None if mine else "Only the person who added it, or an administrator, may sync it"
+    sync_col, resume_col = st.columns(2)
+    if sync_col.button("Sync", key=f"sync-{saved.key}", width="stretch", disabled=not mine,
+                       help=why or "Look for new videos and index them"):
+        state.collection_job = {"key": saved.key, "sync": True}
+    if mine and pending(saved) and resume_col.button("Index all", key=f"resume-{saved.key}", width="stretch"):
+        state.collection_job = {"key": saved.key, "sync": False}
+    if mine and collections.person is not None and saved.owner is not None:
+        label = "Make private" if saved.shared else "Share with everyone"
+        st.button(label, key=f"share-{saved.key}", on_click=share, args=(collections, saved))
+
+
+def share(collections: ytqa.Collections, saved: ytqa.SavedCollection) -> None:
+    try:
+        collections.share(saved.key, not saved.shared)
+    except ytqa.YtqaError as error:
+        say("error", error, st.sidebar)
 
 
 def sidebar(page: Page, collections: ytqa.Collections) -> set:
@@ -100,7 +129,7 @@ def sidebar(page: Page, collections: ytqa.Collections) -> set:
     try:
         shown = set()
         for saved in collections.all():
-            shown |= group(page, saved)
+            shown |= group(page, collections, saved)
         return shown
     except Exception as error:  # a damaged collection file must not take the page down
         say("error", in_words(error))
@@ -124,7 +153,7 @@ def panel(state: PageState, collections: ytqa.Collections, target: ytqa.Link, so
     with st.container(border=True):
         st.markdown(f"**{safe(listing.title)}**")
         st.caption(safe(listing_caption(listing)))
-        saved = collections.store.load(ytqa.collection_key(listing))
+        saved = collections.known(listing)
         if saved is not None:
             st.caption(safe(f"Added before: {saved.summary()}"))
         if st.button("Index all", key="index_all", type="primary", disabled=not listing.available):
@@ -167,7 +196,7 @@ def result(collections: ytqa.Collections, outcome: tuple) -> None:
     """How the last run ended: the message, the overall bar and each video's state."""
     kind, message, key = outcome
     (st.success if kind == "success" else st.error)(safe(message))
-    saved = collections.store.load(key)
+    saved = collections.visible(key)
     if saved is not None and saved.total:
         st.progress(saved.done / saved.total, text=f"{saved.done} of {saved.total} videos done")
         st.dataframe(state_rows(saved), hide_index=True, width="stretch")

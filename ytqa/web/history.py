@@ -1,10 +1,14 @@
 """Each visitor's questions and answers, by video (or collection, or the whole library),
-kept in the data folder under a token the page carries in its address (so a reload keeps
-them; visitors never see each other's), and exported as Markdown with timestamp links."""
+kept in the store's records ("histories": ``app/histories/<key>.json`` in a library folder,
+rows of ytqa_records on PostgreSQL), and exported as Markdown with timestamp links.
+
+A signed-in person's are kept under their name (so they follow them to a new browser and
+survive signing out); without sign-in, under a token the page carries in its address (so a
+reload keeps them; visitors never see each other's)."""
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 import secrets
 import time
@@ -13,7 +17,7 @@ from pathlib import Path
 
 from ytqa import MAX_QUESTION_CHARS, Moment, WrittenAnswer, format_timestamp, watch_url
 
-from .. import _storage as storage
+from ytqa import FileRecords, YtqaError
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 #: Answers kept per video and videos per history (the oldest are dropped).
@@ -27,6 +31,12 @@ def new_token() -> str:
 
 def valid_token(token) -> bool:
     return isinstance(token, str) and _TOKEN.fullmatch(token) is not None
+
+
+def person_key(person: str) -> str:
+    """A signed-in person's history key: a digest of their name, never a token (a token has
+    no dot), so no address can name it."""
+    return "person." + hashlib.sha256(person.encode("utf-8")).hexdigest()[:40]
 
 
 def moment_json(moment: Moment) -> dict:
@@ -94,24 +104,26 @@ class Answer:
 
 
 class History:
-    """One visitor's answers, by scope, newest last; saved under ``<folder>/<token>.json``.
+    """One visitor's answers, by scope, newest last: the record ``token`` (or, for a signed-in
+    ``person``, theirs) of ``source``, a store's ``Records`` or a folder.
 
-    Two tabs may share a token: each change is merged into what is stored, under a lock, a
-    question at a time (one tab's answer never replaces the other's). A folder that cannot
-    be written keeps the answers for this page only (``saved`` says so).
+    Two tabs may share it: each change is merged into what is stored, as one ``update`` of
+    the record, a question at a time (one tab's answer never replaces the other's). A store
+    that cannot be written keeps the answers for this page only (``saved`` says so).
     """
 
-    def __init__(self, folder: str | Path, token: str):
+    def __init__(self, source, token: str, person: str | None = None):
         if not valid_token(token):
             raise ValueError("not a history token")
-        self.path = Path(folder) / f"{token}.json"
-        self.token = token
+        self.records = source if hasattr(source, "update") else FileRecords(Path(source), "histories")
+        self.token, self.person = token, person
+        self.key = person_key(person) if person is not None else token
         self.saved = True
         self.scopes: dict[str, list[Answer]] = self._read()
 
-    def _read(self) -> dict[str, list[Answer]]:
+    @staticmethod
+    def _parsed(data) -> dict[str, list[Answer]]:
         scopes: dict[str, list[Answer]] = {}
-        data = storage.read_json(self.path)
         if isinstance(data, dict):
             for scope, answers in data.items():
                 try:
@@ -119,6 +131,12 @@ class History:
                 except (KeyError, TypeError, ValueError, AttributeError):
                     continue  # a damaged entry is dropped, the rest kept
         return scopes
+
+    def _read(self) -> dict[str, list[Answer]]:
+        try:
+            return self._parsed(self.records.get(self.key))
+        except (OSError, YtqaError):  # unreadable (written anew by the next change), or unreachable
+            return {}
 
     def answers(self, scope: str) -> list[Answer]:
         return self.scopes.get(scope, [])
@@ -147,14 +165,18 @@ class History:
 
     def _change(self, change) -> None:
         """Read what is stored (another tab may have added to it), change it, write it back."""
+        changed: list[dict[str, list[Answer]]] = []
+
+        def stored(data):
+            scopes = self._parsed(data)
+            change(scopes)
+            changed.append(scopes)
+            return {scope: [a.to_json() for a in answers] for scope, answers in scopes.items()}
+
         try:
-            with storage.locked(self.path.with_suffix(".lock")):
-                scopes = self._read()
-                change(scopes)
-                data = {scope: [a.to_json() for a in answers] for scope, answers in scopes.items()}
-                storage.write_atomic(self.path, json.dumps(data, ensure_ascii=False))
-            self.scopes, self.saved = scopes, True
-        except OSError:
+            self.records.update(self.key, stored)
+            self.scopes, self.saved = changed[-1], True
+        except (OSError, YtqaError):
             change(self.scopes)  # kept for this page only
             self.saved = False
 

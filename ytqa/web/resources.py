@@ -20,6 +20,21 @@ def jobs_for(data_dir: str) -> Jobs:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
+def _store_at(location: str) -> ytqa.Store:
+    return ytqa.open_store(location)
+
+
+def history_records(data_dir: str, store: str | None):
+    """The visitors' histories: the store's records (one set for every process using it);
+    while the store cannot be opened, the library folder's (this machine's only)."""
+    try:
+        opened = _store_at(store or data_dir)
+    except ytqa.YtqaError:
+        opened = None
+    return opened.records("histories") if hasattr(opened, "records") else data_dir + "/app/histories"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def embedder_for(model: str) -> ytqa.Embedder:
     """One model per process (a few at most)."""
     return ytqa.Embedder(model)

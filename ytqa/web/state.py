@@ -16,7 +16,7 @@ import ytqa
 
 from .history import History, new_token, valid_token
 from .jobs import Jobs
-from .resources import jobs_for
+from .resources import history_records, jobs_for
 
 T = TypeVar("T")
 
@@ -79,11 +79,12 @@ class PageState:
             if isinstance(kept, Kept) and not kept.widget:
                 self.session.setdefault(kept.name, kept.default)
 
-    def keep_history(self, folder: str) -> History:
-        """This visitor's answers: found again by the token in the address, or a new one."""
-        if self.history is None:
+    def keep_history(self, source, person: str | None = None) -> History:
+        """This visitor's answers: a signed-in person's own, else found again by the token in
+        the address, or a new one. ``source``: the store's records of histories (or a folder)."""
+        if self.history is None or self.history.person != person:
             token = self.address.get("h")
-            self.history = History(folder, token if valid_token(token) else new_token())
+            self.history = History(source, token if valid_token(token) else new_token(), person)
         self.address["h"] = self.history.token  # a reload finds this visitor's answers again
         return self.history
 
@@ -122,7 +123,7 @@ class Page:
     def start(cls, person: str | None = None) -> "Page":
         config = ytqa.Config.from_env()
         state = PageState(st.session_state, st.query_params)
-        state.keep_history(config.data_dir + "/app/histories")
+        state.keep_history(history_records(config.data_dir, config.store), person)
         return cls(state, config, jobs_for(config.data_dir), person=person)
 
     def job_key(self, video_id: str) -> tuple:
