@@ -198,7 +198,7 @@ def chunk_transcript(
     model_max_tokens: int | None = None,
 ) -> Chunking:
     """Cut a transcript into overlapping, time-stamped chunks sized in model tokens."""
-    count = count_tokens or _approximate_tokens
+    count = _remembered(count_tokens or _approximate_tokens)
     max_tokens = settings.max_tokens
     if model_max_tokens:
         max_tokens = min(max_tokens, model_max_tokens)
@@ -258,6 +258,18 @@ def _chunk_end(sentences, tokens: list[int], is_boundary: set[int], first: int, 
         if good or ends:
             last = (good or ends)[-1]
     return last
+
+
+def _remembered(count: TokenCounter) -> TokenCounter:
+    """``count``, each text counted once (every sentence is counted to bound it, then to size chunks)."""
+    known: dict[str, int] = {}
+
+    def counted(text: str) -> int:
+        if text not in known:
+            known[text] = count(text)
+        return known[text]
+
+    return counted
 
 
 def _approximate_tokens(text: str) -> int:
