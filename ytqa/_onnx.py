@@ -342,59 +342,65 @@ def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize
     """
     from langchain_core.embeddings import Embeddings
 
-    from . import _unigram
+    class OnnxEmbeddings(_OnnxModel, Embeddings):
+        pass
 
-    if tokenizer is None:
-        tokenizer = _own_tokenizer(model_dir, max_length)
-    compact = onnx_file.parent / _unigram.FILE
+    return OnnxEmbeddings(model_dir, onnx_file, max_length, normalize, batch_size, threads,
+                          tokenizer or _own_tokenizer(model_dir, max_length))
 
-    class OnnxEmbeddings(Embeddings):
-        def __init__(self):
-            import threading
 
-            self.session = _session(onnx_file, threads)
-            self.inputs = {i.name for i in self.session.get_inputs()}
-            self.pooling = _pooling(model_dir)
-            self.questions = _unigram.read(model_dir / "tokenizer.json", compact)
-            self._tokenizer = None
-            self._lock = threading.Lock()
+class _OnnxModel:
+    """What ``OnnxEmbeddings`` does: an onnxruntime session, the tokenizer, the pooling."""
 
-        @property
-        def tokenizer(self):
-            with self._lock:
-                if self._tokenizer is None:
-                    self._tokenizer = tokenizer()
-                    if self.questions is None:
-                        _keep_compact(model_dir / "tokenizer.json", compact, self._tokenizer)
-            return self._tokenizer
+    def __init__(self, model_dir: Path, onnx_file: Path, max_length: int, normalize: bool,
+                 batch_size: int, threads: int | None, tokenizer: Callable):
+        import threading
 
-        def encodings(self, texts: list[str]) -> list:
-            if len(texts) == 1 and self._tokenizer is None and self.questions is not None:
-                found = self.questions.encode(texts[0], max_length)
-                if found is not None:
-                    return [found]
-            return self.tokenizer.encode_batch(list(texts))
+        from . import _unigram
 
-        def encode(self, texts: list[str]) -> np.ndarray:
-            encodings = self.encodings(texts)
-            # Similar lengths together: far less padding to compute over.
-            order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-            out = np.zeros((len(texts), 0), dtype="float32")
-            for start in range(0, len(order), batch_size):
-                feed, mask = _feed([encodings[i] for i in order[start : start + batch_size]], self.inputs)
-                pooled = _pooled(self.session.run(None, feed)[0], mask, self.pooling, normalize)
-                if out.shape[1] == 0:
-                    out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
-                out[order[start : start + batch_size]] = pooled
-            return out
+        self.session = _session(onnx_file, threads)
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.pooling = _pooling(model_dir)
+        self.max_length, self.normalize, self.batch_size = max_length, normalize, batch_size
+        self._tokenizer_file, self._compact = model_dir / "tokenizer.json", onnx_file.parent / _unigram.FILE
+        self.questions = _unigram.read(self._tokenizer_file, self._compact)
+        self._load_tokenizer, self._tokenizer = tokenizer, None
+        self._lock = threading.Lock()
 
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return self.encode(texts).tolist()
+    @property
+    def tokenizer(self):
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = self._load_tokenizer()
+                if self.questions is None:
+                    _keep_compact(self._tokenizer_file, self._compact, self._tokenizer)
+        return self._tokenizer
 
-        def embed_query(self, text: str) -> list[float]:
-            return self.encode([text])[0].tolist()
+    def encodings(self, texts: list[str]) -> list:
+        if len(texts) == 1 and self._tokenizer is None and self.questions is not None:
+            found = self.questions.encode(texts[0], self.max_length)
+            if found is not None:
+                return [found]
+        return self.tokenizer.encode_batch(list(texts))
 
-    return OnnxEmbeddings()
+    def encode(self, texts: list[str]) -> np.ndarray:
+        encodings = self.encodings(texts)
+        # Similar lengths together: far less padding to compute over.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), 0), dtype="float32")
+        for start in range(0, len(order), self.batch_size):
+            feed, mask = _feed([encodings[i] for i in order[start : start + self.batch_size]], self.inputs)
+            pooled = _pooled(self.session.run(None, feed)[0], mask, self.pooling, self.normalize)
+            if out.shape[1] == 0:
+                out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
+            out[order[start : start + self.batch_size]] = pooled
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
 
 
 def _own_tokenizer(model_dir: Path, max_length: int) -> Callable:
