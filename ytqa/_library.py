@@ -242,9 +242,10 @@ class Library:
     def ask(self, video: str, question: str, k: int = 5, transcript_file=None,
             languages: Sequence[str] = ()) -> list[Moment]:
         question = check_question(question)
-        _load_behind()
         # A damaged stored transcript is named, never fetched over.
         stored = None if transcript_file is not None or languages else self.store.transcript(parse_video_id(video))
+        if stored is not None:
+            _load_behind()
         with self.access.using(parse_video_id(video)):
             index = (self.progression.answering(stored, quiet) if stored is not None
                      else self.index(video, transcript_file=transcript_file, languages=languages, cheap=True))
