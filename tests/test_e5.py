@@ -210,7 +210,7 @@ def _whole_tokenizer(e5):
 def _compact_vocabulary(e5):
     from ytqa import _unigram
 
-    e5.embed_documents(["¿Qué hora es?"])  # the whole tokenizer, loaded to embed, writes it
+    e5.embed_documents(["¿Qué hora es?", "Son las tres."])  # the whole tokenizer, loaded to embed, writes it
     return Path(e5.spec.location) / "tokenizer.json", e5.onnx_folder / _unigram.FILE
 
 
