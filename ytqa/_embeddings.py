@@ -319,6 +319,8 @@ class Embedder:
         self._lock = threading.Lock()
         self._embeddings = None
         self._tokenizer = None
+        self._own_tokenizer = None
+        self._tokenizer_lock = threading.Lock()
         self._folder_lock = threading.Lock()
         #: How far a rebuilt folder has been checked in this process: 0, 1 (all but
         #: the weights' contents), 2 (everything).
@@ -456,8 +458,26 @@ class Embedder:
     def _onnx_session(self, onnx_file: Path):
         from . import _onnx
 
-        return _onnx.onnx_embeddings(Path(self.spec.location), onnx_file,
-                                     self.spec.max_seq_length() or 256, self.normalize)
+        return _onnx.onnx_embeddings(Path(self.spec.location), onnx_file, self._max_length(),
+                                     self.normalize, tokenizer=self.tokenizer)
+
+    def _max_length(self) -> int:
+        return self.spec.max_seq_length() or 256
+
+    def tokenizer(self):
+        """The model's own ``tokenizers`` tokenizer (its tokenizer.json), loaded once and
+        shared by counting and embedding. It truncates at the model's length, so a count
+        stops there too: what the model reads (chunks are cut below it)."""
+        with self._tokenizer_lock:
+            if self._own_tokenizer is None:
+                from tokenizers import Tokenizer
+
+                self._prepare_folder(weights=False)
+                loaded = Tokenizer.from_file(str(Path(self.spec.location) / "tokenizer.json"))
+                loaded.enable_truncation(max_length=self._max_length())
+                loaded.no_padding()
+                self._own_tokenizer = loaded
+        return self._own_tokenizer
 
     @property
     def max_tokens(self) -> int:
@@ -471,8 +491,9 @@ class Embedder:
         return int(getattr(client, "max_seq_length", 256) or 256)
 
     def count_tokens(self, text: str) -> int:
-        """Word pieces the model sees, its document prefix included, without loading
-        the model where we can (so chunks fit the model's limit as it reads them)."""
+        """Word pieces the model sees (up to its length), its document prefix included,
+        without loading the model where we can (so chunks fit the model's limit as it
+        reads them)."""
         if self._tokenizer is None:
             self._prepare_folder(weights=False)
             prefix = self.spec.passage_prefix
@@ -481,11 +502,7 @@ class Embedder:
                 own = self.load()
                 self._tokenizer = lambda t: own.count_tokens(prefix + t)
             elif tokenizer_file.is_file():
-                from tokenizers import Tokenizer
-
-                tokenizer = Tokenizer.from_file(str(tokenizer_file))
-                tokenizer.no_truncation()
-                tokenizer.no_padding()
+                tokenizer = self.tokenizer()
                 self._tokenizer = lambda t: len(tokenizer.encode(prefix + t, add_special_tokens=False).ids)
             else:
                 hf = self.load()._client.tokenizer

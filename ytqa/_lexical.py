@@ -51,6 +51,7 @@ def _stemmer(language: str):
     return Stemmer.Stemmer(name)
 
 
+@lru_cache(maxsize=1 << 16)
 def _fold(word: str) -> str:
     """Lower-case and drop accents, so 'Mélenchon' and 'melenchon' meet."""
     word = unicodedata.normalize("NFKD", word.lower())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -69,6 +70,33 @@ def _warm_up(embedder) -> None:
     embedder.embed_query("warm up")
     preload()
     preload_language()
+
+
+_behind = threading.Lock()
+_started_behind: list[str] = []
+
+
+def _load_behind() -> None:
+    """LangChain's vector store and the language classifier load on threads of their own,
+    once a process, while this one reads the index and loads the model (onnxruntime and
+    the classifier's decompression let go of the GIL, so a new process's first question
+    takes less wall time on two cores). A failure is reported where the part is used."""
+    from ._language import preload as preload_language
+    from ._vectors import preload
+
+    with _behind:
+        if _started_behind:
+            return
+        _started_behind.append("started")
+    for work in (preload, preload_language):
+        threading.Thread(target=_quietly, args=(work,), daemon=True, name=f"ytqa-{work.__module__}").start()
+
+
+def _quietly(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception:
+        pass
 
 
 def acting_as(library: "Library", user: str | None) -> "Library":
@@ -216,6 +244,8 @@ class Library:
         question = check_question(question)
         # A damaged stored transcript is named, never fetched over.
         stored = None if transcript_file is not None or languages else self.store.transcript(parse_video_id(video))
+        if stored is not None:
+            _load_behind()
         with self.access.using(parse_video_id(video)):
             index = (self.progression.answering(stored, quiet) if stored is not None
                      else self.index(video, transcript_file=transcript_file, languages=languages, cheap=True))
@@ -224,6 +254,7 @@ class Library:
     def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
         """One question across every stored video (or those of ``video_ids``), best moments first."""
         question = check_question(question)
+        _load_behind()
         wanted = None if video_ids is None else sorted({parse_video_id(v) for v in video_ids})
         return search_videos(self.store, self.progression.searches(question), self.progression.built, question,
                              k, self.search_settings, wanted)

@@ -332,38 +332,98 @@ def _pooled(hidden: np.ndarray, mask: np.ndarray, pooling: str, normalize: bool)
 
 
 def onnx_embeddings(model_dir: Path, onnx_file: Path, max_length: int, normalize: bool,
-                    batch_size: int = 32, threads: int | None = None):
-    """A LangChain ``Embeddings`` over an exported model (the class is built lazily)."""
+                    batch_size: int = 32, threads: int | None = None, tokenizer: Callable | None = None):
+    """A LangChain ``Embeddings`` over an exported model (the class is built lazily).
+
+    ``tokenizer()`` gives the model's ``tokenizers`` tokenizer, truncating at ``max_length``
+    (shared with whoever counts tokens); it is loaded on first use, and a single question
+    before that is cut by ``_unigram`` from the export folder's compact vocabulary when
+    there is one: the same ids without building a large vocabulary's trie (e5: 0.6 s).
+    """
     from langchain_core.embeddings import Embeddings
 
-    class OnnxEmbeddings(Embeddings):
-        def __init__(self):
-            from tokenizers import Tokenizer
+    class OnnxEmbeddings(_OnnxModel, Embeddings):
+        pass
 
-            self.session = _session(onnx_file, threads)
-            self.inputs = {i.name for i in self.session.get_inputs()}
-            self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-            self.tokenizer.enable_truncation(max_length=max_length)
-            self.tokenizer.no_padding()
-            self.pooling = _pooling(model_dir)
+    return OnnxEmbeddings(model_dir, onnx_file, max_length, normalize, batch_size, threads,
+                          tokenizer or _own_tokenizer(model_dir, max_length))
 
-        def encode(self, texts: list[str]) -> np.ndarray:
-            encodings = self.tokenizer.encode_batch(list(texts))
-            # Similar lengths together: far less padding to compute over.
-            order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-            out = np.zeros((len(texts), 0), dtype="float32")
-            for start in range(0, len(order), batch_size):
-                feed, mask = _feed([encodings[i] for i in order[start : start + batch_size]], self.inputs)
-                pooled = _pooled(self.session.run(None, feed)[0], mask, self.pooling, normalize)
-                if out.shape[1] == 0:
-                    out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
-                out[order[start : start + batch_size]] = pooled
-            return out
 
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return self.encode(texts).tolist()
+class _OnnxModel:
+    """What ``OnnxEmbeddings`` does: an onnxruntime session, the tokenizer, the pooling."""
 
-        def embed_query(self, text: str) -> list[float]:
-            return self.encode([text])[0].tolist()
+    def __init__(self, model_dir: Path, onnx_file: Path, max_length: int, normalize: bool,
+                 batch_size: int, threads: int | None, tokenizer: Callable):
+        import threading
 
-    return OnnxEmbeddings()
+        from . import _unigram
+
+        self.session = _session(onnx_file, threads)
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.pooling = _pooling(model_dir)
+        self.max_length, self.normalize, self.batch_size = max_length, normalize, batch_size
+        self._tokenizer_file, self._compact = model_dir / "tokenizer.json", onnx_file.parent / _unigram.FILE
+        self.questions = _unigram.read(self._tokenizer_file, self._compact)
+        self._load_tokenizer, self._tokenizer = tokenizer, None
+        self._lock = threading.Lock()
+
+    @property
+    def tokenizer(self):
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = self._load_tokenizer()
+                if self.questions is None:
+                    _keep_compact(self._tokenizer_file, self._compact, self._tokenizer)
+                self.questions = None  # the whole tokenizer cuts questions from now on (e5: 40 MB less)
+        return self._tokenizer
+
+    def encodings(self, texts: list[str]) -> list:
+        if len(texts) == 1 and self._tokenizer is None and self.questions is not None:
+            found = self.questions.encode(texts[0], self.max_length)
+            if found is not None:
+                return [found]
+        return self.tokenizer.encode_batch(list(texts))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        encodings = self.encodings(texts)
+        # Similar lengths together: far less padding to compute over.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), 0), dtype="float32")
+        for start in range(0, len(order), self.batch_size):
+            feed, mask = _feed([encodings[i] for i in order[start : start + self.batch_size]], self.inputs)
+            pooled = _pooled(self.session.run(None, feed)[0], mask, self.pooling, self.normalize)
+            if out.shape[1] == 0:
+                out = np.zeros((len(texts), pooled.shape[1]), dtype="float32")
+            out[order[start : start + self.batch_size]] = pooled
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+
+def _own_tokenizer(model_dir: Path, max_length: int) -> Callable:
+    def load():
+        from tokenizers import Tokenizer
+
+        loaded = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        loaded.enable_truncation(max_length=max_length)
+        loaded.no_padding()
+        return loaded
+
+    return load
+
+
+def _keep_compact(tokenizer_file: Path, compact: Path, tokenizer) -> None:
+    """Write the compact vocabulary of a Unigram tokenizer (e5's), for the next process's
+    questions; a folder that cannot be written only loses that speed-up."""
+    from . import _unigram
+
+    if type(tokenizer.model).__name__ != "Unigram":
+        return
+    try:
+        _unigram.write(tokenizer_file, compact)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass

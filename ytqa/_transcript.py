@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 
 #: No caption starts or lasts longer than this (about 115 days): a larger time is damage.
@@ -93,7 +93,8 @@ class Transcript:
         return digest.hexdigest()[:16]
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        # Field by field (asdict would copy every line into a dict first, to be replaced).
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["lines"] = [[line.text, line.start, line.duration] for line in self.lines]
         return data
 

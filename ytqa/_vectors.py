@@ -51,17 +51,22 @@ def _no_embeddings():
 
 
 def preload() -> None:
-    """Import FAISS and LangChain's store ahead of the first index (about 0.5 s)."""
+    """Import FAISS and LangChain's store ahead of the first search (about 0.5 s)."""
     import faiss  # noqa: F401
     from langchain_community.docstore.in_memory import InMemoryDocstore  # noqa: F401
     from langchain_community.vectorstores import FAISS  # noqa: F401
 
 
 class VectorIndex:
-    """One index's chunk vectors in LangChain's FAISS store."""
+    """One index's chunk vectors in LangChain's FAISS store (made on the first search, so a
+    new process reads an index while LangChain is still being imported beside it)."""
 
-    def __init__(self, store):
-        self._store = store
+    def __init__(self, index):
+        import threading
+
+        self._index = index
+        self._langchain = None
+        self._lock = threading.Lock()
 
     @classmethod
     def build(cls, vectors: np.ndarray) -> "VectorIndex":
@@ -71,7 +76,7 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype="float32")
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
-        return cls._wrap(index)
+        return cls(index)
 
     @classmethod
     def load(cls, path: Path, count: int) -> "VectorIndex":
@@ -81,44 +86,35 @@ class VectorIndex:
         index = faiss.read_index(str(path))
         if index.ntotal != count:
             raise ValueError(f"index holds {index.ntotal} vectors, expected {count}")
-        return cls._wrap(index)
+        return cls(index)
 
     @classmethod
     def from_bytes(cls, data: bytes, count: int) -> "VectorIndex":
         """FAISS's own file format, from bytes already read (and checked) by the store."""
-        return cls._wrap(_index_from_bytes(data, count))
+        return cls(_index_from_bytes(data, count))
 
-    @classmethod
-    def _wrap(cls, index) -> "VectorIndex":
-        """LangChain's FAISS store over a FAISS index whose row i is chunk i."""
-        from langchain_community.docstore.in_memory import InMemoryDocstore
-        from langchain_community.vectorstores import FAISS
-        from langchain_community.vectorstores.utils import DistanceStrategy
-        from langchain_core.documents import Document
-
-        ids = [str(i) for i in range(index.ntotal)]
-        store = FAISS(
-            embedding_function=_no_embeddings(),
-            index=index,
-            docstore=InMemoryDocstore(
-                {i: Document(page_content=i, metadata={"chunk": int(i)}, id=i) for i in ids}
-            ),
-            index_to_docstore_id=dict(enumerate(ids)),
-            distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
-        )
-        return cls(store)
+    @property
+    def _store(self):
+        with self._lock:
+            if self._langchain is None:
+                self._langchain = _wrap(self._index)
+            return self._langchain
 
     def save(self, path: Path) -> None:
         import faiss
 
-        faiss.write_index(self._store.index, str(path))
+        faiss.write_index(self._index, str(path))
 
     @property
     def size(self) -> int:
-        return int(self._store.index.ntotal)
+        return int(self._index.ntotal)
+
+    @property
+    def dimensions(self) -> int:
+        return int(self._index.d)
 
     def vectors(self) -> np.ndarray:
-        return self._store.index.reconstruct_n(0, self.size)
+        return self._index.reconstruct_n(0, self.size)
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k nearest chunks as (chunk number, inner product), best first."""
@@ -127,6 +123,25 @@ class VectorIndex:
             return []
         hits = self._store.similarity_search_with_score_by_vector(vector.tolist(), k=k)
         return [(int(doc.metadata["chunk"]), float(score)) for doc, score in hits]
+
+
+def _wrap(index):
+    """LangChain's FAISS store over a FAISS index whose row i is chunk i."""
+    from langchain_community.docstore.in_memory import InMemoryDocstore
+    from langchain_community.vectorstores import FAISS
+    from langchain_community.vectorstores.utils import DistanceStrategy
+    from langchain_core.documents import Document
+
+    ids = [str(i) for i in range(index.ntotal)]
+    return FAISS(
+        embedding_function=_no_embeddings(),
+        index=index,
+        docstore=InMemoryDocstore(
+            {i: Document(page_content=i, metadata={"chunk": int(i)}, id=i) for i in ids}
+        ),
+        index_to_docstore_id=dict(enumerate(ids)),
+        distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
+    )
 
 
 def inner_products(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -164,8 +179,7 @@ class FaissIndexVectors:
     @property
     def nbytes(self) -> int:
         """Memory its vectors take (the open-index cache is bounded by it)."""
-        index = self._chunks._store.index
-        size = int(index.ntotal) * int(index.d) * 4
+        size = self._chunks.size * self._chunks.dimensions * 4
         return size + (int(self._sentences.nbytes) if self._sentences is not None else 0)
 
     def chunk_vectors(self) -> np.ndarray:
@@ -205,7 +219,7 @@ class FaissIndexVectors:
         if SENTENCES_FILE in files:
             sentence_vectors = np.load(io.BytesIO(files[SENTENCES_FILE]), allow_pickle=False)
             if sentence_vectors.ndim != 2 or sentence_vectors.shape[0] != sentences \
-                    or sentence_vectors.shape[1] != index._store.index.d:
+                    or sentence_vectors.shape[1] != index.dimensions:
                 raise ValueError("sentence vectors do not match the sentences")
             if not np.isfinite(sentence_vectors).all():
                 raise ValueError("sentence vectors are not finite")
