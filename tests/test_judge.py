@@ -217,3 +217,11 @@ def test_a_chat_judge_without_a_chat_model_says_how_to_set_one():
         judge_from_setting("chat", WordHashEmbedder, no_chat_model)
     made = judge_from_setting("chat:openai:gpt-4o-mini", WordHashEmbedder, lambda model: Answerer(model))
     assert isinstance(made, ChatJudge) and made.answerer.name == "openai:gpt-4o-mini"
+
+
+def test_a_chat_judge_asks_for_a_short_reply(chat, monkeypatch, tmp_path):
+    server = chat(lambda request: completion("1"))
+    monkeypatch.setenv("YTQA_CHAT_BASE_URL", server.url + "/v1")
+    library = ytqa.Library(tmp_path, embedder=WordHashEmbedder(), judge="chat:openai:test-model")
+    library.judge.score("a question", PASSAGES)
+    assert server.requests[0]["max_completion_tokens"] <= 64

@@ -169,6 +169,8 @@ JUDGE_PROMPT = """You rank passages of a video's transcript by how well each ans
   by commas (for example: 3, 1, 4). If none answers it, reply: 0"""
 
 _NUMBER = re.compile(r"\d+")
+#: A judge's reply is a list of numbers: a few dozen tokens at most.
+JUDGE_MAX_TOKENS = 64
 
 
 def judge_messages(question: str, passages: Sequence[str]) -> list[tuple[str, str]]:
@@ -416,13 +418,14 @@ class Answerer:
         self._making = threading.Lock()  # an app's sessions share one answerer: one model
 
     @classmethod
-    def from_config(cls, config, model: str | None = None) -> "Answerer | None":
+    def from_config(cls, config, model: str | None = None,
+                    max_tokens: int = DEFAULT_MAX_TOKENS) -> "Answerer | None":
         """The chat model ``model`` names (--chat-model), else YTQA_CHAT_MODEL; None if neither."""
         setting = model or config.chat_model
         if not setting:
             return None
         return cls(setting, base_url=config.chat_base_url, api_key=config.chat_api_key,
-                   timeout=check_timeout(config.chat_timeout))
+                   timeout=check_timeout(config.chat_timeout), max_tokens=max_tokens)
 
     @property
     def name(self) -> str:

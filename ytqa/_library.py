@@ -146,11 +146,12 @@ class Library:
     def judge(self):
         """The judge, made from its setting on first use (None: none)."""
         if isinstance(self._judge, str):
-            from ._answer import Answerer
+            from ._answer import JUDGE_MAX_TOKENS, Answerer
             from ._judge import judge_from_setting
 
-            self._judge = judge_from_setting(self._judge, self._judge_model,
-                                             lambda model: Answerer.from_config(current_config(), model))
+            self._judge = judge_from_setting(
+                self._judge, self._judge_model,
+                lambda model: Answerer.from_config(current_config(), model, max_tokens=JUDGE_MAX_TOKENS))
         return self._judge
 
     def _judge_model(self, name: str):
