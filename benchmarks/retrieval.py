@@ -129,6 +129,9 @@ def arguments():
     parser.add_argument("--stages", default="",
                         help="WEAK,STRONG: rows of two models' indexes, fused or judged, instead of --models")
     parser.add_argument("--sets", default="", help="only these sets (comma-separated names)")
+    parser.add_argument("--judge", default=None,
+                        help="a judge setting (e5, cross-encoder:ID, chat:PROVIDER:MODEL): each row also judged by it")
+    parser.add_argument("--judge-candidates", type=int, default=10, help="passages the judge reads (default 10)")
     return parser.parse_args()
 
 
@@ -157,11 +160,16 @@ def main() -> None:
         rows = ROWS + (SWEEP if args.sweep else [])
         if args.rows:
             rows = [row for row in rows if row[0].startswith(tuple(args.rows.split(",")))]
-        for store, (label, vectors, search) in [(s, r) for r in rows for s in args.stores.split(",")]:
+        judges = [None] + ([args.judge] if args.judge else [])
+        for store, (label, vectors, search), judge in [(s, r, j) for r in rows for s in args.stores.split(",")
+                                                      for j in judges]:
             started = time.perf_counter()
+            if judge:
+                search = dict(search, judge_candidates=args.judge_candidates)
+                label += f" + judge {judge} over the top {args.judge_candidates}"
             library = ytqa.Library(ROOT / "data", embedder=embedder, vectors=vectors,
                                    search=replace(ytqa.SearchSettings(), **search),
-                                   store=None if store == "files" else store)
+                                   store=None if store == "files" else store, judge=judge)
             if store != "files":
                 label += " [PostgreSQL store]"
             results = [evaluate(library, qs, transcripts)["metrics"] for _, qs, transcripts in sets]

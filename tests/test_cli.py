@@ -122,3 +122,37 @@ def test_ask_in_a_terminal_that_reports_no_columns_still_prints_answers(tmp_path
                           capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=300)
     assert done.returncode == 0, done.stdout
     assert "1. " in done.stdout and "Traceback" not in done.stdout
+
+
+def test_ask_with_a_chat_judge_says_the_chat_model_judged_the_top_passages(capsys, tmp_path, talk, monkeypatch):
+    from chat_server import ChatServer
+    from test_judge import completion
+
+    server = ChatServer(lambda request: completion("1"))
+    try:
+        monkeypatch.setenv("YTQA_CHAT_BASE_URL", server.url + "/v1")
+        monkeypatch.setenv("YTQA_CHAT_API_KEY", "sk-test")
+        code, out, err = run(capsys, "ask", ID, "what is hard about caching", "--transcript", talk,
+                             "--data-dir", tmp_path / "d", "--judge", "chat:openai:test-model")
+    finally:
+        server.close()
+    assert code == 0, err
+    assert "judged by the chat model openai:test-model" in out
+    assert "what is hard about caching" in server.requests[0]["messages"][1]["content"]
+
+
+def test_ask_with_a_chat_judge_that_is_not_running_says_so_and_how_to_fix_it(capsys, tmp_path, talk, monkeypatch):
+    from chat_server import closed_port
+
+    monkeypatch.setenv("YTQA_CHAT_BASE_URL", f"http://127.0.0.1:{closed_port()}/v1")
+    code, out, err = run(capsys, "ask", ID, "what is hard about caching", "--transcript", talk,
+                         "--data-dir", tmp_path / "d", "--judge", "chat:openai:test-model")
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith("error: ") and "YTQA_CHAT_BASE_URL" in err
+
+
+def test_ask_with_a_chat_judge_and_no_chat_model_says_how_to_set_one(capsys, tmp_path, talk, monkeypatch):
+    monkeypatch.delenv("YTQA_CHAT_MODEL", raising=False)
+    code, out, err = run(capsys, "ask", ID, "what is hard about caching", "--transcript", talk,
+                         "--data-dir", tmp_path / "d", "--judge", "chat")
+    assert code == 1 and "no chat model is set" in err and "YTQA_CHAT_MODEL" in err

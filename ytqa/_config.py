@@ -79,6 +79,9 @@ class Config:
     chat_api_key: str | None = field(default=None, repr=False)  # never in a log
     #: As given (checked where it is used).
     chat_timeout: str | None = None
+    #: The second look over the first stage's top passages (None: none): a judge setting,
+    #: ``e5``, ``cross-encoder:HUB_ID``, ``chat`` (see ``_judge.judge_from_setting``).
+    judge: str | None = None
     #: The person the CLI acts as (None: no one in particular, everything allowed, as ever).
     user: str | None = None
     #: The administrators of a shared store, by name.
@@ -111,6 +114,7 @@ class Config:
             chat_base_url=get("YTQA_CHAT_BASE_URL"),
             chat_api_key=get("YTQA_CHAT_API_KEY"),
             chat_timeout=get("YTQA_CHAT_TIMEOUT"),
+            judge=get("YTQA_JUDGE"),
             user=get("YTQA_USER"),
             admins=tuple(name.strip() for name in (get("YTQA_ADMINS") or "").split(",") if name.strip()),
             groups=get("YTQA_GROUPS"),

@@ -220,7 +220,7 @@ def evaluate(library, questions: list[Question], transcripts_dir: str | Path, k:
                 transcript = load_eval_transcript(transcripts_dir, q.video_id)
                 indexes[q.video_id] = scratch.index_transcript(transcript)
                 durations[q.video_id] = transcript.duration
-            moments = indexes[q.video_id].ask(q.question, k, library.search_settings)
+            moments = indexes[q.video_id].ask(q.question, k, library.search_settings, judge=library.judge)
             spans[q.id] = [(m.start, m.end) for m in moments]
             per_question.append({
                 "id": q.id,

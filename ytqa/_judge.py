@@ -13,6 +13,13 @@ name with aliases, as for embedding models:
 - ``cross-encoder`` (alias ``ce``): a sentence-transformers ``CrossEncoder`` for any
   Hugging Face Hub id or local folder, which reads question and passage together (for
   users online: the weights come from the Hub on first use).
+- ``chat`` (alias ``chat-model``): the chat model that answers in words reads the
+  question and the numbered passages and names those that answer it, best first (one call
+  a question); the passages it does not name keep the first stage's order.
+
+A front end names its judge with one setting (``judge_from_setting``): ``e5`` or
+``bi-encoder:e5``, ``cross-encoder:HUB_ID``, ``chat`` (the chat model set to answer in
+words) or ``chat:PROVIDER:MODEL``; ``none`` for no judge.
 
 Judges are made by ``make_judge(name, **options)``; ``register`` adds one. The registry
 is a plain dict here (name -> factory, alias -> name).
@@ -109,6 +116,23 @@ class CrossEncoderJudge(Judge):
         return np.asarray(scores, dtype="float32").reshape(len(passages))
 
 
+class ChatJudge(Judge):
+    """A chat model as a judge (an ``_answer.Answerer``): the passages it names as answering
+    score by their place in its list, best highest; those it does not name score 0, so they
+    keep their first-stage order below the named ones once fused."""
+
+    def __init__(self, answerer):
+        self.answerer = answerer
+        self.name = f"the chat model {answerer.name}"
+
+    def score(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        passages = list(passages)
+        scores = np.zeros(len(passages), dtype="float32")
+        for place, position in enumerate(self.answerer.rank(question, passages)):
+            scores[position] = len(passages) - place
+        return scores
+
+
 class JudgeUnavailable(YtqaError):
     def __init__(self, name: str, detail: str, remedy: str):
         self.name = name
@@ -134,3 +158,33 @@ def make_judge(name: str, **options) -> Judge:
 
 register_judge("bi-encoder", BiEncoderJudge, aliases=("embedder",))
 register_judge("cross-encoder", CrossEncoderJudge, aliases=("ce",))
+register_judge("chat", ChatJudge, aliases=("chat-model", "llm"))
+
+_OFF = ("", "none", "off", "0")
+
+
+def judge_from_setting(setting: str | None, embedder: Callable[[str], object],
+                       answerer: Callable[[str | None], object]) -> Judge | None:
+    """The judge one setting names (None for none): ``e5`` / ``bi-encoder:e5`` (an embedding
+    model, made by ``embedder(name)``), ``cross-encoder:ID``, ``chat`` / ``chat:PROVIDER:MODEL``
+    (``answerer(model or None)`` makes the chat model's ``Answerer``), or a registered judge's
+    name, with its argument after the colon. ``JudgeUnavailable`` names what is missing."""
+    if setting is None or setting.strip().lower() in _OFF:
+        return None
+    name, _, argument = setting.strip().partition(":")
+    canonical = JUDGES.name_of(name)
+    if canonical is None:  # a model's name alone: that model as a bi-encoder judge
+        return BiEncoderJudge(embedder(setting.strip()))
+    if canonical == "bi-encoder":
+        return BiEncoderJudge(embedder(argument or "e5"))
+    if canonical == "chat":
+        made = answerer(argument or None)
+        if made is None:
+            raise JudgeUnavailable("chat", "no chat model is set", "Give one as --judge chat:PROVIDER:MODEL, "
+                                   "or set YTQA_CHAT_MODEL (such as ollama:llama3.2).")
+        return ChatJudge(made)
+    if canonical == "cross-encoder" and not argument:
+        raise JudgeUnavailable("cross-encoder", "no model is named", "Name one: cross-encoder:HUB_ID_OR_FOLDER "
+                               "(such as cross-encoder:cross-encoder/ms-marco-MiniLM-L6-v2).")
+    factory = JUDGES.get(canonical)
+    return factory(argument) if argument else factory()

@@ -135,7 +135,7 @@ class Library:
                  chunking: ChunkSettings = ChunkSettings(), search: SearchSettings = SearchSettings(), proxy=None,
                  vectors: str = "chunks+sentences", embedder=None, store: str | Store | None = None,
                  notice: Callable[[str], None] | None = None, cookies: str | None = None, strong=None,
-                 user: str | None = None):
+                 user: str | None = None, judge=None):
         """``data_dir``: the library folder, or a store's URL (postgresql://); ``store`` overrides it.
 
         ``embedder``: the model to use, or a function that returns it, called on first use.
@@ -143,6 +143,8 @@ class Library:
         once saved (a name, a model, a function making one, or a ``LazyModel``; None: none).
         ``notice``: told (one line) when a video is waited for because another process writes it.
         ``user``: the person it acts as, seeing and changing what they may (None: all is everyone's).
+        ``judge``: a second look over each question's top passages (a ``Judge``, or a setting such
+        as ``e5``, ``cross-encoder:HUB_ID`` or ``chat``; made on first use; None: none).
         """
         location = store if store is not None else data_dir
         self.store: Store = open_store(location) if isinstance(location, (str, os.PathLike)) else location
@@ -162,10 +164,33 @@ class Library:
         self.progression.across = AcrossLanguages(self.progression)
         self.cookies = cookies or current_config().cookies  # a Netscape cookies.txt for YouTube
         self.sources = TranscriptSources(self.store, proxy, self.cookies)
+        self._judge = judge
 
     @property
     def embedder(self):
         return self.model.get()
+
+    @property
+    def judge(self):
+        """The judge, made from its setting on first use (None: none)."""
+        if isinstance(self._judge, str):
+            from ._answer import JUDGE_MAX_TOKENS, Answerer
+            from ._judge import judge_from_setting
+
+            self._judge = judge_from_setting(
+                self._judge, self._judge_model,
+                lambda model: Answerer.from_config(current_config(), model, max_tokens=JUDGE_MAX_TOKENS))
+        return self._judge
+
+    def _judge_model(self, name: str):
+        """An embedding model as judge: the library's own where it is that one (loaded once)."""
+        from ._embeddings import resolve_model
+
+        wanted = resolve_model(name).name
+        for lazy in (self.strong, self.model):
+            if lazy is not None and lazy.name is not None and resolve_model(lazy.name).name == wanted:
+                return lazy.get()
+        return LazyModel(None, name, self.model.backend, self.data_dir / "models").get()
 
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
@@ -249,7 +274,7 @@ class Library:
         with self.access.using(parse_video_id(video)):
             index = (self.progression.answering(stored, quiet) if stored is not None
                      else self.index(video, transcript_file=transcript_file, languages=languages, cheap=True))
-        return index.ask(question, k, self.search_settings)
+        return index.ask(question, k, self.search_settings, judge=self.judge)
 
     def ask_all(self, question: str, k: int = 5, video_ids: Iterable[str] | None = None) -> list[Moment]:
         """One question across every stored video (or those of ``video_ids``), best moments first."""

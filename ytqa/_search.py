@@ -195,9 +195,12 @@ class VideoIndex:
         """The top ``k`` moments; with a ``_judge.Judge``, its second look reorders the
         first stage's top ``settings.judge_candidates``."""
         ranking = self.rank(question, query, settings)
-        if judge is not None and settings.judge_candidates > 0:
-            ranking = rejudge(ranking, judge, question, settings)
-        return self.moments(ranking, question, k, settings)
+        if judge is None or settings.judge_candidates <= 0:
+            return self.moments(ranking, question, k, settings)
+        ranking = rejudge(ranking, judge, question, settings)
+        read = min(settings.judge_candidates, len(ranking.order))
+        by = f"{self.label}, its top {read} passages judged by {judge.name}"
+        return [replace(m, answered_by=by) for m in self.moments(ranking, question, k, settings)]
 
     def moments(self, ranking: "Ranking", question: str, k: int = 5,
                 settings: SearchSettings = SearchSettings()) -> list[Moment]:

@@ -46,7 +46,7 @@ def _library(args):
     return Library(args.data_dir, model=model, backend=getattr(args, "backend", None),
                    proxy=proxy, store=args.store, notice=_warn,
                    cookies=getattr(args, "cookies", None) or config.cookies, strong=default_strong(model),
-                   user=getattr(args, "user", None))
+                   user=getattr(args, "user", None), judge=getattr(args, "judge", None) or config.judge)
 
 
 #: Without a terminal (a log, CI), progress is a line every this many seconds.
@@ -174,7 +174,7 @@ def _answered_by(moments, library) -> str:
     line = f"Answered by the {moments[0].answered_by}."
     best = library.progression.best
     if moments[0].answered_by and best.model is not library.progression.stages[0].model and \
-            not moments[0].answered_by.endswith(best.label):
+            best.label not in moments[0].answered_by:
         line += f" The {best.label} is not built yet: 'ytqa index VIDEO' builds it."
     return line
 
@@ -624,6 +624,13 @@ def _common(p, config, model=True, network=False):
                        "to YouTube, sent with every request (or YTQA_COOKIES)")
 
 
+def _judge_argument(p, config) -> None:
+    p.add_argument("--judge", metavar="JUDGE", default=config.judge,
+                   help="a second look at the top passages of each question: e5 (a stronger embedding model), "
+                        "cross-encoder:HUB_ID, chat (the chat model of --chat-model / YTQA_CHAT_MODEL) or "
+                        "chat:PROVIDER:MODEL; none (default, or YTQA_JUDGE)")
+
+
 def _video_commands(sub, config) -> None:
     """id, index, ask, eval and bench: one video, or the measures."""
     p = sub.add_parser("id", help="print the video id of each link")
@@ -652,6 +659,7 @@ def _video_commands(sub, config) -> None:
     p.add_argument("-k", type=int, default=5, help="number of moments (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_answer_arguments(p)
+    _judge_argument(p, config)
     _common(p, config, network=True)
     p.set_defaults(run=cmd_ask)
 
@@ -660,6 +668,7 @@ def _video_commands(sub, config) -> None:
     p.add_argument("--transcripts", required=True, metavar="DIR", help="folder of <video_id>.json transcripts")
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--json", action="store_true")
+    _judge_argument(p, config)
     _common(p, config)
     p.set_defaults(run=cmd_eval)
 
