@@ -130,31 +130,48 @@ def _lazy(model, backend: str | None, folder: Path) -> LazyModel | None:
                      backend, folder)
 
 
+def _made_judge(library: "Library", setting: str):
+    """The judge a setting names; an embedding model as judge is the library's own where it is
+    that one (loaded once), a chat model is asked for a short reply (a list of numbers)."""
+    from ._answer import JUDGE_MAX_TOKENS, Answerer
+    from ._embeddings import resolve_model
+    from ._judge import judge_from_setting
+
+    def model(name: str):
+        wanted = resolve_model(name).name
+        for lazy in (library.strong, library.model):
+            if lazy is not None and lazy.name is not None and resolve_model(lazy.name).name == wanted:
+                return lazy.get()
+        return LazyModel(None, name, library.model.backend, library.data_dir / "models").get()
+
+    return judge_from_setting(setting, model, lambda chat: Answerer.from_config(
+        current_config(), chat, max_tokens=JUDGE_MAX_TOKENS))
+
+
+def _data_dir(data_dir, store) -> Path:
+    """Where model exports and the app's files go: the folder given, else the configured one."""
+    server = is_store_url(data_dir if store is None else store)
+    return Path(current_config().data_dir if server or not isinstance(data_dir, (str, os.PathLike)) else data_dir)
+
+
 class Library:
     def __init__(self, data_dir: str | os.PathLike = "data", model: str | None = None, backend: str | None = None,
                  chunking: ChunkSettings = ChunkSettings(), search: SearchSettings = SearchSettings(), proxy=None,
                  vectors: str = "chunks+sentences", embedder=None, store: str | Store | None = None,
                  notice: Callable[[str], None] | None = None, cookies: str | None = None, strong=None,
                  user: str | None = None, judge=None):
-        """``data_dir``: the library folder, or a store's URL (postgresql://); ``store`` overrides it.
-
-        ``embedder``: the model to use, or a function that returns it, called on first use.
-        ``strong``: a stronger model whose index is built behind the first one's and takes over
-        once saved (a name, a model, a function making one, or a ``LazyModel``; None: none).
-        ``notice``: told (one line) when a video is waited for because another process writes it.
-        ``user``: the person it acts as, seeing and changing what they may (None: all is everyone's).
-        ``judge``: a second look over each question's top passages (a ``Judge``, or a setting such
-        as ``e5``, ``cross-encoder:HUB_ID`` or ``chat``; made on first use; None: none).
-        """
+        """``data_dir``: the library folder or a store's URL (``store`` overrides it); ``embedder``: the
+        model, or a function making it on first use; ``strong``: a stronger model whose index is built
+        behind and takes over once saved (a name, model, function or ``LazyModel``); ``notice``: told
+        when a video is waited for while another process writes it; ``user``: the person it acts as
+        (None: all is everyone's); ``judge``: a second look at each question's top passages."""
         location = store if store is not None else data_dir
         self.store: Store = open_store(location) if isinstance(location, (str, os.PathLike)) else location
         if notice is not None:
             self.store.notice = notice
         self.access = Access(self.store, person_named(user))  # whose is what (_access)
         self.store = self.access.view()
-        server = is_store_url(data_dir if store is None else store)
-        self.data_dir = Path(current_config().data_dir if server or not isinstance(data_dir, (str, os.PathLike))
-                             else data_dir)
+        self.data_dir = _data_dir(data_dir, store)
         self.vectors = vectors  # what is embedded: chunks, their sentences, or both
         self.chunk_settings, self.search_settings, self.proxy = chunking, search, proxy
         #: The model, made on first use: listing and deleting never need it.
@@ -171,26 +188,9 @@ class Library:
         return self.model.get()
 
     @property
-    def judge(self):
-        """The judge, made from its setting on first use (None: none)."""
-        if isinstance(self._judge, str):
-            from ._answer import JUDGE_MAX_TOKENS, Answerer
-            from ._judge import judge_from_setting
-
-            self._judge = judge_from_setting(
-                self._judge, self._judge_model,
-                lambda model: Answerer.from_config(current_config(), model, max_tokens=JUDGE_MAX_TOKENS))
+    def judge(self):  # made from its setting on first use (None: none)
+        self._judge = _made_judge(self, self._judge) if isinstance(self._judge, str) else self._judge
         return self._judge
-
-    def _judge_model(self, name: str):
-        """An embedding model as judge: the library's own where it is that one (loaded once)."""
-        from ._embeddings import resolve_model
-
-        wanted = resolve_model(name).name
-        for lazy in (self.strong, self.model):
-            if lazy is not None and lazy.name is not None and resolve_model(lazy.name).name == wanted:
-                return lazy.get()
-        return LazyModel(None, name, self.model.backend, self.data_dir / "models").get()
 
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
@@ -269,8 +269,7 @@ class Library:
         question = check_question(question)
         # A damaged stored transcript is named, never fetched over.
         stored = None if transcript_file is not None or languages else self.store.transcript(parse_video_id(video))
-        if stored is not None:
-            _load_behind()
+        _load_behind() if stored is not None else None
         with self.access.using(parse_video_id(video)):
             index = (self.progression.answering(stored, quiet) if stored is not None
                      else self.index(video, transcript_file=transcript_file, languages=languages, cheap=True))

@@ -671,7 +671,11 @@ def _video_commands(sub, config) -> None:
     _judge_argument(p, config)
     _common(p, config)
     p.set_defaults(run=cmd_eval)
+    _bench_command(sub)
 
+
+def _bench_command(sub) -> None:
+    """ytqa bench: models and backends compared on this machine."""
     p = sub.add_parser("bench", help="compare models and backends on this machine")
     p.add_argument("--transcript", metavar="FILE", help="transcript to index and query "
                    "(default: the 2h45m tutorial in ../shared/data, if present)")
