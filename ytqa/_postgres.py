@@ -9,13 +9,18 @@ nothing is ever unpickled)::
     ytqa_vectors_<dim>   every chunk and sentence vector, one table per vector size: a
                          LangChain ``PGVectorStore`` table with the video id, index key,
                          family, kind (chunk | sentence), position and start/end seconds as
-                         metadata columns, an HNSW index (inner product) over the chunk rows
+                         metadata columns, and a btree on (index key, kind, position)
+    ytqa_means_<dim>     one row an index: its family, number of chunks and mean chunk
+                         vector (unit length), with an HNSW index (cosine)
 
-Where LangChain's ``PGVectorStore`` fits, it is used: it creates the vectors table and its
-HNSW index and runs the search over the library, filtered by family and by video. It adds
-rows one at a time, each in its own transaction, and returns every row's vector with each
-hit, so an index is written here with COPY inside one transaction (an index is there whole
-or not at all), and one video's rows are scored by one exact query that returns scores only.
+LangChain's ``PGEngine`` creates the vectors table. Its ``PGVectorStore`` adds rows one at a
+time, each in its own transaction, and returns every row's vector with each hit, so an
+index is written here with COPY inside one transaction (an index is there whole or not at
+all), with its mean in the same transaction, and searches are our own SQL: one video's rows
+scored by one exact query that returns scores only, and the library-wide search routed by
+the means (``PostgresStore.search``: the nearest videos' chunks scored exactly, as the file
+store's library index does), which reaches a recall that an HNSW index over every chunk
+did not at 10,000 videos (benchmarks/scale.py, README "Scale").
 
 Concurrency: writes of one video are serialised by an advisory lock (``lock``), an index
 is published by the one transaction that writes its row and its vectors, and a second
@@ -53,8 +58,11 @@ _VECTOR_COLUMNS = ("id", "content", "embedding", "video_id", "index_key", "famil
 #: A library-wide search looks at the videos whose mean chunk vector is nearest the question
 #: (in that order) until they hold this many chunks, at most ``PROBE_VIDEOS`` of them, and
 #: scores every chunk of those exactly (benchmarks/scale.py: recall@10 and time by budget).
-PROBE_CHUNKS = 30_000
+PROBE_CHUNKS = 45_000
 PROBE_VIDEOS = 1_000
+#: Up to this many videos listed, a search over them scores all their means (else the HNSW
+#: index over the means is searched with the list as a filter).
+EXACT_MEANS = 2_000
 #: The HNSW search over the mean vectors: scanned on until enough rows pass the family filter.
 MEANS_EF_SEARCH = 100
 #: How long a delete waits for a video another process is indexing before refusing.
@@ -565,8 +573,9 @@ class PostgresStore:
         """The ``k`` chunks nearest the query (inner product) of the videos whose mean vector
         is nearest it, up to ``PROBE_CHUNKS`` chunks, scored exactly: one statement, whose
         cost is the same at any library size (the HNSW search over the means aside, which
-        grows as its logarithm). Given ``video_ids``, those videos' means are scored
-        exactly instead (their number is the cost), and the nearest routed to the same way."""
+        grows as its logarithm). Given ``video_ids``, up to ``EXACT_MEANS`` of them, their
+        means are scored exactly instead (their number is the cost); more, the HNSW index
+        over the means is scanned until enough of them pass (pgvector's iterative scan)."""
         dim = int(np.asarray(query).shape[-1])
         if video_ids is not None and not video_ids:
             return []
@@ -578,11 +587,14 @@ class PostgresStore:
         with self._connection() as conn:
             params = {"family": family, "q": np.asarray(query, dtype="float32"), "videos": PROBE_VIDEOS,
                       "budget": PROBE_CHUNKS, "k": int(k)}
-            if video_ids is None:  # the HNSW index over the means answers this ORDER BY
-                near = "WHERE family = %(family)s ORDER BY embedding <=> %(q)s"
-            else:  # an order the HNSW index cannot give: the listed videos' means, every one
-                near = "WHERE family = %(family)s AND video_id = ANY(%(ids)s) ORDER BY (embedding <=> %(q)s) + 0"
+            near = "WHERE family = %(family)s"
+            if video_ids is not None:
+                near += " AND video_id = ANY(%(ids)s)"
                 params["ids"] = list(video_ids)
+            if video_ids is None or len(video_ids) > EXACT_MEANS:  # the HNSW index over the means
+                near += " ORDER BY embedding <=> %(q)s"  # (scanned on past the videos not listed)
+            else:  # an order the HNSW index cannot give: the listed videos' means, every one
+                near += " ORDER BY (embedding <=> %(q)s) + 0"
             rows = conn.execute(f"""
                 WITH near AS MATERIALIZED (
                     SELECT index_key, chunks, embedding <=> %(q)s AS distance FROM {self._t(self._means_table(dim))}
