@@ -584,6 +584,8 @@ class PostgresStore:
                 if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
                     return []
             self._ensure_vectors(dim)  # a library stored before the means were kept gets them now
+        # Each picked video's rows are read by the btree on index_key (OFFSET 0 keeps the
+        # planner from turning that into a join that scans the whole table).
         with self._connection() as conn:
             params = {"family": family, "q": np.asarray(query, dtype="float32"), "videos": PROBE_VIDEOS,
                       "budget": PROBE_CHUNKS, "k": int(k)}
@@ -603,10 +605,11 @@ class PostgresStore:
                     SELECT index_key FROM (SELECT index_key, chunks, sum(chunks) OVER (
                         ORDER BY distance ROWS UNBOUNDED PRECEDING) AS upto FROM near) ranked
                     WHERE upto - chunks < %(budget)s)
-                SELECT v.video_id, v.index_key, v.position, (v.embedding <#> %(q)s) * -1 AS score
-                FROM picked p JOIN {self._t(self._vectors_table(dim))} v
-                    ON v.index_key = p.index_key AND v.kind = 'chunk'
-                ORDER BY score DESC LIMIT %(k)s""", params).fetchall()
+                SELECT v.video_id, v.index_key, v.position, v.score FROM picked p CROSS JOIN LATERAL (
+                    SELECT video_id, index_key, position, (embedding <#> %(q)s) * -1 AS score
+                    FROM {self._t(self._vectors_table(dim))}
+                    WHERE index_key = p.index_key AND kind = 'chunk' OFFSET 0) v
+                ORDER BY v.score DESC LIMIT %(k)s""", params).fetchall()
         return [Hit(video_id, key, int(position), float(score)) for video_id, key, position, score in rows]
 
 
