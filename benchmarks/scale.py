@@ -231,6 +231,22 @@ class Server:
         self.local.stop(self.server.folder)
         self.server = self.local.start(self.server.folder, port=self.server.port, settings=SERVER_SETTINGS)
 
+    def _processes(self):
+        import psutil
+
+        parent = psutil.Process(int((self.server.folder / "pgdata" / "postmaster.pid").read_text().split()[0]))
+        return [parent] + parent.children()
+
+    def cpu_s(self) -> float:
+        total = 0.0
+        for process in self._processes():
+            try:
+                times = process.cpu_times()
+            except Exception:  # psutil.NoSuchProcess: a worker that has just ended
+                continue
+            total += times.user + times.system
+        return total
+
     def memory_mb(self) -> float:
         import psutil
 
@@ -264,22 +280,25 @@ def disk_mb(store) -> float:
                             f"pg_total_relation_size('ytqa_means_{DIM}')").fetchone()[0] / 2**20
 
 
-def budget_sweep(store, family, size, queries, truth, budgets) -> None:
-    """The routed search's recall@10 and time for each chunk budget (printed, not tabled)."""
+def budget_sweep(server, store, family, size, queries, truth, budgets) -> None:
+    """The routed search's recall@10, time and the server's CPU time (what a search takes on
+    a core of its own, when other work slows the wall clock) for each chunk budget (printed)."""
     from ytqa import _postgres
 
     kept = _postgres.PROBE_CHUNKS
     for budget in budgets:
         _postgres.PROBE_CHUNKS = budget
         store.search(family, queries[0], 10)
-        timings, recalls = [], []
+        timings, recalls, cpu = [], [], []
         for q, true in zip(queries, truth):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), server.cpu_s()
             hits = store.search(family, q, 10)
             timings.append(1000 * (time.perf_counter() - started))
+            cpu.append(1000 * (server.cpu_s() - used))
             recalls.append(len({(h.video_id, h.position) for h in hits} & true) / len(true))
         print(f"routed, {size:,} videos, budget {budget:,} chunks: recall@10 {np.mean(recalls):.3f}, "
-              f"p50 {statistics.median(timings):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms", flush=True)
+              f"p50 {statistics.median(timings):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms, "
+              f"server CPU p50 {statistics.median(cpu):.1f} ms, p95 {percentile(cpu, 0.95):.1f} ms", flush=True)
     _postgres.PROBE_CHUNKS = kept
 
 
@@ -344,7 +363,7 @@ def postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truth
                     recipe.family, size, synthetic, real, asked, queries[size], truths[size], rows,
                     {"reopen": lambda: PostgresStore(server.server.url), "memory": memory,
                      "vectors": count, "load_s": load_s, "build_s": build_s})
-            budget_sweep(store, recipe.family, size, queries[size], truths[size], budgets)
+            budget_sweep(server, store, recipe.family, size, queries[size], truths[size], budgets)
             if size in hnsw_sizes:
                 compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, queries[size],
                              truths[size], rows, ef_searches, count, load_s)
@@ -361,7 +380,7 @@ def main() -> None:
     parser.add_argument("--hnsw-sizes", default="1000",
                         help="sizes at which pgvector's HNSW index over every chunk is built and compared")
     parser.add_argument("--ef-search", default="400,1000", help="HNSW ef_search values compared")
-    parser.add_argument("--budgets", default="10000,20000,30000,65536",
+    parser.add_argument("--budgets", default="15000,30000,45000,65536",
                         help="routed search: chunk budgets compared (recall and time)")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")

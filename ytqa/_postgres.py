@@ -213,6 +213,8 @@ class PostgresStore:
         register_vector(conn)
         conn.execute(f"SET hnsw.ef_search = {int(MEANS_EF_SEARCH)}")
         conn.execute("SET hnsw.iterative_scan = relaxed_order")
+        # The routed search's estimate crosses JIT's threshold; compiling costs more than it saves.
+        conn.execute("SET jit = off")
         conn.commit()
 
     def _vectors_table(self, dim: int) -> str:
