@@ -373,6 +373,44 @@ def postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truth
         server.local.stop(server.server.folder)
 
 
+def faiss_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, sizes) -> None:
+    from ytqa._files_store import FileStore
+
+    folder = work / "files"
+    store = FileStore(folder)
+    library = ytqa.Library(store=store, embedder=embedder, vectors="chunks")
+    have = 0
+    for size in sizes:
+        load_s = grow(store, synthetic, real, recipe, have, size, store.batch)
+        have = size
+        started = time.perf_counter()
+        built = store.build_library(recipe.family)
+        build_s = round(time.perf_counter() - started, 1)
+        kind, vectors = built.kind, built.size
+        del built
+        store.close()  # the library index is read again by the next store object, as on a restart
+        gc.collect()
+
+        def memory(before):
+            return f"{rss_mb() - before:.0f} MB (process)"
+
+        measure("FAISS " + kind, library, store, recipe.family, size, synthetic, real, asked, queries[size],
+                truths[size], rows, {"reopen": lambda: FileStore(folder), "memory": memory,
+                                     "vectors": vectors, "load_s": load_s, "build_s": build_s})
+        gc.collect()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def print_table(rows) -> None:
+    print("| store | videos | vectors | load s | build s | open s | search p50 ms | search p95 ms | recall@10 "
+          "| ask-all p50 ms | real video@5 | memory |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['store']} | {r['videos']:,} | {r['vectors']:,} | {r['load_s']} | {r['build_s']} | {r['open_s']} "
+              f"| {r['search_p50_ms']} | {r['search_p95_ms']} | {r['recall@10']} | {r['ask_all_p50_ms']} "
+              f"| {r['real_video@5']} | {r['memory']} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,1000,10000")
@@ -408,33 +446,8 @@ def main() -> None:
         truths[size] = exact_top(queries[size], source_of(synthetic, real, size))
         print(f"exact top-10 at {size}: {time.perf_counter() - started:.0f} s", flush=True)
 
-    # --- FAISS files --------------------------------------------------------------
-    from ytqa._files_store import FileStore
-
-    folder = work / "files"
-    store = FileStore(folder)
-    library = ytqa.Library(store=store, embedder=embedder, vectors="chunks")
-    have = 0
-    for size in sizes:
-        load_s = grow(store, synthetic, real, recipe, have, size, store.batch)
-        have = size
-        started = time.perf_counter()
-        built = store.build_library(recipe.family)
-        build_s = round(time.perf_counter() - started, 1)
-        kind, vectors = built.kind, built.size
-        del built
-        store.close()  # the library index is read again by the next store object, as on a restart
-        gc.collect()
-
-        def memory(before):
-            return f"{rss_mb() - before:.0f} MB (process)"
-
-        measure("FAISS " + kind, library, store, recipe.family, size, synthetic, real, asked, queries[size],
-                truths[size], rows, {"reopen": lambda: FileStore(folder), "memory": memory,
-                                     "vectors": vectors, "load_s": load_s, "build_s": build_s})
-        gc.collect()
-    shutil.rmtree(folder, ignore_errors=True)
-
+    if sizes:
+        faiss_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, sizes)
     # --- PostgreSQL + pgvector ---------------------------------------------------------
     if pg_sizes:
         postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, pg_sizes,
@@ -444,13 +457,7 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nwhole run: {(time.perf_counter() - started_all) / 60:.1f} min\n")
-    print("| store | videos | vectors | load s | build s | open s | search p50 ms | search p95 ms | recall@10 "
-          "| ask-all p50 ms | real video@5 | memory |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['store']} | {r['videos']:,} | {r['vectors']:,} | {r['load_s']} | {r['build_s']} | {r['open_s']} "
-              f"| {r['search_p50_ms']} | {r['search_p95_ms']} | {r['recall@10']} | {r['ask_all_p50_ms']} "
-              f"| {r['real_video@5']} | {r['memory']} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":
