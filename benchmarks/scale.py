@@ -9,8 +9,10 @@ a random video's words. The library grows in place from one size to the next. Fo
 store and size:
 
 - load: saving the new videos (transcripts, chunkings, vectors) through the store;
-- build: the library-wide index (FAISS: exact up to 100,000 vectors, IVF beyond; pgvector:
-  the HNSW index, dropped while loading and created again);
+- build: the library-wide index (FAISS: exact up to 100,000 vectors, IVF beyond; pgvector
+  routed: the HNSW index over the mean vectors, kept by every write, rebuilt here and timed;
+  pgvector HNSW, at ``--hnsw-sizes``: the HNSW index over every chunk, built after loading,
+  searched at each ``--ef-search`` with iterative scans, then dropped);
 - open: a new store object's first search (FAISS reads its catalog and library index);
 - search p50/p95 and recall@10: the library-wide vector search for 10 passages, against
   exact search over every vector;
@@ -21,7 +23,8 @@ store and size:
 - memory: FAISS, this process's resident memory grown by opening and searching;
   pgvector, the server's resident memory and the vectors table with its indexes on disk.
 
-Prints a Markdown table. Not part of the test suite.
+For the routed search it also prints recall@10 and time at each ``--budgets`` (chunks
+scored exactly). Prints a Markdown table. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -106,21 +109,31 @@ class Synthetic:
         return self._mix(rng, topic, own, (6,))
 
 
-def exact_top(queries: np.ndarray, source, k: int = 10) -> list[set]:
-    """The true 10 nearest (video, passage) of each query, streaming over every video."""
-    best_scores = np.full((len(queries), k), -np.inf, dtype="float32")
-    best_ids: list[list] = [[None] * k for _ in queries]
-    for video_id, vectors in source:
-        scores = vectors @ queries.T  # passages x queries
-        for q in range(len(queries)):
-            column = scores[:, q]
-            top = np.argpartition(-column, min(k, len(column) - 1))[:k]
-            merged = np.concatenate([best_scores[q], column[top]])
-            ids = best_ids[q] + [(video_id, int(p)) for p in top]
-            keep = np.argsort(-merged)[:k]
-            best_scores[q] = merged[keep]
-            best_ids[q] = [ids[j] for j in keep]
-    return [set(ids) for ids in best_ids]
+def exact_top(queries: np.ndarray, source, k: int = 10, block: int = 200) -> list[set]:
+    """The true 10 nearest (video, passage) of each query, streaming over every video
+    (``block`` videos scored at once)."""
+    best_scores = np.full((k, len(queries)), -np.inf, dtype="float32")
+    best_ids = np.empty((k, len(queries)), dtype=object)
+
+    def merge(ids, vectors):
+        nonlocal best_scores, best_ids
+        scores = np.vstack([best_scores, np.vstack(vectors) @ queries.T])  # rows x queries
+        names = np.concatenate([best_ids, np.array(ids + [None], dtype=object)[:-1][:, None]
+                                .repeat(len(queries), axis=1)])
+        keep = np.argpartition(-scores, k - 1, axis=0)[:k]
+        best_scores = np.take_along_axis(scores, keep, axis=0)
+        best_ids = np.take_along_axis(names, keep, axis=0)
+
+    ids, vectors = [], []
+    for video_id, found in source:
+        ids += [(video_id, p) for p in range(len(found))]
+        vectors.append(found)
+        if len(vectors) == block:
+            merge(ids, vectors)
+            ids, vectors = [], []
+    if vectors:
+        merge(ids, vectors)
+    return [set(best_ids[:, q]) for q in range(len(queries))]
 
 
 def rss_mb(pid: int | None = None) -> float:
@@ -205,39 +218,162 @@ def source_of(synthetic, real, size):
         yield synthetic.video_id(i), synthetic.vectors(i)
 
 
-def main() -> None:
+class Server:
+    """The benchmark's PostgreSQL, restarted between measurements (memory is what serving takes)."""
+
+    def __init__(self, folder):
+        from ytqa import _local_postgres
+
+        self.local = _local_postgres
+        self.server = _local_postgres.start(folder, settings=SERVER_SETTINGS)
+
+    def restart(self):
+        self.local.stop(self.server.folder)
+        self.server = self.local.start(self.server.folder, port=self.server.port, settings=SERVER_SETTINGS)
+
+    def _processes(self):
+        import psutil
+
+        parent = psutil.Process(int((self.server.folder / "pgdata" / "postmaster.pid").read_text().split()[0]))
+        return [parent] + parent.children()
+
+    def cpu_s(self) -> float:
+        total = 0.0
+        for process in self._processes():
+            try:
+                times = process.cpu_times()
+            except Exception:  # psutil.NoSuchProcess: a worker that has just ended
+                continue
+            total += times.user + times.system
+        return total
+
+    def memory_mb(self) -> float:
+        import psutil
+
+        pid = int((self.server.folder / "pgdata" / "postmaster.pid").read_text().split()[0])
+        parent = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [parent] + parent.children()) / 2**20
+
+
+def hnsw_store(url: str, ef_search: int):
+    """The store with pgvector's HNSW index over every chunk answering the library-wide search
+    (what ytqa did before routing by mean vectors), for comparison."""
+    from ytqa._postgres import PostgresStore
+    from ytqa._store import Hit
+
+    class HnswStore(PostgresStore):
+        def search(self, family, query, k, video_ids=None):
+            with self._connection() as conn, conn.transaction():
+                conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+                rows = conn.execute(
+                    f"""SELECT video_id, index_key, position, (embedding <#> %(q)s) * -1 FROM ytqa_vectors_{DIM}
+                        WHERE family = %(f)s AND kind = 'chunk' ORDER BY embedding <#> %(q)s LIMIT %(k)s""",
+                    {"q": np.asarray(query, dtype="float32"), "f": family, "k": int(k)}).fetchall()
+            return sorted((Hit(v, key, int(p), float(s)) for v, key, p, s in rows), key=lambda h: -h.score)
+
+    return HnswStore(url)
+
+
+def disk_mb(store) -> float:
+    with store._pool.connection() as conn:
+        return conn.execute(f"SELECT pg_total_relation_size('ytqa_vectors_{DIM}') + "
+                            f"pg_total_relation_size('ytqa_means_{DIM}')").fetchone()[0] / 2**20
+
+
+def budget_sweep(server, store, family, size, queries, truth, budgets) -> None:
+    """The routed search's recall@10, time and the server's CPU time (what a search takes on
+    a core of its own, when other work slows the wall clock) for each chunk budget (printed)."""
+    from ytqa import _postgres
+
+    kept = _postgres.PROBE_CHUNKS
+    for budget in budgets:
+        _postgres.PROBE_CHUNKS = budget
+        store.search(family, queries[0], 10)
+        timings, recalls, cpu = [], [], []
+        for q, true in zip(queries, truth):
+            started, used = time.perf_counter(), server.cpu_s()
+            hits = store.search(family, q, 10)
+            timings.append(1000 * (time.perf_counter() - started))
+            cpu.append(1000 * (server.cpu_s() - used))
+            recalls.append(len({(h.video_id, h.position) for h in hits} & true) / len(true))
+        print(f"routed, {size:,} videos, budget {budget:,} chunks: recall@10 {np.mean(recalls):.3f}, "
+              f"p50 {statistics.median(timings):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms, "
+              f"server CPU p50 {statistics.median(cpu):.1f} ms, p95 {percentile(cpu, 0.95):.1f} ms", flush=True)
+    _postgres.PROBE_CHUNKS = kept
+
+
+def compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, queries, truth, rows,
+                 ef_searches, count, load_s) -> None:
+    """Build pgvector's HNSW index over every chunk (m 16, ef_construction 64), measure the
+    search it answers at each ef_search, and drop it again."""
+    started = time.perf_counter()
+    with store._pool.connection() as conn:
+        conn.execute(f"CREATE INDEX ytqa_bench_hnsw ON ytqa_vectors_{DIM} USING hnsw (embedding vector_ip_ops) "
+                     "WITH (m = 16, ef_construction = 64) WHERE kind = 'chunk'")
+    build_s = round(time.perf_counter() - started, 1)
+    table_mb = disk_mb(store)
+    store.close()
+    server.restart()
+    for ef in ef_searches:
+        def memory(before, table_mb=table_mb):
+            return f"{server.memory_mb():.0f} MB (server), {table_mb:.0f} MB on disk"
+
+        opened = hnsw_store(server.server.url, ef)
+        measure(f"pgvector HNSW ef_search {ef}", ytqa.Library(store=opened, embedder=embedder, vectors="chunks"),
+                opened, recipe.family, size, synthetic, real, asked, queries, truth, rows,
+                {"reopen": lambda: hnsw_store(server.server.url, ef), "memory": memory, "vectors": count,
+                 "load_s": load_s, "build_s": build_s})
+        opened.close()
+    from ytqa._postgres import PostgresStore
+
+    dropping = PostgresStore(server.server.url)
+    with dropping._pool.connection() as conn:
+        conn.execute("DROP INDEX ytqa_bench_hnsw")
+    dropping.close()
+
+
+def postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, pg_sizes,
+                  hnsw_sizes, ef_searches, budgets) -> None:
     import contextlib
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="100,1000,10000")
-    parser.add_argument("--pg-sizes", default="100,1000,10000")
-    parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    pg_sizes = [int(s) for s in args.pg_sizes.split(",") if s]
-    work = Path(args.work or tempfile.mkdtemp(prefix="ytqa-scale-"))
-    started_all = time.perf_counter()
+    from ytqa._postgres import PostgresStore
 
-    embedder = ytqa.Embedder("minilm")
-    embedder.load()
-    recipe = Recipe(embedder.spec.name, embedder.key, ytqa.ChunkSettings(), "chunks")
-    real, asked = real_videos(embedder, recipe)
-    synthetic = Synthetic()
-    rng = np.random.default_rng(1)
-    rows: list[dict] = []
-    print(f"real videos: {len(real)} ({sum(len(b.chunk_vectors) for _, b in real.values())} passages), "
-          f"{len(asked)} questions; ready in {time.perf_counter() - started_all:.0f} s", flush=True)
+    server = Server(work / "postgres")
+    try:
+        store = PostgresStore(server.server.url)
+        have = 0
+        for size in pg_sizes:
+            load_s = grow(store, synthetic, real, recipe, have, size, contextlib.nullcontext)
+            have = size
+            started = time.perf_counter()
+            with store._pool.connection() as conn:
+                conn.execute(f"REINDEX INDEX ytqa_means_{DIM}_hnsw")  # kept by every write; rebuilt, timed
+                build_s = round(time.perf_counter() - started, 1)
+                conn.execute("ANALYZE")
+                count = conn.execute(f"SELECT count(*) FROM ytqa_vectors_{DIM}").fetchone()[0]
+            table_mb = disk_mb(store)
+            store.close()
+            server.restart()
+            store = PostgresStore(server.server.url)
 
-    truths = {}
-    queries = {}
-    for size in sorted(set(sizes) | set(pg_sizes)):
-        queries[size] = np.vstack([synthetic.query(rng, size - len(real)) for _ in range(args.queries)])
-        started = time.perf_counter()
-        truths[size] = exact_top(queries[size], source_of(synthetic, real, size))
-        print(f"exact top-10 at {size}: {time.perf_counter() - started:.0f} s", flush=True)
+            def memory(before, table_mb=table_mb):
+                return f"{server.memory_mb():.0f} MB (server), {table_mb:.0f} MB on disk"
 
-    # --- FAISS files --------------------------------------------------------------
+            measure("pgvector routed", ytqa.Library(store=store, embedder=embedder, vectors="chunks"), store,
+                    recipe.family, size, synthetic, real, asked, queries[size], truths[size], rows,
+                    {"reopen": lambda: PostgresStore(server.server.url), "memory": memory,
+                     "vectors": count, "load_s": load_s, "build_s": build_s})
+            budget_sweep(server, store, recipe.family, size, queries[size], truths[size], budgets)
+            if size in hnsw_sizes:
+                compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, queries[size],
+                             truths[size], rows, ef_searches, count, load_s)
+                store = PostgresStore(server.server.url)
+        store.close()
+    finally:
+        server.local.stop(server.server.folder)
+
+
+def faiss_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, sizes) -> None:
     from ytqa._files_store import FileStore
 
     folder = work / "files"
@@ -264,55 +400,8 @@ def main() -> None:
         gc.collect()
     shutil.rmtree(folder, ignore_errors=True)
 
-    # --- PostgreSQL + pgvector ---------------------------------------------------------
-    if pg_sizes:
-        from ytqa import _local_postgres
-        from ytqa._postgres import PostgresStore
 
-        server = _local_postgres.start(work / "postgres", settings=SERVER_SETTINGS)
-        try:
-            store = PostgresStore(server.url)
-            library = ytqa.Library(store=store, embedder=embedder, vectors="chunks")
-            have = 0
-            for size in pg_sizes:
-                if have == 0:
-                    store.save_transcript(next(iter(real.values()))[0])  # makes the vectors table
-                    store._ensure_vectors(DIM)
-                store.drop_vector_index(DIM)
-                load_s = grow(store, synthetic, real, recipe, have, size, contextlib.nullcontext)
-                have = size
-                started = time.perf_counter()
-                store.create_vector_index(DIM)
-                build_s = round(time.perf_counter() - started, 1)
-                with store._pool.connection() as conn:
-                    conn.execute("ANALYZE")
-                    table_mb = conn.execute("SELECT pg_total_relation_size('ytqa_vectors_384')").fetchone()[0] / 2**20
-                    count = conn.execute("SELECT count(*) FROM ytqa_vectors_384").fetchone()[0]
-                # Measured on a server just started, as after a restart: memory is what serving takes.
-                store.close()
-                _local_postgres.stop(server.folder)
-                server = _local_postgres.start(server.folder, port=server.port, settings=SERVER_SETTINGS)
-                store = PostgresStore(server.url)
-                library = ytqa.Library(store=store, embedder=embedder, vectors="chunks")
-
-                def memory(before, table_mb=table_mb):
-                    import psutil
-
-                    pid = int((server.folder / "pgdata" / "postmaster.pid").read_text().split()[0])
-                    parent = psutil.Process(pid)
-                    server_mb = sum(p.memory_info().rss for p in [parent] + parent.children()) / 2**20
-                    return f"{server_mb:.0f} MB (server), {table_mb:.0f} MB on disk"
-
-                measure("pgvector HNSW", library, store, recipe.family, size, synthetic, real, asked,
-                        queries[size], truths[size], rows,
-                        {"reopen": lambda: PostgresStore(server.url), "memory": memory,
-                         "vectors": count, "load_s": load_s, "build_s": build_s})
-            store.close()
-        finally:
-            _local_postgres.stop(server.folder)
-    shutil.rmtree(work, ignore_errors=True)
-
-    print(f"\nwhole run: {(time.perf_counter() - started_all) / 60:.1f} min\n")
+def print_table(rows) -> None:
     print("| store | videos | vectors | load s | build s | open s | search p50 ms | search p95 ms | recall@10 "
           "| ask-all p50 ms | real video@5 | memory |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -320,6 +409,55 @@ def main() -> None:
         print(f"| {r['store']} | {r['videos']:,} | {r['vectors']:,} | {r['load_s']} | {r['build_s']} | {r['open_s']} "
               f"| {r['search_p50_ms']} | {r['search_p95_ms']} | {r['recall@10']} | {r['ask_all_p50_ms']} "
               f"| {r['real_video@5']} | {r['memory']} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--pg-sizes", default="100,1000,10000")
+    parser.add_argument("--hnsw-sizes", default="1000",
+                        help="sizes at which pgvector's HNSW index over every chunk is built and compared")
+    parser.add_argument("--ef-search", default="400,1000", help="HNSW ef_search values compared")
+    parser.add_argument("--budgets", default="15000,30000,45000,65536",
+                        help="routed search: chunk budgets compared (recall and time)")
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    pg_sizes = [int(s) for s in args.pg_sizes.split(",") if s]
+    work = Path(args.work or tempfile.mkdtemp(prefix="ytqa-scale-"))
+    started_all = time.perf_counter()
+
+    embedder = ytqa.Embedder("minilm")
+    embedder.load()
+    recipe = Recipe(embedder.spec.name, embedder.key, ytqa.ChunkSettings(), "chunks")
+    real, asked = real_videos(embedder, recipe)
+    synthetic = Synthetic()
+    rng = np.random.default_rng(1)
+    rows: list[dict] = []
+    print(f"real videos: {len(real)} ({sum(len(b.chunk_vectors) for _, b in real.values())} passages), "
+          f"{len(asked)} questions; ready in {time.perf_counter() - started_all:.0f} s", flush=True)
+
+    truths = {}
+    queries = {}
+    for size in sorted(set(sizes) | set(pg_sizes)):
+        queries[size] = np.vstack([synthetic.query(rng, size - len(real)) for _ in range(args.queries)])
+        started = time.perf_counter()
+        truths[size] = exact_top(queries[size], source_of(synthetic, real, size))
+        print(f"exact top-10 at {size}: {time.perf_counter() - started:.0f} s", flush=True)
+
+    if sizes:
+        faiss_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, sizes)
+    # --- PostgreSQL + pgvector ---------------------------------------------------------
+    if pg_sizes:
+        postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, pg_sizes,
+                      [int(s) for s in args.hnsw_sizes.split(",") if s],
+                      [int(s) for s in args.ef_search.split(",") if s],
+                      [int(s) for s in args.budgets.split(",") if s])
+    shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\nwhole run: {(time.perf_counter() - started_all) / 60:.1f} min\n")
+    print_table(rows)
 
 
 if __name__ == "__main__":

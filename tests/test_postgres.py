@@ -195,3 +195,80 @@ def test_a_foreign_table_named_like_ytqa_vectors_is_named_and_nothing_is_stored(
     assert library.store.videos() == []
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         assert conn.execute("SELECT note FROM ytqa_vectors_384").fetchall() == [("someone else's row",)]
+
+
+def test_the_routed_search_finds_what_exact_search_finds_on_the_dev_library(postgres_database, embedder,
+                                                                             monkeypatch):
+    """The library-wide search scores only the videos whose mean vector is nearest the question,
+    as many as hold its budget of passages: on the 8 real dev-set videos, with a quarter of
+    their passages, it finds the 10 an exact search over all of them finds."""
+    import numpy as np
+
+    from ytqa import _postgres
+    from ytqa._builder import Recipe, build_index
+    from ytqa._eval import load_eval_transcript, load_questions
+
+    questions = load_questions(shared("eval", "dev_questions.jsonl"))
+    recipe = Recipe(embedder.spec.name, embedder.key, ytqa.ChunkSettings(), "chunks")
+    store = _postgres.PostgresStore(postgres_database)
+    vectors = {}
+    for video_id in dict.fromkeys(q.video_id for q in questions):
+        transcript = load_eval_transcript(shared("transcripts"), video_id)
+        built = build_index(transcript, embedder, recipe)
+        store.save_transcript(transcript)
+        store.put(recipe.info(transcript, built), built)
+        vectors[video_id] = built.chunk_vectors
+    monkeypatch.setattr(_postgres, "PROBE_CHUNKS", sum(map(len, vectors.values())) // 4)
+    found = []
+    for question in questions:
+        query = embedder.embed_query(question.question)
+        exact = sorted(((float(v @ query), video_id, p) for video_id, rows in vectors.items()
+                        for p, v in enumerate(rows)), reverse=True)[:10]
+        hits = store.search(recipe.family, query, 10)
+        found.append(len({(h.video_id, h.position) for h in hits} & {(v, p) for _, v, p in exact}) / 10)
+    monkeypatch.setattr(_postgres, "PROBE_CHUNKS", 1)  # the one nearest video's passages, no other's
+    nearest = {len({h.video_id for h in store.search(recipe.family, embedder.embed_query(q.question), 10)})
+               for q in questions}
+    store.close()
+    assert np.mean(found) >= 0.95
+    assert nearest == {1}
+
+
+def test_a_search_over_listed_videos_finds_the_same_through_the_means_index_as_scoring_each(
+        postgres_store, monkeypatch):
+    from test_store import BREAD, GARDEN, MODEL, RECIPE, TALK, put
+
+    from ytqa import _postgres
+
+    for t in (TALK, BREAD, GARDEN):
+        put(postgres_store, t)
+    query, listed = MODEL.embed_query("bake sourdough bread in the garden"), [BREAD.video_id, GARDEN.video_id]
+    scored_each = postgres_store.search(RECIPE.family, query, 5, video_ids=listed)
+    monkeypatch.setattr(_postgres, "EXACT_MEANS", 0)  # a list longer than this: the HNSW index, filtered
+    assert postgres_store.search(RECIPE.family, query, 5, video_ids=listed) == scored_each
+    assert {h.video_id for h in scored_each} == set(listed)
+
+
+def test_a_library_stored_before_means_were_kept_gets_them_on_its_first_search(postgres_store):
+    from fake_model import DIM
+    from test_store import BREAD, GARDEN, MODEL, RECIPE, TALK, put
+
+    for t in (TALK, BREAD, GARDEN):
+        put(postgres_store, t)
+    with psycopg.connect(postgres_store.url, autocommit=True) as conn:
+        conn.execute(f'DROP TABLE "{postgres_store.schema}".ytqa_means_{DIM}')
+    reopened = _postgres_store(postgres_store)
+    try:
+        hits = reopened.search(RECIPE.family, MODEL.embed_query("bake sourdough bread"), 3)
+        assert hits[0].video_id == BREAD.video_id
+        with psycopg.connect(postgres_store.url) as conn:
+            assert conn.execute(f'SELECT count(*) FROM "{postgres_store.schema}".ytqa_means_{DIM}'
+                                ).fetchone()[0] == 3
+    finally:
+        reopened.close()
+
+
+def _postgres_store(store):
+    from ytqa._postgres import PostgresStore
+
+    return PostgresStore(store.url, store.schema)

@@ -13,13 +13,18 @@ nothing is ever unpickled)::
     ytqa_vectors_<dim>   every chunk and sentence vector, one table per vector size: a
                          LangChain ``PGVectorStore`` table with the video id, index key,
                          family, kind (chunk | sentence), position and start/end seconds as
-                         metadata columns, an HNSW index (inner product) over the chunk rows
+                         metadata columns, and a btree on (index key, kind, position)
+    ytqa_means_<dim>     one row an index: its family, number of chunks and mean chunk
+                         vector (unit length), with an HNSW index (cosine)
 
-Where LangChain's ``PGVectorStore`` fits, it is used: it creates the vectors table and its
-HNSW index and runs the search over the library, filtered by family and by video. It adds
-rows one at a time, each in its own transaction, and returns every row's vector with each
-hit, so an index is written here with COPY inside one transaction (an index is there whole
-or not at all), and one video's rows are scored by one exact query that returns scores only.
+LangChain's ``PGEngine`` creates the vectors table. Its ``PGVectorStore`` adds rows one at a
+time, each in its own transaction, and returns every row's vector with each hit, so an
+index is written here with COPY inside one transaction (an index is there whole or not at
+all), with its mean in the same transaction, and searches are our own SQL: one video's rows
+scored by one exact query that returns scores only, and the library-wide search routed by
+the means (``PostgresStore.search``: the nearest videos' chunks scored exactly, as the file
+store's library index does), which reaches a recall that an HNSW index over every chunk
+did not at 10,000 videos (benchmarks/scale.py, README "Scale").
 
 Concurrency: writes of one video are serialised by an advisory lock (``lock``), an index
 is published by the one transaction that writes its row and its vectors, and a second
@@ -36,7 +41,6 @@ import json
 import re
 import threading
 import uuid
-from dataclasses import dataclass
 from typing import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,10 +62,16 @@ _SHUTDOWN = {"57P01", "57P02", "57P03"}
 #: The columns ytqa's vectors table has: a table of that name without them is not ytqa's.
 _VECTOR_COLUMNS = ("id", "content", "embedding", "video_id", "index_key", "family", "kind", "position",
                    "start_s", "end_s")
-#: pgvector's HNSW build and search parameters (its defaults; ef_search raised for recall).
-HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
-HNSW_EF_SEARCH = 400
+#: A library-wide search looks at the videos whose mean chunk vector is nearest the question
+#: (in that order) until they hold this many chunks, at most ``PROBE_VIDEOS`` of them, and
+#: scores every chunk of those exactly (benchmarks/scale.py: recall@10 and time by budget).
+PROBE_CHUNKS = 45_000
+PROBE_VIDEOS = 1_000
+#: Up to this many videos listed, a search over them scores all their means (else the HNSW
+#: index over the means is searched with the list as a filter).
+EXACT_MEANS = 2_000
+#: The HNSW search over the mean vectors: scanned on until enough rows pass the family filter.
+MEANS_EF_SEARCH = 100
 #: How long a delete waits for a video another process is indexing before refusing.
 DELETE_WAIT = 2.0
 _INSTALL_HINT = ("The PostgreSQL store needs psycopg and langchain-postgres: "
@@ -210,14 +220,19 @@ class PostgresStore:
         from pgvector.psycopg import register_vector
 
         register_vector(conn)
+        conn.execute(f"SET hnsw.ef_search = {int(MEANS_EF_SEARCH)}")
+        conn.execute("SET hnsw.iterative_scan = relaxed_order")
+        # The routed search's estimate crosses JIT's threshold; compiling costs more than it saves.
+        conn.execute("SET jit = off")
         conn.commit()
 
     def _vectors_table(self, dim: int) -> str:
         return f"ytqa_vectors_{int(dim)}"
 
     def _ensure_vectors(self, dim: int) -> None:
-        """The vectors table of that size, made by LangChain's PGEngine, with its indexes; a
-        table of that name that ytqa did not make is named (:class:`ForeignTable`), never used."""
+        """The vectors table of that size, made by LangChain's PGEngine, with its indexes and
+        its table of mean vectors; a table of that name that ytqa did not make is named
+        (:class:`ForeignTable`), never used."""
         if dim in self._tables:
             return
         table = self._vectors_table(dim)
@@ -229,6 +244,8 @@ class PostgresStore:
                     self._create_vectors_table(conn, table, dim)
                 else:
                     self._check_vectors_table(conn, table)
+                if conn.execute("SELECT to_regclass(%s)", (self._t(self._means_table(dim)),)).fetchone()[0] is None:
+                    self._create_means_table(conn, dim)
             finally:
                 with contextlib.suppress(Exception):
                     conn.execute("SELECT pg_advisory_unlock(hashtextextended('ytqa:schema', 0))")
@@ -261,19 +278,29 @@ class PostgresStore:
         conn.execute(f"""ALTER TABLE {self._t(table)} ADD CONSTRAINT {table}_index
             FOREIGN KEY (index_key) REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE""")
         conn.execute(f"CREATE INDEX {table}_key ON {self._t(table)} (index_key, kind, position)")
-        self.create_vector_index(dim)
 
-    def create_vector_index(self, dim: int) -> None:
-        """The HNSW index over chunk vectors (inner product), through PGVectorStore."""
-        from langchain_postgres.v2.indexes import DistanceStrategy, HNSWIndex
+    def _means_table(self, dim: int) -> str:
+        return f"ytqa_means_{int(dim)}"
 
-        self._searcher(dim).apply_vector_index(HNSWIndex(
-            name=f"{self._vectors_table(dim)}_hnsw", distance_strategy=DistanceStrategy.INNER_PRODUCT,
-            m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, partial_indexes="kind = 'chunk'"))
-
-    def drop_vector_index(self, dim: int) -> None:
-        """Without its HNSW index, many rows load far faster (then ``create_vector_index``)."""
-        self._searcher(dim).drop_vector_index(f"{self._vectors_table(dim)}_hnsw")
+    def _create_means_table(self, conn, dim: int) -> None:
+        """One row an index: its video, family, number of chunks and mean chunk vector, with an
+        HNSW index (cosine) that a library-wide search routes by. Filled from the vectors
+        already stored; the HNSW index over every chunk that ytqa made before is dropped
+        (the routed search never uses it, and it slowed every write)."""
+        means, table = self._means_table(dim), self._vectors_table(dim)
+        with conn.transaction():
+            conn.execute(f"""CREATE TABLE {self._t(means)} (
+                index_key TEXT PRIMARY KEY REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE,
+                video_id TEXT NOT NULL,
+                family TEXT NOT NULL,
+                chunks INTEGER NOT NULL,
+                embedding vector({int(dim)}) NOT NULL)""")
+            conn.execute(f"CREATE INDEX {means}_video ON {self._t(means)} (video_id)")
+            conn.execute(f"""INSERT INTO {self._t(means)} (index_key, video_id, family, chunks, embedding)
+                SELECT index_key, min(video_id), min(family), count(*), l2_normalize(avg(embedding))
+                FROM {self._t(table)} WHERE kind = 'chunk' GROUP BY index_key""")
+            conn.execute(f"CREATE INDEX {means}_hnsw ON {self._t(means)} USING hnsw (embedding vector_cosine_ops)")
+            conn.execute(f'DROP INDEX IF EXISTS "{self.schema}".{table}_hnsw')
 
     def _pg_engine(self):
         with self._mutex:
@@ -283,22 +310,6 @@ class PostgresStore:
                 self._engine = PGEngine.from_connection_string(_driver_url(self.url), pool_size=2,
                                                             pool_pre_ping=True)  # reconnects after a restart
             return self._engine
-
-    def _searcher(self, dim: int):
-        """LangChain's PGVectorStore over the vectors table of that size."""
-        if dim not in self._searchers:
-            from langchain_postgres import PGVectorStore
-            from langchain_postgres.v2.indexes import DistanceStrategy
-
-            from ._vectors import _no_embeddings
-
-            self._searchers[dim] = PGVectorStore.create_sync(
-                self._pg_engine(), _no_embeddings(), self._vectors_table(dim), schema_name=self.schema,
-                id_column="id", metadata_columns=["video_id", "index_key", "family", "kind", "position"],
-                metadata_json_column=None, distance_strategy=DistanceStrategy.INNER_PRODUCT,
-                index_query_options=_IterativeScan(),
-            )
-        return self._searchers[dim]
 
     def close(self) -> None:
         self._pool.close()
@@ -461,6 +472,7 @@ class PostgresStore:
                      json.dumps(chunking.to_json(), ensure_ascii=False))).fetchone()
                 if inserted is not None:
                     self._copy_vectors(conn, dim, info, built)
+                    self._put_mean(conn, dim, info, built.chunk_vectors)
         if inserted is None:  # another writer got there first: theirs is the index
             stored = self.get(info.key)
             if stored is not None:
@@ -484,6 +496,13 @@ class PostgresStore:
                     copy.write_row((f"{info.key}#{kind[0]}{position}", item.text, vector,
                                     info.video_id, info.key, info.family, kind, position,
                                     item.start, item.end))
+
+    def _put_mean(self, conn, dim: int, info: IndexInfo, vectors: np.ndarray) -> None:
+        """The index's mean chunk vector (unit length), which library-wide searches route by."""
+        mean = np.asarray(vectors, dtype="float64").mean(axis=0)
+        mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype("float32")
+        conn.execute(f"""INSERT INTO {self._t(self._means_table(dim))} (index_key, video_id, family, chunks, embedding)
+                         VALUES (%s, %s, %s, %s, %s)""", (info.key, info.video_id, info.family, len(vectors), mean))
 
     # --- the library -------------------------------------------------------------
 
@@ -569,22 +588,47 @@ class PostgresStore:
 
     def search(self, family: str, query: np.ndarray, k: int,
                video_ids: Sequence[str] | None = None) -> list[Hit]:
+        """The ``k`` chunks nearest the query (inner product) of the videos whose mean vector
+        is nearest it, up to ``PROBE_CHUNKS`` chunks, scored exactly: one statement, whose
+        cost is the same at any library size (the HNSW search over the means aside, which
+        grows as its logarithm). Given ``video_ids``, up to ``EXACT_MEANS`` of them, their
+        means are scored exactly instead (their number is the cost); more, the HNSW index
+        over the means is scanned until enough of them pass (pgvector's iterative scan)."""
         dim = int(np.asarray(query).shape[-1])
-        with self._connection() as conn:
-            if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
-                return []
         if video_ids is not None and not video_ids:
             return []
-        where: dict = {"family": family, "kind": "chunk"}
-        if video_ids is not None:
-            where = {"$and": [where, {"video_id": {"$in": list(video_ids)}}]}
-        with self._translated():
-            found = self._searcher(dim).similarity_search_with_score_by_vector(
-                [float(x) for x in np.asarray(query, dtype="float32")], k=k, filter=where)
-        hits = [Hit(doc.metadata["video_id"], doc.metadata["index_key"], int(doc.metadata["position"]),
-                    float(score)) for doc, score in found]
-        hits.sort(key=lambda hit: -hit.score)  # relaxed order: nearly sorted already
-        return hits
+        if dim not in self._tables:
+            with self._connection() as conn:
+                if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
+                    return []
+            self._ensure_vectors(dim)  # a library stored before the means were kept gets them now
+        # Each picked video's rows are read by the btree on index_key (OFFSET 0 keeps the
+        # planner from turning that into a join that scans the whole table).
+        with self._connection() as conn:
+            params = {"family": family, "q": np.asarray(query, dtype="float32"), "videos": PROBE_VIDEOS,
+                      "budget": PROBE_CHUNKS, "k": int(k)}
+            near = "WHERE family = %(family)s"
+            if video_ids is not None:
+                near += " AND video_id = ANY(%(ids)s)"
+                params["ids"] = list(video_ids)
+            if video_ids is None or len(video_ids) > EXACT_MEANS:  # the HNSW index over the means
+                near += " ORDER BY embedding <=> %(q)s"  # (scanned on past the videos not listed)
+            else:  # an order the HNSW index cannot give: the listed videos' means, every one
+                near += " ORDER BY (embedding <=> %(q)s) + 0"
+            rows = conn.execute(f"""
+                WITH near AS MATERIALIZED (
+                    SELECT index_key, chunks, embedding <=> %(q)s AS distance FROM {self._t(self._means_table(dim))}
+                    {near} LIMIT %(videos)s),
+                picked AS MATERIALIZED (
+                    SELECT index_key FROM (SELECT index_key, chunks, sum(chunks) OVER (
+                        ORDER BY distance ROWS UNBOUNDED PRECEDING) AS upto FROM near) ranked
+                    WHERE upto - chunks < %(budget)s)
+                SELECT v.video_id, v.index_key, v.position, v.score FROM picked p CROSS JOIN LATERAL (
+                    SELECT video_id, index_key, position, (embedding <#> %(q)s) * -1 AS score
+                    FROM {self._t(self._vectors_table(dim))}
+                    WHERE index_key = p.index_key AND kind = 'chunk' OFFSET 0) v
+                ORDER BY v.score DESC LIMIT %(k)s""", params).fetchall()
+        return [Hit(video_id, key, int(position), float(score)) for video_id, key, position, score in rows]
 
 
 def _listed(row, indexes) -> StoredVideo:
@@ -597,19 +641,6 @@ def _listed(row, indexes) -> StoredVideo:
     return StoredVideo(video_id=row[0], title=row[1], duration=duration, language=row[3],
                        language_code=row[4], kind=row[5], source=row[6], transcript=row[7],
                        indexes=tuple(indexes))
-
-
-@dataclass
-class _IterativeScan:
-    """pgvector's HNSW search settings: scan on until enough rows pass the filter (0.8+)."""
-
-    ef_search: int = HNSW_EF_SEARCH
-
-    def to_parameter(self) -> list[str]:
-        return [f"hnsw.ef_search = {int(self.ef_search)}", "hnsw.iterative_scan = relaxed_order"]
-
-    def to_string(self) -> str:
-        return ", ".join(self.to_parameter())
 
 
 class PgIndexVectors:
