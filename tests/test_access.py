@@ -4,6 +4,7 @@ Every rule runs on both stores (a folder of files, and a real PostgreSQL with pg
 through the Library as the front ends call it; the model is the word-hash stand-in."""
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -41,11 +42,17 @@ def person(store, model, tmp_path):
     return as_
 
 
+def fetched(folder, video_id, seed=0):
+    """The talk as if fetched from YouTube (its captions: anyone may fetch them again)."""
+    return replace(ytqa.load_transcript_file(talk(folder, video_id, seed), video_id), source="youtube")
+
+
 @pytest.fixture
 def stored(person, tmp_path):
-    """ana holds one video privately, bob one; one was stored before people were named."""
+    """ana holds one video privately, bob one (their captions fetched from YouTube); one was
+    stored before people were named."""
     for name, video in (("ana", ANA_S), ("bob", BOBS), (None, OLD)):
-        person(name).index(video, transcript_file=talk(tmp_path, video))
+        person(name).index_transcript(fetched(tmp_path, video))
     return person
 
 
@@ -207,3 +214,16 @@ def test_a_store_that_keeps_no_holders_is_named_when_a_person_is(model, tmp_path
     with pytest.raises(ytqa.StoreUnavailable, match="shelf://old: it keeps no record of whose each video is"):
         ytqa.Library(tmp_path, store=KeepsNoHolders(), embedder=model, user="ana")
     assert ytqa.Library(tmp_path, store=KeepsNoHolders(), embedder=model).videos() == []
+
+
+def test_a_video_added_privately_from_a_subtitle_file_is_not_opened_by_another_who_names_it(person, tmp_path,
+                                                                                             model):
+    person("ana").index(ANA_S, transcript_file=talk(tmp_path, ANA_S))  # her own file, kept private
+    for attempt in (lambda bob: bob.index(ANA_S), lambda bob: bob.ask(ANA_S, PLANTED[ANA_S][1]),
+                    lambda bob: bob.open(ANA_S)):
+        with pytest.raises(ytqa.PrivateSubtitles, match="bob cannot open .*own subtitle file.*Ask them to share"):
+            attempt(person("bob"))
+    assert ids(person("bob")) == [] and not person("bob").access.sees_video(ANA_S)
+    assert [h.person for h in person(None).access.holdings([ANA_S])] == ["ana"]
+    person("ana").access.share(ANA_S)
+    assert person("bob").ask(ANA_S, PLANTED[ANA_S][1], k=1)[0].sentence == PLANTED[ANA_S][0]

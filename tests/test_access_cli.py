@@ -99,12 +99,13 @@ def test_a_name_that_cannot_be_a_persons_is_named(tmp_path):
     assert done.returncode == 1 and "is not a person's name" in done.stderr and "--user NAME" in done.stderr
 
 
-def test_indexing_through_the_command_line_as_a_person_makes_the_video_theirs(tmp_path, embedder):
+def test_indexing_through_the_command_line_as_a_person_makes_the_video_theirs_not_anothers(tmp_path, embedder):
     data = tmp_path / "data"
     done = ytqa_cmd("index", ANA_S, "--transcript", talk(tmp_path, ANA_S), "--data-dir", data, "--user", "ana")
     assert done.returncode == 0, done.stderr
     assert ytqa_cmd("list", "--data-dir", data, "--user", "bob").stdout.startswith(
         f"bob has no videos in {data} yet, and none is shared with them. Add one with 'ytqa index LINK --user bob'.")
-    done = ytqa_cmd("index", ANA_S, "--data-dir", data, "--user", "bob")  # the stored one, not fetched again
-    assert done.returncode == 0, done.stderr
-    assert f"[ana, bob]" in ytqa_cmd("list", "--owners", "--data-dir", data, "--user", "bob").stdout
+    done = ytqa_cmd("index", ANA_S, "--data-dir", data, "--user", "bob")  # ana's own subtitle file: hers
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "bob cannot open" in done.stderr and "from their own subtitle file" in done.stderr
+    assert "[ana]" in ytqa_cmd("list", "--owners", "--data-dir", data, "--user", "ana").stdout

@@ -10,7 +10,7 @@ import pytest
 
 import ytqa
 from fake_model import WordHashEmbedder
-from test_access import ANA_S, talk
+from test_access import ANA_S, fetched
 from ytqa.web import library_list
 from ytqa.web.jobs import Jobs
 from ytqa.web.state import Page, PageState
@@ -20,7 +20,7 @@ from ytqa.web.state import Page, PageState
 def shelf(tmp_path):
     """ana's video, which bob added too; ``as_(name)``: the page of that signed-in person."""
     model = WordHashEmbedder()
-    ytqa.Library(tmp_path, embedder=model, user="ana").index(ANA_S, transcript_file=talk(tmp_path, ANA_S))
+    ytqa.Library(tmp_path, embedder=model, user="ana").index_transcript(fetched(tmp_path, ANA_S))
     ytqa.Library(tmp_path, embedder=model, user="bob").index(ANA_S)
     jobs = Jobs()
 

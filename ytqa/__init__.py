@@ -90,6 +90,7 @@ from ._errors import (
     NotAdministrator,
     NotStored,
     NotYours,
+    PrivateSubtitles,
     NothingIndexed,
     PoTokenRequired,
     RecordDamaged,

@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 from ._config import current as current_config
 from ._errors import (EveryonesAlready, InvalidGroups, InvalidPerson, NotAdministrator, NotStored, NotYours,
-                      StoreUnavailable, UnknownGroup)
+                      PrivateSubtitles, StoredVideoDamaged, StoreUnavailable, UnknownGroup)
 from ._store import Holding, Store
 
 
@@ -120,6 +120,19 @@ class Access:
     def sees(self, held: Sequence[Holding]) -> bool:
         return self.admin or sees(self.person, held)
 
+    def sees_video(self, video_id: str) -> bool:
+        """Whether the person sees this video now (opening it by its id in an address needs it)."""
+        return self.person is None or self.sees(self.store.holdings([video_id]))
+
+    def _from_a_file(self, video_id: str) -> bool:
+        """Its stored transcript was read from someone's subtitle file (not fetched from YouTube):
+        theirs to share, not adopted by whoever names the video (a damaged one counts as theirs)."""
+        try:
+            transcript = self.store.transcript(video_id)
+        except StoredVideoDamaged:
+            return True
+        return transcript is not None and transcript.source != "youtube"
+
     def sees_collection(self, owner: str | None, shared: bool) -> bool:
         """Whether the person sees a collection (playlist, channel) added by ``owner`` (None:
         everyone's), shared or not: the rule of videos, as if the owner held it."""
@@ -151,6 +164,8 @@ class Access:
         stored = self._is_stored(video_id, held)
         if stored and not (self.admin or self._holds(held)) and (replaces() if callable(replaces) else replaces):
             raise NotYours(video_id, self.person.name, "re-index")
+        if stored and held and not self.sees(held) and self._from_a_file(video_id):
+            raise PrivateSubtitles(video_id, self.person.name)
         yield
         if not self._holds(held) and (not stored or not self.sees(held)):
             self.store.hold(video_id, self.person.name)

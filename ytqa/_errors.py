@@ -537,6 +537,18 @@ class VideoBusy(YtqaError):
         )
 
 
+class PrivateSubtitles(YtqaError):
+    """A person asked for a video another person added from their own subtitle file, kept private."""
+
+    def __init__(self, video_id: str, person: str):
+        self.video_id, self.person = video_id, person
+        super().__init__(
+            f"{person} cannot open {video_id}: another person added it from their own subtitle file and "
+            "keeps it private. Ask them to share it (ytqa share, or Shared with everyone in the app's "
+            "library), or an administrator named in YTQA_ADMINS."
+        )
+
+
 class NotYours(YtqaError):
     """A person asked for what only a video's holders (or an administrator) may do."""
 

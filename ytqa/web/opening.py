@@ -116,7 +116,7 @@ def resume(page: Page) -> None:
             running = page.jobs.get(page.job_key(wanted))
             if running is not None and running.running:
                 state.pending = running.key
-            elif page.library.stored_transcript(wanted) is not None:
+            elif page.library.access.sees_video(wanted) and page.library.stored_transcript(wanted) is not None:
                 state.video = wanted
             else:
                 state.forget_address_video()
