@@ -71,7 +71,7 @@ PROBE_VIDEOS = 1_000
 #: index over the means is searched with the list as a filter).
 EXACT_MEANS = 2_000
 #: The HNSW search over the mean vectors: scanned on until enough rows pass the family filter.
-MEANS_EF_SEARCH = 100
+MEANS_EF_SEARCH = 1_000
 #: How long a delete waits for a video another process is indexing before refusing.
 DELETE_WAIT = 2.0
 _INSTALL_HINT = ("The PostgreSQL store needs psycopg and langchain-postgres: "
