@@ -25,6 +25,10 @@
     YTQA_USER          the person the CLI acts as on a shared store (none: everyone is trusted)
     YTQA_ADMINS        the people who may delete, re-index, share and transfer any video,
                        separated by ','
+    YTQA_QUEUED_PER_PERSON  builds one person may have waiting or running at once (default 2)
+    YTQA_RUNNING_PER_PERSON builds of one person run at once, across every process (default 2)
+    YTQA_QUEUE_LEASE   seconds a process's claim on a build lasts unless renewed (default 60):
+                       a process that ended has its builds taken over after this long
 
 The CLI's flags override these; the app has no flags, so it uses them as they are.
 """
@@ -81,6 +85,10 @@ class Config:
     user: str | None = None
     #: The administrators of a shared store, by name.
     admins: tuple[str, ...] = ()
+    #: The store's queue of builds: per person, waiting or running; running at once; a claim's lease.
+    queued_per_person: str | None = None
+    running_per_person: str | None = None
+    queue_lease: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -109,6 +117,9 @@ class Config:
             chat_timeout=get("YTQA_CHAT_TIMEOUT"),
             user=get("YTQA_USER"),
             admins=tuple(name.strip() for name in (get("YTQA_ADMINS") or "").split(",") if name.strip()),
+            queued_per_person=get("YTQA_QUEUED_PER_PERSON"),
+            running_per_person=get("YTQA_RUNNING_PER_PERSON"),
+            queue_lease=get("YTQA_QUEUE_LEASE"),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,

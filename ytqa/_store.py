@@ -257,6 +257,9 @@ class Store(Protocol):
     def scratch(self) -> AbstractContextManager["Store"]:
         """An empty store of the same kind, removed afterwards (evaluation uses one)."""
 
+    def build_queue(self):
+        """The store's queue of background builds (``_queue.BuildQueue``), shared by its processes."""
+
     def close(self) -> None: ...
 
 

@@ -1,0 +1,131 @@
+"""A process's share of the store's queue: a few threads that claim builds and run them.
+
+Each kind of build has a *runner* (``runner(build, progress) -> result``), given by the
+front end that runs them (the app: an opening's quick index, a full or best index, a
+collection's sync). While a build runs, its lease is renewed every third of the lease (and
+its progress written, at most once a second) by a heartbeat, so a long step (a transcript
+being fetched) keeps its claim; when a renewal says stop (cancelled, abandoned, or taken
+over by another process after this one stalled past its lease), the next ``progress``
+call raises ``Stopped`` and the build ends there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any, Callable, Mapping
+
+from ._queue import Build, BuildQueue
+
+Runner = Callable[[Build, Callable[[str, int, int], None]], Any]
+#: Seconds between progress writes to the queue (the pages poll it).
+PROGRESS_EVERY = 1.0
+
+
+class Stopped(Exception):
+    """Raised inside a build's progress when the queue says it must stop."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Claim:
+    """One claimed build: its progress, its heartbeat, why it must stop."""
+
+    def __init__(self, queue: BuildQueue, build: Build, worker: str):
+        self.queue, self.build, self.worker = queue, build, worker
+        self.latest: tuple[str, int, int] | None = None
+        self.reason: str | None = None
+        self._pushed = 0.0
+        self._ended = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._beat, daemon=True, name=f"ytqa-job-lease-{build.id[:8]}").start()
+
+    def _renew(self) -> None:
+        with self._lock:
+            if self.reason is not None:
+                return
+            try:
+                self.reason = self.queue.renew(self.build.id, self.worker, *(self.latest or (None, 0, 0)))
+            except Exception:  # the store away a moment: the next beat tries again
+                return
+            self._pushed = time.monotonic()
+
+    def _beat(self) -> None:
+        while not self._ended.wait(self.queue.bounds.lease / 3):
+            self._renew()
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self.latest = (stage, done, total)
+        if time.monotonic() - self._pushed >= PROGRESS_EVERY:
+            self._renew()
+        if self.reason is not None:
+            raise Stopped(self.reason)
+
+    def end(self) -> None:
+        self._ended.set()
+
+
+class QueueWorker:
+    """``threads`` workers of this process, running the queue's builds with ``runners``."""
+
+    def __init__(self, queue: BuildQueue, runners: Mapping[str, Runner], threads: int = 1,
+                 name: str | None = None, poll: float = 1.0):
+        self.queue, self.runners, self.threads, self.poll = queue, dict(runners), threads, poll
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._started: list[threading.Thread] = []
+        self._mutex = threading.Lock()
+
+    def start(self) -> "QueueWorker":
+        """Start the threads (once); they run until ``stop``, waiting ``poll`` seconds when idle."""
+        with self._mutex:
+            while len(self._started) < self.threads:
+                number = len(self._started) + 1
+                thread = threading.Thread(target=self._loop, args=(f"{self.name}/{number}",), daemon=True,
+                                          name=f"ytqa-job-worker-{number}")
+                self._started.append(thread)
+                thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _loop(self, worker: str) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_one(worker)
+            except Exception:  # the store away: try again at the next poll
+                ran = None
+            if ran is None:
+                self._wake.wait(self.poll)
+                self._wake.clear()
+
+    def run_one(self, worker: str | None = None) -> Build | None:
+        """Claim the next build and run it here; the build as it ended, None when none was claimed."""
+        worker = worker or f"{self.name}/0"
+        build = self.queue.claim(worker)
+        if build is None:
+            return None
+        claim = _Claim(self.queue, build, worker)
+        try:
+            result = self.runners[build.kind](build, claim.progress)
+            self.queue.finish(build.id, worker, "done", result=None if result is None else str(result))
+        except Stopped:
+            pass  # the queue has its state already (cancelled, abandoned, or another's now)
+        except Exception as error:  # every failure is the build's end, in words, never this thread's
+            self.queue.finish(build.id, worker, "failed", error=str(error) or type(error).__name__,
+                              error_kind=type(error).__name__)
+        finally:
+            claim.end()
+        return self.queue.get(build.id)
