@@ -60,6 +60,18 @@ def test_the_next_claim_goes_to_the_person_with_fewest_running_so_a_long_playlis
     assert queue.claim("worker-3").video_id == "ann1"
 
 
+def test_one_worker_taking_builds_in_turn_serves_people_round_robin(store):
+    queue = queue_of(store, running=1)
+    for n in range(4):
+        queue.add(build(f"ann{n}", person="ann"))
+    queue.add(build("bob0", person="bob"))
+    order = []
+    while (claimed := queue.claim("only")) is not None:
+        order.append(claimed.video_id)
+        queue.finish(claimed.id, "only", "done")
+    assert order == ["ann0", "bob0", "ann1", "ann2", "ann3"]
+
+
 def test_no_person_runs_more_builds_at_once_than_the_bound(store):
     queue = queue_of(store, running=2)
     for n in range(4):

@@ -38,6 +38,7 @@ class PostgresQueue:
                 source TEXT NOT NULL, person TEXT, created DOUBLE PRECISION NOT NULL,
                 watched BOOLEAN NOT NULL, state TEXT NOT NULL, claimed_by TEXT,
                 lease_until DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL,
+                claimed_at DOUBLE PRECISION NOT NULL,
                 seen DOUBLE PRECISION NOT NULL, cancelled BOOLEAN NOT NULL, stage TEXT NOT NULL,
                 done BIGINT NOT NULL, total BIGINT NOT NULL, result TEXT, error TEXT, error_kind TEXT,
                 key TEXT NOT NULL)""")
@@ -86,9 +87,10 @@ class PostgresQueue:
                 else:
                     row = conn.execute(
                         f"UPDATE {self.table} SET state = 'running', claimed_by = %s, lease_until = %s, "
+                        "claimed_at = %s, "
                         "attempts = attempts + 1, stage = CASE WHEN state = 'waiting' THEN 'waiting' "
                         f"ELSE stage END WHERE id = %s RETURNING {', '.join(_COLUMNS)}",
-                        (worker, now + self.bounds.lease, build.id)).fetchone()
+                        (worker, now + self.bounds.lease, now, build.id)).fetchone()
                     return _build(row)
 
     def _next(self, conn):
@@ -96,12 +98,15 @@ class PostgresQueue:
         now = conn.execute(f"SELECT {_NOW}").fetchone()[0]
         row = conn.execute(
             f"""WITH running AS (SELECT coalesce(person, '') AS who, count(*) AS n FROM {self.table}
-                    WHERE state = 'running' AND lease_until > %(now)s GROUP BY 1)
+                    WHERE state = 'running' AND lease_until > %(now)s GROUP BY 1),
+                served AS (SELECT coalesce(person, '') AS who, max(claimed_at) AS last FROM {self.table}
+                    GROUP BY 1)
                 SELECT {', '.join('q.' + c for c in _COLUMNS)} FROM {self.table} q
                 LEFT JOIN running r ON r.who = coalesce(q.person, '')
+                LEFT JOIN served s ON s.who = coalesce(q.person, '')
                 WHERE (q.state = 'waiting' OR (q.state = 'running' AND q.lease_until <= %(now)s))
                   AND coalesce(r.n, 0) < %(bound)s
-                ORDER BY coalesce(r.n, 0), q.created, q.id
+                ORDER BY coalesce(r.n, 0), coalesce(s.last, 0), q.created, q.id
                 LIMIT 1 FOR UPDATE OF q SKIP LOCKED""", {"now": now, "bound": self.bounds.running}).fetchone()
         return now, row
 

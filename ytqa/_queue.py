@@ -16,8 +16,8 @@ stops).
 
 Fair use: a person may have ``queued`` builds waiting or running (``TooManyBuilds`` beyond,
 in words) and ``running`` of them running at once; the next claim goes to the person with
-the fewest builds running, oldest first, so one person's long playlist does not starve
-another's single video.
+the fewest builds running, then to the one served longest ago (round-robin), then to the
+oldest build, so one person's long playlist does not starve another's single video.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ class Build:
     claimed_by: str | None = None
     lease_until: float = 0.0
     attempts: int = 0
+    #: When it was last claimed (a person's latest claim puts them behind others in the line).
+    claimed_at: float = 0.0
     seen: float = field(default_factory=time.time)
     cancelled: bool = False
     stage: str = "waiting"
@@ -136,34 +138,49 @@ def running_counts(builds: Iterable[Build], now: float) -> dict[str, int]:
     return counts
 
 
+def last_served(builds: Iterable[Build]) -> dict[str, float]:
+    """When each person's latest build was claimed."""
+    served: dict[str, float] = {}
+    for build in builds:
+        served[who(build.person)] = max(served.get(who(build.person), 0.0), build.claimed_at)
+    return served
+
+
 def claimable(build: Build, now: float) -> bool:
     """Waiting, or claimed by a process whose lease ran out."""
     return build.state == "waiting" or (build.state == "running" and build.lease_until <= now)
 
 
+def _order(counts: dict, served: dict, running: int):
+    """Fewest running first (a person at the bound last), then the person served longest ago,
+    then the oldest build."""
+    def key(build: Build):
+        person = who(build.person)
+        return (counts.get(person, 0) >= running, counts.get(person, 0), served.get(person, 0.0),
+                build.created, build.id)
+    return key
+
+
 def line(builds: Sequence[Build], now: float, running: int = RUNNING_PER_PERSON) -> list[Build]:
-    """The claimable builds in the order claims take them: each next one goes to the person
-    with the fewest running (counting those before it in this line), oldest first; a person
-    at the running bound waits until one of theirs ends (then their builds come last)."""
-    counts = running_counts(builds, now)
-    left = sorted((b for b in builds if claimable(b, now)), key=lambda b: (b.created, b.id))
+    """The claimable builds in the order claims would take them now (each taken as if claimed
+    in turn), for the place in line a page shows."""
+    counts, served = running_counts(builds, now), last_served(builds)
+    left = [b for b in builds if claimable(b, now)]
     order: list[Build] = []
     while left:
-        best = min(left, key=lambda b: (counts.get(who(b.person), 0) >= running,
-                                        counts.get(who(b.person), 0), b.created, b.id))
+        best = min(left, key=_order(counts, served, running))
         order.append(best)
         left.remove(best)
         counts[who(best.person)] = counts.get(who(best.person), 0) + 1
+        served[who(best.person)] = now + len(order)
     return order
 
 
 def next_claim(builds: Sequence[Build], now: float, running: int = RUNNING_PER_PERSON) -> Build | None:
     """The build the next claim takes: None when none waits or every waiting person is at the bound."""
-    counts = running_counts(builds, now)
+    counts, served = running_counts(builds, now), last_served(builds)
     ready = [b for b in builds if claimable(b, now) and counts.get(who(b.person), 0) < running]
-    if not ready:
-        return None
-    return min(ready, key=lambda b: (counts.get(who(b.person), 0), b.created, b.id))
+    return min(ready, key=_order(counts, served, running)) if ready else None
 
 
 def stopped_note(attempts: int) -> str:
@@ -172,7 +189,7 @@ def stopped_note(attempts: int) -> str:
 
 
 def claimed(build: Build, worker: str, now: float, lease: float) -> Build:
-    return replace(build, state="running", claimed_by=worker, lease_until=now + lease,
+    return replace(build, state="running", claimed_by=worker, lease_until=now + lease, claimed_at=now,
                    attempts=build.attempts + 1, stage="waiting" if build.state == "waiting" else build.stage)
 
 
