@@ -102,6 +102,15 @@ def test_the_place_in_line_follows_the_fair_order(store):
     assert place(queue, anns[2]) == 3
 
 
+def test_a_process_claims_only_the_kinds_it_can_run(store):
+    queue = queue_of(store)
+    queue.add(build("vid1", kind="open"))
+    queue.add(build("vid2", kind="best", person=None))
+    assert queue.claim("one", kinds=["best"]).video_id == "vid2"
+    assert queue.claim("one", kinds=["best"]) is None
+    assert queue.claim("two", kinds=["open", "best"]).video_id == "vid1"
+
+
 def test_a_build_claimed_by_one_process_is_not_claimed_by_another_while_its_lease_lives(store):
     queue = queue_of(store)
     queue.add(build("vid1"))

@@ -15,6 +15,7 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 from . import _storage as storage
 from ._errors import QueueDamaged, TooManyBuilds
@@ -74,11 +75,11 @@ class FileQueue:
             builds.append(build)
             return build
 
-    def claim(self, worker: str) -> Build | None:
+    def claim(self, worker: str, kinds: Sequence[str] | None = None) -> Build | None:
         with self._changing() as builds:
             now = time.time()
             while True:
-                build = next_claim(builds, now, self.bounds.running)
+                build = next_claim(builds, now, self.bounds.running, kinds)
                 if build is None:
                     return None
                 i = builds.index(build)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from typing import Sequence
 
 from ._errors import TooManyBuilds
 from ._queue import MAX_ATTEMPTS, Bounds, Build, stopped_note
@@ -72,11 +73,11 @@ class PostgresQueue:
                 data).fetchone()
             return _build(row)
 
-    def claim(self, worker: str) -> Build | None:
+    def claim(self, worker: str, kinds: Sequence[str] | None = None) -> Build | None:
         with self.store._connection() as conn, conn.transaction():
             self._serialised(conn)
             while True:
-                now, row = self._next(conn)
+                now, row = self._next(conn, kinds)
                 if row is None:
                     return None
                 build = _build(row)
@@ -93,7 +94,7 @@ class PostgresQueue:
                         (worker, now + self.bounds.lease, now, build.id)).fetchone()
                     return _build(row)
 
-    def _next(self, conn):
+    def _next(self, conn, kinds: Sequence[str] | None):
         """The server's time and the next row in the fair order (locked, others' locked rows skipped)."""
         now = conn.execute(f"SELECT {_NOW}").fetchone()[0]
         row = conn.execute(
@@ -105,9 +106,10 @@ class PostgresQueue:
                 LEFT JOIN running r ON r.who = coalesce(q.person, '')
                 LEFT JOIN served s ON s.who = coalesce(q.person, '')
                 WHERE (q.state = 'waiting' OR (q.state = 'running' AND q.lease_until <= %(now)s))
-                  AND coalesce(r.n, 0) < %(bound)s
+                  AND coalesce(r.n, 0) < %(bound)s AND (%(any)s OR q.kind = ANY(%(kinds)s))
                 ORDER BY coalesce(r.n, 0), coalesce(s.last, 0), q.created, q.id
-                LIMIT 1 FOR UPDATE OF q SKIP LOCKED""", {"now": now, "bound": self.bounds.running}).fetchone()
+                LIMIT 1 FOR UPDATE OF q SKIP LOCKED""", {"now": now, "bound": self.bounds.running, "any": kinds is None,
+                                        "kinds": list(kinds or ())}).fetchone()
         return now, row
 
     def _set(self, conn, build_id: str, **values) -> None:

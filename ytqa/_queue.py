@@ -176,10 +176,13 @@ def line(builds: Sequence[Build], now: float, running: int = RUNNING_PER_PERSON)
     return order
 
 
-def next_claim(builds: Sequence[Build], now: float, running: int = RUNNING_PER_PERSON) -> Build | None:
-    """The build the next claim takes: None when none waits or every waiting person is at the bound."""
+def next_claim(builds: Sequence[Build], now: float, running: int = RUNNING_PER_PERSON,
+               kinds: Sequence[str] | None = None) -> Build | None:
+    """The build the next claim takes (of ``kinds``, or any): None when none waits or every
+    waiting person is at the bound."""
     counts, served = running_counts(builds, now), last_served(builds)
-    ready = [b for b in builds if claimable(b, now) and counts.get(who(b.person), 0) < running]
+    ready = [b for b in builds if claimable(b, now) and counts.get(who(b.person), 0) < running
+             and (kinds is None or b.kind in kinds)]
     return min(ready, key=_order(counts, served, running)) if ready else None
 
 
@@ -202,8 +205,9 @@ class BuildQueue(Protocol):
         """Queue ``build``, or return the active one making the same (its ``key``), watched
         again; ``TooManyBuilds`` when its person has ``bounds.queued`` active builds (``bounded``)."""
 
-    def claim(self, worker: str) -> Build | None:
-        """The next build in the fair order, claimed by ``worker`` for a lease; None when none."""
+    def claim(self, worker: str, kinds: Sequence[str] | None = None) -> Build | None:
+        """The next build (of ``kinds``: those this process can run) in the fair order,
+        claimed by ``worker`` for a lease; None when none."""
 
     def renew(self, build_id: str, worker: str, stage: str | None = None, done: int = 0,
               total: int = 0) -> str | None:

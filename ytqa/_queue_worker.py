@@ -75,6 +75,7 @@ class QueueWorker:
 
     def __init__(self, queue: BuildQueue, runners: Mapping[str, Runner], threads: int = 1,
                  name: str | None = None, poll: float = 1.0):
+        """Claims only the kinds it has a runner for."""
         self.queue, self.runners, self.threads, self.poll = queue, dict(runners), threads, poll
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
@@ -88,7 +89,7 @@ class QueueWorker:
             while len(self._started) < self.threads:
                 number = len(self._started) + 1
                 thread = threading.Thread(target=self._loop, args=(f"{self.name}/{number}",), daemon=True,
-                                          name=f"ytqa-job-worker-{number}")
+                                          name=f"ytqa-queue-worker-{number}")
                 self._started.append(thread)
                 thread.start()
         return self
@@ -114,7 +115,7 @@ class QueueWorker:
     def run_one(self, worker: str | None = None) -> Build | None:
         """Claim the next build and run it here; the build as it ended, None when none was claimed."""
         worker = worker or f"{self.name}/0"
-        build = self.queue.claim(worker)
+        build = self.queue.claim(worker, kinds=list(self.runners))
         if build is None:
             return None
         claim = _Claim(self.queue, build, worker)
