@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ytqa._errors import TooManyBuilds
-from ytqa._queue import Bounds, Build, place
+from ytqa._queue import Bounds, Build, place_in_line as place
 from ytqa._queue_worker import QueueWorker
 
 

@@ -24,6 +24,8 @@ The modules, in the order data flows through them
                 _files_store, _vectors  the default: folders of JSON and FAISS files (_storage: atomic files, locks;
                                         _files_people: who holds which video)
                 _postgres               the server: PostgreSQL + pgvector (_local_postgres starts one)
+                _queue, _queue_worker   the queue of background builds in the store (_files_queue,
+                                        _postgres_queue), fair between people; a process's workers
     ranking     _search, _lexical       one video: dense, sentence and BM25 scores, fused
                 _search_all             one question over many videos, best moments first
     moments     _moments                where a moment starts and ends, around its best sentence
@@ -103,6 +105,7 @@ from ._errors import (
     VideoUnplayable,
     YouTubeBlocked,
     YouTubeRequestFailed,
+    TooManyBuilds,
     YtqaError,
     mask_credentials,
     mask_secret,
@@ -127,6 +130,8 @@ from ._language import question_language
 from ._search import MAX_QUESTION_CHARS, Moment, SearchSettings, VideoIndex
 from ._access import Access, Person, person_named
 from ._store import STORES, Holding, Store, register_store
+from ._queue import Bounds, Build, place_in_line
+from ._queue_worker import QueueWorker, Stopped
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube
 from ._ytdlp import Collection, CollectionVideo, list_collection

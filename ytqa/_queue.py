@@ -45,6 +45,10 @@ ABANDON_AFTER = 120.0
 KEEP_ENDED = 200
 
 
+def key_of(parts: Sequence[str]) -> str:
+    return ":".join(parts)
+
+
 @dataclass(frozen=True)
 class Build:
     """One build in the queue, as plain data."""
@@ -76,8 +80,9 @@ class Build:
 
     @property
     def key(self) -> str:
-        """What it makes: a second request for the same joins it."""
-        return f"{self.kind}:{self.video_id}:{self.model}"
+        """What it makes (for whom, where a signed-in person's opening makes the video theirs):
+        a second request for the same joins it."""
+        return key_of((self.kind, self.video_id, self.model) + ((self.source["as"],) if self.source.get("as") else ()))
 
     @property
     def active(self) -> bool:
@@ -235,7 +240,7 @@ class BuildQueue(Protocol):
     def close(self) -> None: ...
 
 
-def place(queue: BuildQueue, build: Build) -> int:
+def place_in_line(queue: BuildQueue, build: Build) -> int:
     """How many builds a waiting one has before it in the line (its place shown)."""
     now = time.time()
     order = line(queue.builds(active_only=True), now, queue.bounds.running)

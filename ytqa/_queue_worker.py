@@ -74,9 +74,14 @@ class QueueWorker:
     """``threads`` workers of this process, running the queue's builds with ``runners``."""
 
     def __init__(self, queue: BuildQueue, runners: Mapping[str, Runner], threads: int = 1,
-                 name: str | None = None, poll: float = 1.0):
-        """Claims only the kinds it has a runner for."""
+                 name: str | None = None, poll: float = 1.0,
+                 words: Callable[[Exception], Exception] | None = None, idle_exit: float | None = None):
+        """Claims only the kinds it has a runner for; ``words`` turns a failure into the
+        front end's message (its text is what every page shows); ``idle_exit``: a thread
+        that found nothing to claim for this long ends (``start`` starts it again)."""
         self.queue, self.runners, self.threads, self.poll = queue, dict(runners), threads, poll
+        self.idle_exit = idle_exit
+        self.words = words or (lambda error: error)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -89,7 +94,7 @@ class QueueWorker:
             while len(self._started) < self.threads:
                 number = len(self._started) + 1
                 thread = threading.Thread(target=self._loop, args=(f"{self.name}/{number}",), daemon=True,
-                                          name=f"ytqa-queue-worker-{number}")
+                                          name=f"ytqa-job-worker-{number}")
                 self._started.append(thread)
                 thread.start()
         return self
@@ -103,14 +108,29 @@ class QueueWorker:
         self._wake.set()
 
     def _loop(self, worker: str) -> None:
+        idle_since = time.monotonic()
         while not self._stop.is_set():
             try:
                 ran = self.run_one(worker)
             except Exception:  # the store away: try again at the next poll
                 ran = None
-            if ran is None:
+            if ran is not None:
+                idle_since = time.monotonic()
+            elif self._idle_out(idle_since):
+                return
+            else:
                 self._wake.wait(self.poll)
                 self._wake.clear()
+
+    def _idle_out(self, idle_since: float) -> bool:
+        """Whether this thread ends now, idle too long (not when woken meanwhile)."""
+        if self.idle_exit is None or time.monotonic() - idle_since < self.idle_exit:
+            return False
+        with self._mutex:
+            if self._wake.is_set():
+                return False
+            self._started.remove(threading.current_thread())
+            return True
 
     def run_one(self, worker: str | None = None) -> Build | None:
         """Claim the next build and run it here; the build as it ended, None when none was claimed."""
@@ -125,8 +145,9 @@ class QueueWorker:
         except Stopped:
             pass  # the queue has its state already (cancelled, abandoned, or another's now)
         except Exception as error:  # every failure is the build's end, in words, never this thread's
-            self.queue.finish(build.id, worker, "failed", error=str(error) or type(error).__name__,
-                              error_kind=type(error).__name__)
+            said = self.words(error)
+            self.queue.finish(build.id, worker, "failed", error=str(said) or type(said).__name__,
+                              error_kind=type(said).__name__)
         finally:
             claim.end()
         return self.queue.get(build.id)

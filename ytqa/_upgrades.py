@@ -6,8 +6,8 @@ the server's own (no person: not counted against anyone's bound, and served in t
 the people's builds). On PostgreSQL every process shares that queue: a video is built once
 by whichever process claims it, and one that ended mid-build is taken over. At most
 ``limit`` videos wait at once. A front end that lives on (the app) runs it, with
-``automatic`` (a worker started when one is added) and ``serve`` (a worker that keeps
-looking, for the builds other processes queued); the CLI, which exits, does not.
+``automatic`` (a worker started when a video is added, which also takes over what a process
+that ended left half done); the CLI, which exits, does not.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ class Upgrades:
         self._build, self._queue, self.limit = build, queue, limit
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
-        self._serving: QueueWorker | None = None
         #: Start a worker thread when a video is added (the app sets it; off by default).
         self.automatic = False
         #: Videos whose build failed here, with why (not queued again by this process).
@@ -84,11 +83,3 @@ class Upgrades:
                 with self._lock:
                     self._worker = None
                     return
-
-    def serve(self, poll: float = 5.0) -> QueueWorker:
-        """A worker that keeps looking every ``poll`` seconds: builds other processes queued,
-        and those a process that ended left half done."""
-        with self._lock:
-            if self._serving is None:
-                self._serving = self._worker_of(poll).start()
-            return self._serving
