@@ -44,7 +44,7 @@ class Abandoned(Exception):
 #: One visitor has as many videos opening as one visitor may (the same words for both lines).
 TooManyJobs = TooManyBuilds
 #: The kinds of build that go through the store's queue.
-QUEUED = ("open", "full")
+QUEUED = ("open", "full", "collection")
 #: Seconds between a page's "still watching" writes to the store's queue.
 WATCH_EVERY = 5.0
 
@@ -88,6 +88,7 @@ class Job(Shown):
     result: Any = None
     error: YtqaError | None = None
     started: float = field(default_factory=time.monotonic)
+    created: float = field(default_factory=time.time)
     seen: float = field(default_factory=time.monotonic)
     abandon_after: float = ABANDON_AFTER
     cancelled: bool = False
@@ -191,10 +192,10 @@ class Jobs:
             self.queue = queue
             self.worker = ytqa.QueueWorker(queue, runners, threads=self.workers, words=words, idle_exit=1.0)
 
-    def queued(self, key: tuple, build: ytqa.Build) -> QueuedJob:
+    def queued(self, key: tuple, build: ytqa.Build, bounded: bool = True) -> QueuedJob:
         """Put ``build`` in the store's queue, or join the one already making the same;
-        ``TooManyJobs`` when its person has as many waiting or running as one may."""
-        found = self.queue.add(build, bounded=build.person is not None)
+        ``TooManyJobs`` when its person has as many waiting or running as one may (``bounded``)."""
+        found = self.queue.add(build, bounded=bounded and build.person is not None)
         self.worker.start().wake()
         return QueuedJob(self, found, key)
 
@@ -249,12 +250,17 @@ class Jobs:
                 _run(job, work, where)
 
     def get(self, key: tuple) -> Job | QueuedJob | None:
+        """This process's own job for ``key`` (a subtitle file's opening), else the queue's build."""
+        here = self._jobs.get(key)
+        if here is not None and (here.running or self.queue is None):
+            return here
         if self.queue is not None and key[:1] in [(kind,) for kind in QUEUED]:
             build = self.queue.find(":".join(key))
             if build is not None and build.state == "waiting":
                 self.worker.start()  # this process takes its share of the line (another's may have ended)
-            return None if build is None else QueuedJob(self, build, key)
-        return self._jobs.get(key)
+            if build is not None and (here is None or build.created > here.created):
+                return QueuedJob(self, build, key)
+        return here
 
     def running_for(self, video_id: str) -> list[Job]:
         return [j for j in list(self._jobs.values()) if j.running and video_id in j.key]

@@ -17,7 +17,7 @@ import streamlit as st
 import ytqa
 
 from .jobs import Job
-from .opening import serve_queue
+from .builds import serve_queue
 from . import signin
 from .resources import embedder_for, library_for
 from .state import Page, PageState

@@ -12,7 +12,6 @@ import streamlit as st
 import ytqa
 
 from .jobs import Job, TooManyJobs
-from .resources import library_for
 from .state import Page, PageState
 from .words import app_words, in_words, say
 
@@ -27,32 +26,6 @@ def build_of(page: Page, kind: str, video_id: str, source: dict, owner: str | No
     person the video becomes theirs for)."""
     return ytqa.Build(kind=kind, video_id=video_id, model=page.model, person=owner, watched=True,
                       source=source | ({"as": page.person} if page.person else {}))
-
-
-def runners(config: ytqa.Config) -> dict:
-    """How this process runs the queue's openings and full indexes (any page's, any process's)."""
-
-    def library(build: ytqa.Build) -> ytqa.Library:
-        return ytqa.acting_as(library_for(config.data_dir, config.store, build.model), build.source.get("as"))
-
-    def run_open(build: ytqa.Build, progress) -> str:
-        youtube = build.source.get("youtube", {})
-        return library(build).index(build.video_id, languages=list(youtube.get("languages", ())), progress=progress,
-                                    prefer_generated=bool(youtube.get("prefer_generated")), quick=True).video_id
-
-    def run_full(build: ytqa.Build, progress) -> str:
-        transcript = library(build).stored_transcript(build.video_id)
-        if transcript is not None:
-            library(build).index_transcript(transcript, progress)
-        return build.video_id
-
-    return {"open": run_open, "full": run_full}
-
-
-def serve_queue(page: Page) -> None:
-    """Openings and full indexes go through the store's queue from now on (once a process)."""
-    if page.jobs.queue is None:
-        page.jobs.use_queue(page.library.access.store.build_queue(), runners(page.config), words=in_words)
 
 
 def start_full(page: Page, video_id: str) -> None:
@@ -91,8 +64,11 @@ def start_open(page: Page, video_id: str, languages=(), prefer_generated: bool =
     if upload is not None:
         page.state.upload_served = upload.digest  # the file is this opening's: no other link uses it
     owner = page.person or page.state.history.token
+    current = page.jobs.get(page.job_key(video_id))
     try:
-        if upload is None and page.jobs.queue is not None:  # any process may open it from YouTube
+        if current is not None and current.running:  # being opened already (from a file, or by another page)
+            job = current.watch()
+        elif upload is None and page.jobs.queue is not None:  # any process may open it from YouTube
             source = {"youtube": {"languages": list(languages), "prefer_generated": prefer_generated}}
             job = page.jobs.queued(page.job_key(video_id), build_of(page, "open", video_id, source, owner))
         else:  # the file is this process's: opened here
