@@ -146,8 +146,9 @@ class FileQueue:
         return [b for b in self._locked_read() if b.active or not active_only]
 
     def _locked_read(self) -> list[Build]:
-        with storage.locked(self._lock_path, what="the queue of builds", wait=30):
-            return self._read()
+        """What the queue holds now: read without the lock (every write is an atomic rename), so
+        a folder that cannot be written can still be read."""
+        return self._read()
 
     def close(self) -> None:
         pass

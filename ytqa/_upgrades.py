@@ -39,13 +39,19 @@ class Upgrades:
         if video_id in self.failed or len(self.pending()) >= self.limit:
             return False
         wanted = Build(kind=KIND, video_id=video_id, source={"stored": True})
-        added = self._queue().add(wanted, bounded=False).id == wanted.id
+        try:
+            added = self._queue().add(wanted, bounded=False).id == wanted.id
+        except (YtqaError, OSError):  # a store that cannot be written: answers go on, unimproved
+            return False
         if added and self.automatic:
             self.start()
         return added
 
     def pending(self) -> list[str]:
-        return [b.video_id for b in self._queue().builds(active_only=True) if b.kind == KIND]
+        try:
+            return [b.video_id for b in self._queue().builds(active_only=True) if b.kind == KIND]
+        except (YtqaError, OSError):  # the queue cannot be read: none is known to be waiting
+            return []
 
     def _run(self, build: Build, _progress) -> str:
         try:

@@ -76,6 +76,9 @@ def start_open(page: Page, video_id: str, languages=(), prefer_generated: bool =
     except TooManyJobs as busy:
         page.state.open_error = str(busy)
         return
+    except Exception as error:  # the queue cannot be written (a read-only folder, the server away)
+        page.state.open_error = app_words(in_words(error))
+        return
     page.state.pending = job.key
     page.state.open_error = None
     page.state.show_video_in_address(video_id)
