@@ -46,6 +46,7 @@ class PostgresQueue:
             conn.execute(f"""CREATE UNIQUE INDEX IF NOT EXISTS ytqa_builds_active
                 ON {self.table} (key) WHERE state IN ('waiting', 'running')""")
             conn.execute(f"CREATE INDEX IF NOT EXISTS ytqa_builds_state ON {self.table} (state, created)")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS ytqa_builds_key ON {self.table} (key, created)")
 
     def _serialised(self, conn) -> None:
         """This transaction decides alone who may queue and what is claimed next."""
