@@ -145,6 +145,26 @@ def test_an_opening_through_the_stores_queue_shows_its_progress_and_opens_its_vi
     assert (ended.state, ended.result) == ("done", "a")
 
 
+def test_a_build_one_processs_page_queued_is_shown_and_joined_by_anothers(tmp_path):
+    release = threading.Event()
+
+    def run_open(build, progress):
+        progress("embedding", 7, 70)
+        release.wait(10)
+        return build.video_id
+
+    asking, other = queued_jobs(tmp_path, {"open": run_open}), queued_jobs(tmp_path, {"open": run_open})
+    asking.queued(("open", "a", "m"), opening("a"))
+    deadline = time.monotonic() + 10
+    while other.get(("open", "a", "m")).stage != "embedding" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert other.get(("open", "a", "m")).label == "Embedding: 7 of 70 sentences"
+    joined = other.queued(("open", "a", "m"), opening("a", "visitor-2"))
+    assert joined.build.id == asking.get(("open", "a", "m")).build.id
+    release.set()
+    assert wait_until_ended(other, ("open", "a", "m")).result == "a"
+
+
 def test_queued_openings_beyond_the_workers_wait_in_line_with_their_place_shown(tmp_path):
     release = threading.Event()
     jobs = queued_jobs(tmp_path, {"open": lambda build, progress: release.wait(10) and build.video_id})

@@ -256,8 +256,8 @@ class Jobs:
             return here
         if self.queue is not None and key[:1] in [(kind,) for kind in QUEUED]:
             build = self.queue.find(":".join(key))
-            if build is not None and build.state == "waiting":
-                self.worker.start()  # this process takes its share of the line (another's may have ended)
+            if build is not None and (build.state == "waiting" or (build.active and build.lease_until < time.time())):
+                self.worker.start()  # this process takes its share (the process running it may have ended)
             if build is not None and (here is None or build.created > here.created):
                 return QueuedJob(self, build, key)
         return here
