@@ -190,6 +190,18 @@ def test_one_visitor_cannot_fill_the_stores_queue_and_is_told_so_in_words(tmp_pa
     release.set()
 
 
+def test_the_bound_counts_a_visitors_openings_in_both_lines(tmp_path):
+    release = threading.Event()
+    jobs = queued_jobs(tmp_path, {"open": lambda build, progress: release.wait(10) and build.video_id})
+    jobs.start(("open", "a", "m"), lambda progress: release.wait(10), owner="visitor-1")  # a subtitle file's
+    jobs.queued(("open", "b", "m"), opening("b"))
+    with pytest.raises(TooManyJobs, match="You are opening 2 videos already"):
+        jobs.queued(("open", "c", "m"), opening("c"))
+    with pytest.raises(TooManyJobs, match="You are opening 2 videos already"):
+        jobs.start(("open", "d", "m"), lambda progress: "d", owner="visitor-1")
+    release.set()
+
+
 def test_a_queued_failure_keeps_its_kind_so_the_page_offers_a_subtitle_file(tmp_path):
     def run_open(build, progress):
         raise ytqa.TranscriptsDisabled(build.video_id)

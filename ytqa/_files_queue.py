@@ -63,14 +63,14 @@ class FileQueue:
 
     # --- the queue -----------------------------------------------------------------
 
-    def add(self, build: Build, bounded: bool = True) -> Build:
+    def add(self, build: Build, bounded: bool = True, held: int = 0) -> Build:
         with self._changing() as builds:
             for i, old in enumerate(builds):
                 if old.active and old.key == build.key:
                     builds[i] = replace(old, seen=time.time())
                     return builds[i]
             mine = sum(b.active and who(b.person) == who(build.person) for b in builds)
-            if bounded and build.person is not None and mine >= self.bounds.queued:
+            if bounded and build.person is not None and mine + held >= self.bounds.queued:
                 raise TooManyBuilds(self.bounds.queued)
             builds.append(build)
             return build

@@ -56,7 +56,7 @@ class PostgresQueue:
     def _select(self, where: str = "TRUE") -> str:
         return f"SELECT {', '.join(_COLUMNS)} FROM {self.table} q WHERE {where}"
 
-    def add(self, build: Build, bounded: bool = True) -> Build:
+    def add(self, build: Build, bounded: bool = True, held: int = 0) -> Build:
         with self.store._connection() as conn, conn.transaction():
             self._serialised(conn)
             row = conn.execute(f"UPDATE {self.table} SET seen = {_NOW} WHERE key = %s AND state IN "
@@ -65,7 +65,7 @@ class PostgresQueue:
                 return _build(row)
             mine = conn.execute(f"SELECT count(*) FROM {self.table} WHERE state IN ('waiting', 'running') "
                                 "AND coalesce(person, '') = %s", (build.person or "",)).fetchone()[0]
-            if bounded and build.person is not None and mine >= self.bounds.queued:
+            if bounded and build.person is not None and mine + held >= self.bounds.queued:
                 raise TooManyBuilds(self.bounds.queued)
             data = build.to_json() | {"source": json.dumps(build.source), "key": build.key}
             row = conn.execute(

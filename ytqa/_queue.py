@@ -206,9 +206,10 @@ class BuildQueue(Protocol):
 
     bounds: Bounds
 
-    def add(self, build: Build, bounded: bool = True) -> Build:
+    def add(self, build: Build, bounded: bool = True, held: int = 0) -> Build:
         """Queue ``build``, or return the active one making the same (its ``key``), watched
-        again; ``TooManyBuilds`` when its person has ``bounds.queued`` active builds (``bounded``)."""
+        again; ``TooManyBuilds`` when its person has ``bounds.queued`` active builds (``bounded``),
+        counting ``held`` more they have outside the queue (a process's own line)."""
 
     def claim(self, worker: str, kinds: Sequence[str] | None = None) -> Build | None:
         """The next build (of ``kinds``: those this process can run) in the fair order,

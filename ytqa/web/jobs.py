@@ -190,14 +190,25 @@ class Jobs:
             if self.queue is not None:
                 return
             self.queue = queue
+            self.per_visitor = queue.bounds.queued  # one bound over both lines
             self.worker = ytqa.QueueWorker(queue, runners, threads=self.workers, words=words, idle_exit=1.0)
 
     def queued(self, key: tuple, build: ytqa.Build, bounded: bool = True) -> QueuedJob:
         """Put ``build`` in the store's queue, or join the one already making the same;
         ``TooManyJobs`` when its person has as many waiting or running as one may (``bounded``)."""
-        found = self.queue.add(build, bounded=bounded and build.person is not None)
+        found = self.queue.add(build, bounded=bounded and build.person is not None, held=self._here(build.person))
         self.worker.start().wake()
         return QueuedJob(self, found, key)
+
+    def _here(self, owner: str | None) -> int:
+        """The visitor's jobs running or waiting in this process's own line."""
+        return 0 if owner is None else sum(j.running and j.owner == owner for j in list(self._jobs.values()))
+
+    def _queued(self, owner: str) -> int:
+        """The visitor's builds waiting or running in the store's queue."""
+        if self.queue is None:
+            return 0
+        return sum(b.person == owner for b in self.queue.builds(active_only=True))
 
     def watched(self, build: ytqa.Build) -> None:
         now = time.monotonic()
@@ -213,8 +224,7 @@ class Jobs:
             job = self._jobs.get(key)
             if job is not None and job.running:
                 return job.watch()
-            if owner is not None and sum(j.running and j.owner == owner
-                                         for j in self._jobs.values()) >= self.per_visitor:
+            if owner is not None and self._here(owner) + self._queued(owner) >= self.per_visitor:
                 raise TooManyJobs(self.per_visitor)
             job = self._jobs[key] = Job(key, abandon_after=self.abandon_after, owner=owner)
             finished = [k for k, j in self._jobs.items() if not j.running]
