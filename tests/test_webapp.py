@@ -202,6 +202,41 @@ def test_the_bound_counts_a_visitors_openings_in_both_lines(tmp_path):
     release.set()
 
 
+def test_a_process_busy_with_its_own_line_claims_no_queued_build_so_another_process_takes_it(tmp_path):
+    from ytqa._files_store import FileStore
+
+    release = threading.Event()
+    jobs = queued_jobs(tmp_path, {"open": lambda build, progress: build.video_id}, workers=1)
+    subtitle_file = jobs.start(("open", "a", "m"), lambda progress: release.wait(10), owner="visitor-1")
+    while not subtitle_file.begun:
+        time.sleep(0.01)
+    jobs.queued(("open", "b", "m"), opening("b", owner="visitor-2"))
+    time.sleep(1.5)  # this process's queue workers had their chance to claim it
+    assert jobs.get(("open", "b", "m")).state == "running" and not jobs.get(("open", "b", "m")).begun
+    other_process = ytqa.QueueWorker(FileStore(tmp_path / "data").build_queue(), {"open": lambda b, p: "there"})
+    assert other_process.run_one().result == "there"
+    release.set()
+
+
+def test_a_process_building_a_queued_build_starts_no_job_of_its_own_line_beside_it(tmp_path):
+    release, began = threading.Event(), threading.Event()
+
+    def run_open(build, progress):
+        began.set()
+        return release.wait(10) and build.video_id
+
+    jobs = queued_jobs(tmp_path, {"open": run_open}, workers=1)
+    jobs.queued(("open", "a", "m"), opening("a"))
+    assert began.wait(10)
+    subtitle_file = jobs.start(("open", "b", "m"), lambda progress: "b", owner="visitor-2")
+    time.sleep(0.5)
+    assert not subtitle_file.begun and subtitle_file.label == "Waiting in line: next to start"
+    release.set()
+    while subtitle_file.running:
+        time.sleep(0.01)
+    assert subtitle_file.result == "b" and wait_until_ended(jobs, ("open", "a", "m")).result == "a"
+
+
 def test_a_queued_failure_keeps_its_kind_so_the_page_offers_a_subtitle_file(tmp_path):
     def run_open(build, progress):
         raise ytqa.TranscriptsDisabled(build.video_id)

@@ -75,11 +75,15 @@ class QueueWorker:
 
     def __init__(self, queue: BuildQueue, runners: Mapping[str, Runner], threads: int = 1,
                  name: str | None = None, poll: float = 1.0,
-                 words: Callable[[Exception], Exception] | None = None, idle_exit: float | None = None):
+                 words: Callable[[Exception], Exception] | None = None, idle_exit: float | None = None,
+                 slots: threading.Semaphore | None = None):
         """Claims only the kinds it has a runner for; ``words`` turns a failure into the
         front end's message (its text is what every page shows); ``idle_exit``: a thread
-        that found nothing to claim for this long ends (``start`` starts it again)."""
+        that found nothing to claim for this long ends (``start`` starts it again);
+        ``slots``: the process's build slots, shared with its other work (a thread claims
+        only while one is free, so another process claims the build instead)."""
         self.queue, self.runners, self.threads, self.poll = queue, dict(runners), threads, poll
+        self.slots = slots
         self.idle_exit = idle_exit
         self.words = words or (lambda error: error)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -135,9 +139,16 @@ class QueueWorker:
     def run_one(self, worker: str | None = None) -> Build | None:
         """Claim the next build and run it here; the build as it ended, None when none was claimed."""
         worker = worker or f"{self.name}/0"
-        build = self.queue.claim(worker, kinds=list(self.runners))
-        if build is None:
-            return None
+        if self.slots is not None and not self.slots.acquire(blocking=False):
+            return None  # this process is building as much as it may: claim nothing
+        try:
+            build = self.queue.claim(worker, kinds=list(self.runners))
+            return None if build is None else self._run(build, worker)
+        finally:
+            if self.slots is not None:
+                self.slots.release()
+
+    def _run(self, build: Build, worker: str) -> Build | None:
         claim = _Claim(self.queue, build, worker)
         try:
             result = self.runners[build.kind](build, claim.progress)

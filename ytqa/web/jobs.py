@@ -178,6 +178,9 @@ class Jobs:
         self._line: deque[tuple[Job, Callable, str]] = deque()
         self._threads = 0
         self._lock = threading.Condition()
+        #: The process's build slots: its own line and its queue workers together run at
+        #: most ``workers`` builds at once.
+        self.slots = threading.BoundedSemaphore(workers)
         #: The store's queue and this process's workers for it (``use_queue``); None: this line only.
         self.queue = None
         self.worker: ytqa.QueueWorker | None = None
@@ -191,7 +194,8 @@ class Jobs:
                 return
             self.queue = queue
             self.per_visitor = queue.bounds.queued  # one bound over both lines
-            self.worker = ytqa.QueueWorker(queue, runners, threads=self.workers, words=words, idle_exit=1.0)
+            self.worker = ytqa.QueueWorker(queue, runners, threads=self.workers, words=words,
+                                             idle_exit=1.0, slots=self.slots)
 
     def queued(self, key: tuple, build: ytqa.Build, bounded: bool = True) -> QueuedJob:
         """Put ``build`` in the store's queue, or join the one already making the same;
@@ -251,13 +255,17 @@ class Jobs:
                 if not self._line:
                     self._threads -= 1
                     return
-                job, work, where = self._line.popleft()
-                self._number_the_line()
-                job.begun = True
-            if job.stale:
-                job.state = "abandoned"
-            else:
-                _run(job, work, where)
+            with self.slots:  # a build slot, shared with this process's queue workers
+                with self._lock:
+                    if not self._line:
+                        continue
+                    job, work, where = self._line.popleft()
+                    self._number_the_line()
+                    job.begun = True
+                if job.stale:
+                    job.state = "abandoned"
+                else:
+                    _run(job, work, where)
 
     def get(self, key: tuple) -> Job | QueuedJob | None:
         """This process's own job for ``key`` (a subtitle file's opening), else the queue's build."""
