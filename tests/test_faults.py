@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import ytqa
+from ytqa._errors import QueueDamaged
 from ytqa.cli import main
 from conftest import shared
 
@@ -360,3 +361,33 @@ def test_damage_to_a_stored_row_heals_or_is_named(postgres_url, built_database, 
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- the store's queue of builds: queue.json, damaged ---------------------------------------
+
+QUEUE_DAMAGES = [d for d in DAMAGES if d != "swapped"]  # one queue per store: nothing to swap it with
+
+
+def queued(video: str) -> ytqa.Build:
+    return ytqa.Build(kind="full", video_id=video, model="minilm", source={"stored": True}, person="ann")
+
+
+@pytest.mark.parametrize("damage", QUEUE_DAMAGES)
+def test_damage_to_the_queue_file_is_named_or_healed_and_loses_no_video(built, tmp_path, embedder, vocabulary,
+                                                                        capsys, damage):
+    data = tmp_path / "data"
+    shutil.copytree(built, data, symlinks=True)
+    queue = ytqa.Library(data, embedder=embedder).store.build_queue()
+    queue.add(queued(TARGET))
+    DAMAGES[damage](queue.path, None)
+
+    for step in (queue.builds, lambda: queue.add(queued(OTHER)), lambda: queue.claim("worker")):
+        outcome = named_or(step)
+        if isinstance(outcome, ytqa.YtqaError):
+            assert isinstance(outcome, (QueueDamaged, ytqa.StoreDamaged)), outcome
+            assert str(queue.path) in str(outcome) or "queue" in str(outcome)
+    code, out, _ = cli(capsys, "list", "--data-dir", data)
+    assert code == 0 and TARGET in out and OTHER in out  # the videos are the store's, not the queue's
+    library = ytqa.Library(data, embedder=embedder)
+    for video in (TARGET, OTHER):
+        assert_own_answers(library.ask(video, QUESTION[video]), vocabulary, video)
