@@ -391,3 +391,38 @@ def test_damage_to_the_queue_file_is_named_or_healed_and_loses_no_video(built, t
     library = ytqa.Library(data, embedder=embedder)
     for video in (TARGET, OTHER):
         assert_own_answers(library.ask(video, QUESTION[video]), vocabulary, video)
+
+
+BUILD_DAMAGES = {  # what a damaged row of ytqa_builds can hold (its columns are typed: text and state)
+    "truncated": "UPDATE ytqa_builds SET source = left(source, length(source) / 2)",
+    "zeroed": "UPDATE ytqa_builds SET source = repeat(' ', length(source))",
+    "garbage": "UPDATE ytqa_builds SET source = '{]x9', state = 'x9]'",
+    "wrong_types": "UPDATE ytqa_builds SET source = '[1, 2]'",
+}
+
+
+@pytest.mark.parametrize("damage", BUILD_DAMAGES)
+def test_damage_to_a_queued_builds_row_is_named_or_healed_and_loses_no_video(postgres_url, built_database, embedder,
+                                                                             vocabulary, capsys, damage):
+    import psycopg
+
+    name = f"ytqa_case_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{built_database}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        queue = ytqa.Library(store=url, embedder=embedder).store.build_queue()
+        queue.add(queued(TARGET))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(BUILD_DAMAGES[damage] + " WHERE video_id = %s", (TARGET,))
+        for step in (queue.builds, lambda: queue.add(queued(OTHER)), lambda: queue.claim("worker")):
+            outcome = named_or(step)
+            if isinstance(outcome, ytqa.YtqaError):
+                assert isinstance(outcome, QueueDamaged) and "ytqa_builds" in str(outcome), outcome
+        library = ytqa.Library(store=url, embedder=embedder)
+        for video in (TARGET, OTHER):
+            assert_own_answers(library.ask(video, QUESTION[video]), vocabulary, video)
+        library.store.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

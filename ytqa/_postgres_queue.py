@@ -20,7 +20,7 @@ import json
 from dataclasses import fields
 from typing import Sequence
 
-from ._errors import TooManyBuilds
+from ._errors import QueueDamaged, TooManyBuilds
 from ._queue import MAX_ATTEMPTS, Bounds, Build, stopped_note
 
 _COLUMNS = [f.name for f in fields(Build)]
@@ -186,6 +186,11 @@ class PostgresQueue:
 
 
 def _build(row) -> Build:
+    """A row as a build; a row whose source is not a JSON object is named (``QueueDamaged``)."""
     data = dict(zip(_COLUMNS, row))
-    data["source"] = json.loads(data["source"])
+    try:
+        data["source"] = json.loads(data["source"])
+    except ValueError as error:
+        where = f"the row of build {data['id']} in the table ytqa_builds"
+        raise QueueDamaged(where, f"its source: {error}"[:200]) from None
     return Build(**data)
