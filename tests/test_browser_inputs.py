@@ -61,7 +61,7 @@ def link(page, text: str, enter: bool = True):
 
 
 def choose(page, path: str):
-    if not page.get_by_test_id("stFileUploaderDropzone").is_visible():
+    if not page.get_by_test_id("stFileUploader").is_visible():  # the section is closed (with a file, no dropzone)
         page.get_by_text("Upload subtitles").click()
     page.locator("input[type=file]").set_input_files(path)
 
@@ -247,16 +247,27 @@ def very_long_subtitle_file(tmp_path, name: str, times: int = 8):
     return str(path)
 
 
-def test_one_visitor_opening_a_third_video_at_once_is_told_the_bound_in_words(browser, tmp_path):
+def attached(page, name: str):
+    """Wait until the chosen file is uploaded (its size shown beside its name): the next run of
+    the page carries it, so the link typed next opens from the file, not from YouTube."""
+    row = page.get_by_test_id("stFileUploader").filter(has_text=name)
+    row.get_by_text(re.compile(r"\d(\.\d+)?\s?(KB|MB)")).first.wait_for(timeout=60_000)
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_one_visitor_opening_a_third_video_at_once_is_told_the_bound_in_words(browser, tmp_path, size):
     # A server of its own: the long builds it starts end with it, not in the line of the next tests.
     with running_app({"YTQA_DATA_DIR": str(tmp_path / "data")}) as url, visitor_pages(browser, url) as visit:
-        page = visit(WIDE)
+        page = visit(size)
         for number, video in enumerate(["ytqaBound01", "ytqaBound02", "ytqaBound03"]):
-            choose(page, very_long_subtitle_file(tmp_path, f"long{number}.json"))
+            name = f"long{number}.json"
+            choose(page, very_long_subtitle_file(tmp_path, name))
+            attached(page, name)  # each is a subtitle file's opening, never a fetch from YouTube
             link(page, video)
             if number < 2:  # this opening is in the line (its id in the address) before the next is asked
                 page.wait_for_url(re.compile(f"v={video}"), timeout=60_000)
         wait_alert(page, "as many as one visitor may at a time", timeout=60_000)
+        assert not any("YouTube" in text for text in alert_texts(page))
 
 
 @pytest.mark.parametrize("size", WIDTHS)

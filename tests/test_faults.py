@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import ytqa
+from ytqa._errors import QueueDamaged
 from ytqa.cli import main
 from conftest import shared
 
@@ -624,6 +625,71 @@ def test_damage_to_a_record_row_heals_or_is_named_and_the_others_stay(postgres_u
             collections_heal_or_are_named(capsys, library, "--store", url, damage=damage)
         else:
             histories_heal_or_keep_the_page(library, damage)
+        library.store.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- the store's queue of builds: queue.json, damaged ---------------------------------------
+
+QUEUE_DAMAGES = [d for d in DAMAGES if d != "swapped"]  # one queue per store: nothing to swap it with
+
+
+def queued(video: str) -> ytqa.Build:
+    return ytqa.Build(kind="full", video_id=video, model="minilm", source={"stored": True}, person="ann")
+
+
+@pytest.mark.parametrize("damage", QUEUE_DAMAGES)
+def test_damage_to_the_queue_file_is_named_or_healed_and_loses_no_video(built, tmp_path, embedder, vocabulary,
+                                                                        capsys, damage):
+    data = tmp_path / "data"
+    shutil.copytree(built, data, symlinks=True)
+    queue = ytqa.Library(data, embedder=embedder).store.build_queue()
+    queue.add(queued(TARGET))
+    DAMAGES[damage](queue.path, None)
+
+    for step in (queue.builds, lambda: queue.add(queued(OTHER)), lambda: queue.claim("worker")):
+        outcome = named_or(step)
+        if isinstance(outcome, ytqa.YtqaError):
+            assert isinstance(outcome, (QueueDamaged, ytqa.StoreDamaged)), outcome
+            assert str(queue.path) in str(outcome) or "queue" in str(outcome)
+    code, out, _ = cli(capsys, "list", "--data-dir", data)
+    assert code == 0 and TARGET in out and OTHER in out  # the videos are the store's, not the queue's
+    library = ytqa.Library(data, embedder=embedder)
+    for video in (TARGET, OTHER):
+        assert_own_answers(library.ask(video, QUESTION[video]), vocabulary, video)
+
+
+BUILD_DAMAGES = {  # what a damaged row of ytqa_builds can hold (its columns are typed: text and state)
+    "truncated": "UPDATE ytqa_builds SET source = left(source, length(source) / 2)",
+    "zeroed": "UPDATE ytqa_builds SET source = repeat(' ', length(source))",
+    "garbage": "UPDATE ytqa_builds SET source = '{]x9', state = 'x9]'",
+    "wrong_types": "UPDATE ytqa_builds SET source = '[1, 2]'",
+}
+
+
+@pytest.mark.parametrize("damage", BUILD_DAMAGES)
+def test_damage_to_a_queued_builds_row_is_named_or_healed_and_loses_no_video(postgres_url, built_database, embedder,
+                                                                             vocabulary, capsys, damage):
+    import psycopg
+
+    name = f"ytqa_case_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{built_database}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        queue = ytqa.Library(store=url, embedder=embedder).store.build_queue()
+        queue.add(queued(TARGET))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(BUILD_DAMAGES[damage] + " WHERE video_id = %s", (TARGET,))
+        for step in (queue.builds, lambda: queue.add(queued(OTHER)), lambda: queue.claim("worker")):
+            outcome = named_or(step)
+            if isinstance(outcome, ytqa.YtqaError):
+                assert isinstance(outcome, QueueDamaged) and "ytqa_builds" in str(outcome), outcome
+        library = ytqa.Library(store=url, embedder=embedder)
+        for video in (TARGET, OTHER):
+            assert_own_answers(library.ask(video, QUESTION[video]), vocabulary, video)
         library.store.close()
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:

@@ -113,6 +113,18 @@ def test_the_upgrade_queue_builds_each_video_once_one_at_a_time_and_is_bounded(t
     assert library.progression.is_built(english())
 
 
+def test_the_upgrade_queue_is_the_stores_so_another_process_library_builds_what_one_queued(tmp_path):
+    asking = ytqa.Library(tmp_path, embedder=Cheap(), strong=Strong())
+    asking.save_transcript(english())
+    asking.index(VIDEO, cheap=True)
+    asking.ask(VIDEO, "Which alerts fire?")
+    building = ytqa.Library(tmp_path, embedder=Cheap(), strong=Strong())
+    assert building.progression.upgrades.pending() == [VIDEO]
+    assert building.progression.upgrades.run_next() == VIDEO
+    assert asking.progression.upgrades.pending() == []
+    assert asking.ask(VIDEO, "Which alerts fire?")[0].answered_by == "strong multilingual index"
+
+
 def test_a_question_in_another_language_is_answered_by_the_strong_model_before_its_index(tmp_path):
     library = ytqa.Library(tmp_path, embedder=Cheap(), strong=Strong())
     quick = library.index_transcript(spanish(), quick=True)

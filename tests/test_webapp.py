@@ -104,6 +104,166 @@ def test_a_job_still_in_line_is_cancelled_at_once_when_its_video_is_deleted():
     release.set()
 
 
+def queued_jobs(tmp_path, runners, workers=1):
+    """The app's jobs over a library folder's queue of builds (as a page brings it)."""
+    from ytqa._files_store import FileStore
+
+    jobs = Jobs(workers=workers)
+    jobs.use_queue(FileStore(tmp_path / "data").build_queue(), runners)
+    return jobs
+
+
+def opening(video, owner="visitor-1"):
+    return ytqa.Build(kind="open", video_id=video, model="m", person=owner, watched=True,
+                      source={"youtube": {"languages": [], "prefer_generated": False}})
+
+
+def wait_until_ended(jobs, key):
+    deadline = time.monotonic() + 30
+    while jobs.get(key).running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return jobs.get(key)
+
+
+def test_an_opening_through_the_stores_queue_shows_its_progress_and_opens_its_video(tmp_path):
+    release = threading.Event()
+
+    def run_open(build, progress):
+        progress("embedding", 120, 800)
+        release.wait(10)
+        return build.video_id
+
+    jobs = queued_jobs(tmp_path, {"open": run_open})
+    jobs.queued(("open", "a", "m"), opening("a"))
+    deadline = time.monotonic() + 10
+    while jobs.get(("open", "a", "m")).stage != "embedding" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shown = jobs.get(("open", "a", "m"))
+    assert shown.running and shown.label == "Embedding: 120 of 800 sentences" and 0.1 < shown.fraction < 0.95
+    release.set()
+    ended = wait_until_ended(jobs, ("open", "a", "m"))
+    assert (ended.state, ended.result) == ("done", "a")
+
+
+def test_a_build_one_processs_page_queued_is_shown_and_joined_by_anothers(tmp_path):
+    release = threading.Event()
+
+    def run_open(build, progress):
+        progress("embedding", 7, 70)
+        release.wait(10)
+        return build.video_id
+
+    asking, other = queued_jobs(tmp_path, {"open": run_open}), queued_jobs(tmp_path, {"open": run_open})
+    asking.queued(("open", "a", "m"), opening("a"))
+    deadline = time.monotonic() + 10
+    while other.get(("open", "a", "m")).stage != "embedding" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert other.get(("open", "a", "m")).label == "Embedding: 7 of 70 sentences"
+    joined = other.queued(("open", "a", "m"), opening("a", "visitor-2"))
+    assert joined.build.id == asking.get(("open", "a", "m")).build.id
+    release.set()
+    assert wait_until_ended(other, ("open", "a", "m")).result == "a"
+
+
+def test_queued_openings_beyond_the_workers_wait_in_line_with_their_place_shown(tmp_path):
+    release = threading.Event()
+    jobs = queued_jobs(tmp_path, {"open": lambda build, progress: release.wait(10) and build.video_id})
+    jobs.queued(("open", "a", "m"), opening("a", "visitor-1"))
+    while not jobs.get(("open", "a", "m")).begun:
+        time.sleep(0.05)
+    second = jobs.queued(("open", "b", "m"), opening("b", "visitor-2"))
+    third = jobs.queued(("open", "c", "m"), opening("c", "visitor-3"))
+    assert second.label == "Waiting in line: next to start"
+    assert third.label.startswith("Waiting in line: 1 before this one")
+    release.set()
+    assert wait_until_ended(jobs, ("open", "c", "m")).result == "c"
+
+
+def test_one_visitor_cannot_fill_the_stores_queue_and_is_told_so_in_words(tmp_path):
+    release = threading.Event()
+    jobs = queued_jobs(tmp_path, {"open": lambda build, progress: release.wait(10) and build.video_id})
+    for video in ("a", "b"):
+        jobs.queued(("open", video, "m"), opening(video))
+    with pytest.raises(TooManyJobs, match="You are opening 2 videos already"):
+        jobs.queued(("open", "c", "m"), opening("c"))
+    jobs.queued(("open", "c", "m"), opening("c", "visitor-2"))  # others still may
+    release.set()
+
+
+def test_the_bound_counts_a_visitors_openings_in_both_lines(tmp_path):
+    release = threading.Event()
+    jobs = queued_jobs(tmp_path, {"open": lambda build, progress: release.wait(10) and build.video_id})
+    jobs.start(("open", "a", "m"), lambda progress: release.wait(10), owner="visitor-1")  # a subtitle file's
+    jobs.queued(("open", "b", "m"), opening("b"))
+    with pytest.raises(TooManyJobs, match="You are opening 2 videos already"):
+        jobs.queued(("open", "c", "m"), opening("c"))
+    with pytest.raises(TooManyJobs, match="You are opening 2 videos already"):
+        jobs.start(("open", "d", "m"), lambda progress: "d", owner="visitor-1")
+    release.set()
+
+
+def test_a_process_busy_with_its_own_line_claims_no_queued_build_so_another_process_takes_it(tmp_path):
+    from ytqa._files_store import FileStore
+
+    release = threading.Event()
+    jobs = queued_jobs(tmp_path, {"open": lambda build, progress: build.video_id}, workers=1)
+    subtitle_file = jobs.start(("open", "a", "m"), lambda progress: release.wait(10), owner="visitor-1")
+    while not subtitle_file.begun:
+        time.sleep(0.01)
+    jobs.queued(("open", "b", "m"), opening("b", owner="visitor-2"))
+    time.sleep(1.5)  # this process's queue workers had their chance to claim it
+    assert jobs.get(("open", "b", "m")).state == "running" and not jobs.get(("open", "b", "m")).begun
+    other_process = ytqa.QueueWorker(FileStore(tmp_path / "data").build_queue(), {"open": lambda b, p: "there"})
+    assert other_process.run_one().result == "there"
+    release.set()
+
+
+def test_a_process_building_a_queued_build_starts_no_job_of_its_own_line_beside_it(tmp_path):
+    release, began = threading.Event(), threading.Event()
+
+    def run_open(build, progress):
+        began.set()
+        return release.wait(10) and build.video_id
+
+    jobs = queued_jobs(tmp_path, {"open": run_open}, workers=1)
+    jobs.queued(("open", "a", "m"), opening("a"))
+    assert began.wait(10)
+    subtitle_file = jobs.start(("open", "b", "m"), lambda progress: "b", owner="visitor-2")
+    time.sleep(0.5)
+    assert not subtitle_file.begun and subtitle_file.label == "Waiting in line: next to start"
+    release.set()
+    while subtitle_file.running:
+        time.sleep(0.01)
+    assert subtitle_file.result == "b" and wait_until_ended(jobs, ("open", "a", "m")).result == "a"
+
+
+def test_a_queued_failure_keeps_its_kind_so_the_page_offers_a_subtitle_file(tmp_path):
+    def run_open(build, progress):
+        raise ytqa.TranscriptsDisabled(build.video_id)
+
+    jobs = queued_jobs(tmp_path, {"open": run_open})
+    jobs.queued(("open", "a", "m"), opening("a"))
+    ended = wait_until_ended(jobs, ("open", "a", "m"))
+    assert ended.state == "failed" and isinstance(ended.error, ytqa.TranscriptUnavailable)
+    assert str(ended.error) == str(ytqa.TranscriptsDisabled("a"))
+
+
+def test_a_queued_opening_is_cancelled_when_its_video_is_deleted(tmp_path):
+    def run_open(build, progress):
+        for step in range(200):
+            progress("embedding", step, 200)
+            time.sleep(0.05)
+        return build.video_id
+
+    jobs = queued_jobs(tmp_path, {"open": run_open})
+    jobs.queued(("open", "a", "m"), opening("a"))
+    while jobs.get(("open", "a", "m")).stage != "embedding":
+        time.sleep(0.05)
+    assert jobs.cancel_for("a")
+    ended = jobs.get(("open", "a", "m"))
+    assert ended.state == "abandoned" and ended.cancelled
+
+
 def test_a_history_is_kept_per_scope_and_read_back(tmp_path):
     token = new_token()
     history = History(tmp_path, token)

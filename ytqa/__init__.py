@@ -25,6 +25,8 @@ The modules, in the order data flows through them
                 _files_store, _vectors  the default: folders of JSON and FAISS files (_storage: atomic files, locks;
                                         _files_people: who holds which video)
                 _postgres               the server: PostgreSQL + pgvector (_local_postgres starts one)
+                _queue, _queue_worker   the queue of background builds in the store (_files_queue,
+                                        _postgres_queue), fair between people; a process's workers
     ranking     _search, _lexical       one video: dense, sentence and BM25 scores, fused
                 _search_all             one question over many videos, best moments first
     moments     _moments                where a moment starts and ends, around its best sentence
@@ -91,6 +93,7 @@ from ._errors import (
     NotStored,
     NotYours,
     PrivateSubtitles,
+    QueueDamaged,
     NothingIndexed,
     PoTokenRequired,
     RecordDamaged,
@@ -110,6 +113,7 @@ from ._errors import (
     VideoUnplayable,
     YouTubeBlocked,
     YouTubeRequestFailed,
+    TooManyBuilds,
     YtqaError,
     mask_credentials,
     mask_secret,
@@ -135,6 +139,8 @@ from ._search import MAX_QUESTION_CHARS, Moment, SearchSettings, VideoIndex
 from ._access import Access, Person, person_named
 from ._files_records import FileRecords
 from ._store import STORES, Holding, Records, Store, open_store, register_store
+from ._queue import Bounds, Build, place_in_line
+from ._queue_worker import QueueWorker, Stopped
 from ._transcript import Line, Track, Transcript
 from ._youtube import ProxySettings, YouTube
 from ._ytdlp import Collection, CollectionVideo, list_collection

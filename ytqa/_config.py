@@ -27,6 +27,10 @@
                        separated by ','
     YTQA_GROUPS        named groups a holder may share a video with, NAME=person,person;NAME=...
                        (e.g. physics=ana@x.org,bob@x.org;lab=carol@x.org); checked where used
+    YTQA_QUEUED_PER_PERSON  builds one person may have waiting or running at once (default 2)
+    YTQA_RUNNING_PER_PERSON builds of one person run at once, across every process (default 2)
+    YTQA_QUEUE_LEASE   seconds a process's claim on a build lasts unless renewed (default 60):
+                       a process that ended has its builds taken over after this long
 
 The CLI's flags override these; the app has no flags, so it uses them as they are.
 """
@@ -88,6 +92,10 @@ class Config:
     admins: tuple[str, ...] = ()
     #: YTQA_GROUPS as given (None: no groups); read into groups by ``_access.configured_groups``.
     groups: str | None = None
+    #: The store's queue of builds: per person, waiting or running; running at once; a claim's lease.
+    queued_per_person: str | None = None
+    running_per_person: str | None = None
+    queue_lease: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -118,6 +126,9 @@ class Config:
             user=get("YTQA_USER"),
             admins=tuple(name.strip() for name in (get("YTQA_ADMINS") or "").split(",") if name.strip()),
             groups=get("YTQA_GROUPS"),
+            queued_per_person=get("YTQA_QUEUED_PER_PERSON"),
+            running_per_person=get("YTQA_RUNNING_PER_PERSON"),
+            queue_lease=get("YTQA_QUEUE_LEASE"),
             proxy=Proxy(
                 http_url=get("YTQA_HTTP_PROXY") or proxy,
                 https_url=get("YTQA_HTTPS_PROXY") or proxy,

@@ -487,6 +487,25 @@ class IndexingStopped(YtqaError):
         )
 
 
+class TooManyBuilds(YtqaError):
+    """One person has as many builds waiting or running in the shared queue as one may."""
+
+    def __init__(self, bound: int):
+        self.bound = bound
+        super().__init__(
+            f"You are opening {bound} videos already, as many as one visitor may at a time (so the "
+            "server stays quick for everyone). Open this one again once one of them is ready.")
+
+
+class QueueDamaged(YtqaError):
+    """The queue of builds in the store cannot be read as one: named, never taken as empty."""
+
+    def __init__(self, where: str, problem: str):
+        super().__init__(f"The queue of background builds at {where} is damaged ({problem}). "
+                         "Remove it: ytqa starts an empty one (builds waiting in it are asked for again "
+                         "when their pages ask).")
+
+
 # --- what is stored: damage, absence, other processes ----------------------------------
 
 

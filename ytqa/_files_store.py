@@ -385,6 +385,14 @@ class FileStore:
     def close(self) -> None:
         self._families.clear()
 
+    def build_queue(self):
+        """The queue of background builds (``_files_queue``): one per store object."""
+        if getattr(self, "_queue", None) is None:
+            from ._files_queue import FileQueue
+
+            self._queue = FileQueue(self.root)
+        return self._queue
+
     def batch(self):
         """``with store.batch():`` many videos saved and indexed, the catalog written once."""
         return self._catalog.batch()

@@ -311,6 +311,14 @@ class PostgresStore:
                                                             pool_pre_ping=True)  # reconnects after a restart
             return self._engine
 
+    def build_queue(self):
+        """The queue of background builds (``_postgres_queue``): one per store object."""
+        if getattr(self, "_queue", None) is None:
+            from ._postgres_queue import PostgresQueue
+
+            self._queue = PostgresQueue(self)
+        return self._queue
+
     def close(self) -> None:
         self._pool.close()
         if self._engine is not None:

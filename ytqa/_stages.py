@@ -106,7 +106,7 @@ class Progression:
         #: (``_across``); set by the library.
         self.across = None
         #: Stored videos whose best index is missing, built one at a time (``_upgrades``).
-        self.upgrades = Upgrades(self._upgrade)
+        self.upgrades = Upgrades(self._upgrade, lambda: self.store.build_queue())
 
     @property
     def best(self) -> Stage:

@@ -272,6 +272,9 @@ class Store(Protocol):
         """The store's small records of one kind ("collections", "histories"): the shared
         state beside the videos, so every process using the store sees the same."""
 
+    def build_queue(self):
+        """The store's queue of background builds (``_queue.BuildQueue``), shared by its processes."""
+
     def close(self) -> None: ...
 
 

@@ -3,6 +3,9 @@ that indexes them (an overall bar and each video's state), and the sidebar's gro
 
 from __future__ import annotations
 
+import json
+import threading
+
 import streamlit as st
 
 import ytqa
@@ -160,36 +163,67 @@ def panel(state: PageState, collections: ytqa.Collections, target: ytqa.Link, so
             state.collection_job = {"listing": listing, "source": source}
 
 
-def run(state: PageState, collections: ytqa.Collections, job: dict) -> None:
-    """Index a collection's videos one after another: an overall bar and each video's state."""
+def queue_run(page: Page, collections: ytqa.Collections, job: dict) -> tuple[tuple, str]:
+    """A collection's run, put in the store's queue (any process of the server runs it):
+    its job's key and the collection's."""
+    if "listing" in job:
+        key = collections.save(job["listing"], job["source"]).key
+    else:
+        key = job["key"]
+    as_person = {"as": page.person} if page.person else {}
+    build = ytqa.Build(kind="collection", video_id=key, model=page.model,
+                       person=page.person or page.state.history.token,
+                       source={"sync": bool(job.get("sync"))} | as_person)
+    job_key = ("collection", key, page.model) + ((page.person,) if page.person else ())
+    page.jobs.queued(job_key, build, bounded=False)
+    return job_key, key
+
+
+def run(page: Page, collections: ytqa.Collections, job: dict) -> None:
+    """Index a collection's videos one after another: an overall bar and each video's state,
+    read from the queue and the collection while the run goes on (in this process or another)."""
+    state = page.state
+    try:
+        job_key, key = queue_run(page, collections, job)
+    except ytqa.YtqaError as error:
+        state.collection_result = ("error", app_words(error), job.get("key") or ytqa.collection_key(job["listing"]))
+        state.collection_job = None
+        st.rerun()
     with st.container(border=True):
         bar = st.progress(0.0, text="Starting...")
         note = st.empty()
         table = st.empty()
-
-        def show(progress: ytqa.Progress) -> None:
-            bar.progress(progress.done / max(progress.total, 1),
-                         text=f"{progress.done} of {progress.total} videos done")
-            if progress.note:
-                note.info(progress.note)
-            else:
-                note.empty()
-            table.dataframe(state_rows(progress.collection), hide_index=True, width="stretch")
-
-        try:
-            if "listing" in job:
-                saved = collections.save(job["listing"], job["source"])
-                report = collections.index(saved.key, show)
-            else:
-                report = (collections.sync if job["sync"] else collections.index)(job["key"], show)
-            saved = report.collection
-            new = f"{len(report.new)} new · " if job.get("sync") else ""
-            state.collection_result = ("success", f"{saved.title}: {new}{saved.summary()}", saved.key)
-        except ytqa.YtqaError as error:
-            key = job.get("key") or ytqa.collection_key(job["listing"])
-            state.collection_result = ("error", app_words(error), key)
-        state.collection_job = None
+        running = page.jobs.get(job_key)
+        while running is not None and running.running:
+            show_run(running, collections.store.load(key), bar, note, table)
+            threading.Event().wait(0.3)  # not time.sleep: the run's own waits are its own
+            running = page.jobs.get(job_key)
+    state.collection_result = ended(running, collections.store.load(key), job, key)
+    state.collection_job = None
     st.rerun()  # so the library lists what was indexed
+
+
+def show_run(running, saved: ytqa.SavedCollection | None, bar, note, table) -> None:
+    """The run as it now is: the overall bar (or its place in line), any note, each video's state."""
+    if not running.begun:
+        bar.progress(0.0, text=running.label)
+    elif saved is not None:
+        bar.progress(saved.done / max(saved.total, 1), text=f"{saved.done} of {saved.total} videos done")
+    if running.begun and running.stage not in ("waiting", "indexing"):
+        note.info(running.stage)  # a wait YouTube asked for
+    else:
+        note.empty()
+    if saved is not None:
+        table.dataframe(state_rows(saved), hide_index=True, width="stretch")
+
+
+def ended(running, saved: ytqa.SavedCollection | None, job: dict, key: str) -> tuple:
+    """How the run ended, as the page says it: (outcome, message, collection key)."""
+    if running is None or saved is None or running.state != "done":
+        why = running.error if running is not None and running.error is not None else "The run stopped."
+        return "error", app_words(why), key
+    new = f"{json.loads(running.result or '{}').get('new', 0)} new · " if job.get("sync") else ""
+    return "success", f"{saved.title}: {new}{saved.summary()}", key
 
 
 def result(collections: ytqa.Collections, outcome: tuple) -> None:
@@ -208,7 +242,7 @@ def notices(page: Page, collections: ytqa.Collections, pasted: ytqa.Link | None,
     if pasted is not None:
         panel(state, collections, pasted, source)
     if state.collection_job:
-        run(state, collections, state.collection_job)
+        run(page, collections, state.collection_job)
     if state.collection_result:
         result(collections, state.collection_result)
         state.collection_result = None

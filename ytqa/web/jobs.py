@@ -1,8 +1,12 @@
 """Work that outlives the page that asked for it (opening a video): keyed by what it makes
 (video and model), so a rerun or a reload finds it and a second request joins it; run by a
-few workers from one line per process (the rest wait, their place shown; each visitor has a
-bound); abandoned when no page has watched it for a while (a closed tab stops costing the
-server)."""
+few workers (the rest wait, their place shown; each visitor has a bound); abandoned when no
+page has watched it for a while (a closed tab stops costing the server).
+
+Openings from YouTube and full indexes are builds in the store's queue (``ytqa.Build``):
+any process of the server runs them and any page shows them (``QueuedJob``), fair between
+people. What only this process can do (preparing its model, a subtitle file it received)
+runs from its own line (``Job``)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ytqa import YtqaError
+import ytqa
+from ytqa import TooManyBuilds, YtqaError
 
 from .words import in_words
 
@@ -36,17 +41,45 @@ class Abandoned(Exception):
     """Raised inside a job's progress when no page has watched it for too long."""
 
 
-class TooManyJobs(YtqaError):
-    """One visitor has as many videos opening as one visitor may."""
+#: One visitor has as many videos opening as one visitor may (the same words for both lines).
+TooManyJobs = TooManyBuilds
+#: The kinds of build that go through the store's queue.
+QUEUED = ("open", "full", "collection")
+#: Seconds between a page's "still watching" writes to the store's queue.
+WATCH_EVERY = 5.0
 
-    def __init__(self, bound: int):
-        super().__init__(
-            f"You are opening {bound} videos already, as many as one visitor may at a time (so the "
-            "server stays quick for everyone). Open this one again once one of them is ready.")
+
+class Shown:
+    """How a job looks on the page: its words and its place on the progress bar."""
+
+    key: tuple
+    stage: str
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        low, high = _SPAN.get(self.stage, (0.0, 1.0))
+        part = self.done / self.total if self.total else 0.0
+        return min(1.0, max(0.0, low + (high - low) * part))
+
+    @property
+    def label(self) -> str:
+        if not self.begun:
+            return (f"Waiting in line: {self.ahead} before this one (the server builds a few videos "
+                    "at a time)" if self.ahead else "Waiting in line: next to start")
+        words = STAGES.get(self.stage, self.stage)
+        if self.stage == "embedding" and self.total:
+            if self.key[:1] == ("open",):  # an opening's quick index: its sentences
+                return f"{words}: {self.done:,} of {self.total:,} sentences"
+            return f"{words}: {self.done / self.total:.0%}"  # passages, and sentences not embedded yet
+        if self.stage == "preparing" and self.total:
+            return f"{words}: {self.done:,} of about {self.total:,} MB written."
+        return words + "..."
 
 
 @dataclass
-class Job:
+class Job(Shown):
     key: tuple
     stage: str = "waiting"
     done: int = 0
@@ -55,6 +88,7 @@ class Job:
     result: Any = None
     error: YtqaError | None = None
     started: float = field(default_factory=time.monotonic)
+    created: float = field(default_factory=time.time)
     seen: float = field(default_factory=time.monotonic)
     abandon_after: float = ABANDON_AFTER
     cancelled: bool = False
@@ -81,25 +115,55 @@ class Job:
         self.begun = True
         self.stage, self.done, self.total = stage, done, total
 
-    @property
-    def fraction(self) -> float:
-        low, high = _SPAN.get(self.stage, (0.0, 1.0))
-        part = self.done / self.total if self.total else 0.0
-        return min(1.0, max(0.0, low + (high - low) * part))
+
+class QueuedJob(Shown):
+    """A build of the store's queue as a page shows it (read from the store when looked up)."""
+
+    def __init__(self, jobs: "Jobs", build: ytqa.Build, key: tuple):
+        self.jobs, self.build, self.key = jobs, build, key
+        self.stage, self.done, self.total = build.stage, build.done, build.total
 
     @property
-    def label(self) -> str:
-        if not self.begun:
-            return (f"Waiting in line: {self.ahead} before this one (the server builds a few videos "
-                    "at a time)" if self.ahead else "Waiting in line: next to start")
-        words = STAGES.get(self.stage, self.stage)
-        if self.stage == "embedding" and self.total:
-            if self.key[:1] == ("open",):  # an opening's quick index: its sentences
-                return f"{words}: {self.done:,} of {self.total:,} sentences"
-            return f"{words}: {self.done / self.total:.0%}"  # passages, and sentences not embedded yet
-        if self.stage == "preparing" and self.total:
-            return f"{words}: {self.done:,} of about {self.total:,} MB written."
-        return words + "..."
+    def state(self) -> str:
+        """running (waiting in line until claimed), done, failed, abandoned (cancelled too)."""
+        return {"waiting": "running", "cancelled": "abandoned"}.get(self.build.state, self.build.state)
+
+    @property
+    def running(self) -> bool:
+        return self.build.active
+
+    @property
+    def begun(self) -> bool:
+        return self.build.state != "waiting"
+
+    @property
+    def ahead(self) -> int:
+        return ytqa.place_in_line(self.jobs.queue, self.build) if self.build.state == "waiting" else 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self.build.cancelled
+
+    @property
+    def result(self) -> str | None:
+        return self.build.result
+
+    @property
+    def error(self) -> YtqaError | None:
+        """The failure in the words the build ended with, as its kind of error (so a page can
+        offer its remedy: a subtitle file for a transcript YouTube would not give)."""
+        if self.build.error is None:
+            return None
+        kind = getattr(ytqa, self.build.error_kind or "", None)
+        kind = kind if isinstance(kind, type) and issubclass(kind, YtqaError) else YtqaError
+        error = kind.__new__(kind)
+        Exception.__init__(error, self.build.error)
+        return error
+
+    def watch(self) -> "QueuedJob":
+        """A page shows this job: keep it alive (written to the store every few seconds)."""
+        self.jobs.watched(self.build)
+        return self
 
 
 class Jobs:
@@ -114,6 +178,47 @@ class Jobs:
         self._line: deque[tuple[Job, Callable, str]] = deque()
         self._threads = 0
         self._lock = threading.Condition()
+        #: The process's build slots: its own line and its queue workers together run at
+        #: most ``workers`` builds at once.
+        self.slots = threading.BoundedSemaphore(workers)
+        #: The store's queue and this process's workers for it (``use_queue``); None: this line only.
+        self.queue = None
+        self.worker: ytqa.QueueWorker | None = None
+        self._watched: dict[str, float] = {}
+
+    def use_queue(self, queue, runners: dict, words: Callable[[Exception], Exception] | None = None) -> None:
+        """Openings and full indexes go through the store's ``queue`` (once: the first page's
+        library brings it); this process runs its share with ``runners`` by kind."""
+        with self._lock:
+            if self.queue is not None:
+                return
+            self.queue = queue
+            self.per_visitor = queue.bounds.queued  # one bound over both lines
+            self.worker = ytqa.QueueWorker(queue, runners, threads=self.workers, words=words,
+                                             idle_exit=1.0, slots=self.slots)
+
+    def queued(self, key: tuple, build: ytqa.Build, bounded: bool = True) -> QueuedJob:
+        """Put ``build`` in the store's queue, or join the one already making the same;
+        ``TooManyJobs`` when its person has as many waiting or running as one may (``bounded``)."""
+        found = self.queue.add(build, bounded=bounded and build.person is not None, held=self._here(build.person))
+        self.worker.start().wake()
+        return QueuedJob(self, found, key)
+
+    def _here(self, owner: str | None) -> int:
+        """The visitor's jobs running or waiting in this process's own line."""
+        return 0 if owner is None else sum(j.running and j.owner == owner for j in list(self._jobs.values()))
+
+    def _queued(self, owner: str) -> int:
+        """The visitor's builds waiting or running in the store's queue."""
+        if self.queue is None:
+            return 0
+        return sum(b.person == owner for b in self.queue.builds(active_only=True))
+
+    def watched(self, build: ytqa.Build) -> None:
+        now = time.monotonic()
+        if now - self._watched.get(build.id, 0.0) >= WATCH_EVERY:
+            self._watched[build.id] = now
+            self.queue.watch(build.id)
 
     def start(self, key: tuple, work: Callable[[Callable[[str, int, int], None]], Any],
               where: str = "the library's folder", owner: str | None = None) -> Job:
@@ -123,8 +228,7 @@ class Jobs:
             job = self._jobs.get(key)
             if job is not None and job.running:
                 return job.watch()
-            if owner is not None and sum(j.running and j.owner == owner
-                                         for j in self._jobs.values()) >= self.per_visitor:
+            if owner is not None and self._here(owner) + self._queued(owner) >= self.per_visitor:
                 raise TooManyJobs(self.per_visitor)
             job = self._jobs[key] = Job(key, abandon_after=self.abandon_after, owner=owner)
             finished = [k for k, j in self._jobs.items() if not j.running]
@@ -151,16 +255,30 @@ class Jobs:
                 if not self._line:
                     self._threads -= 1
                     return
-                job, work, where = self._line.popleft()
-                self._number_the_line()
-                job.begun = True
-            if job.stale:
-                job.state = "abandoned"
-            else:
-                _run(job, work, where)
+            with self.slots:  # a build slot, shared with this process's queue workers
+                with self._lock:
+                    if not self._line:
+                        continue
+                    job, work, where = self._line.popleft()
+                    self._number_the_line()
+                    job.begun = True
+                if job.stale:
+                    job.state = "abandoned"
+                else:
+                    _run(job, work, where)
 
-    def get(self, key: tuple) -> Job | None:
-        return self._jobs.get(key)
+    def get(self, key: tuple) -> Job | QueuedJob | None:
+        """This process's own job for ``key`` (a subtitle file's opening), else the queue's build."""
+        here = self._jobs.get(key)
+        if here is not None and (here.running or self.queue is None):
+            return here
+        if self.queue is not None and key[:1] in [(kind,) for kind in QUEUED]:
+            build = self.queue.find(":".join(key))
+            if build is not None and (build.state == "waiting" or (build.active and build.lease_until < time.time())):
+                self.worker.start()  # this process takes its share (the process running it may have ended)
+            if build is not None and (here is None or build.created > here.created):
+                return QueuedJob(self, build, key)
+        return here
 
     def running_for(self, video_id: str) -> list[Job]:
         return [j for j in list(self._jobs.values()) if j.running and video_id in j.key]
@@ -168,6 +286,22 @@ class Jobs:
     def cancel_for(self, video_id: str) -> bool:
         """Stop the video's jobs before it is deleted; False when one is past stopping (it is
         fetching or saving, and would store the video again): then try again in a moment."""
+        return self._cancel_queued(video_id) and self._cancel_here(video_id)
+
+    def _cancel_queued(self, video_id: str) -> bool:
+        if self.queue is None:
+            return True
+        builds = [b for b in self.queue.builds(active_only=True) if b.video_id == video_id]
+        if any(b.state == "running" and b.stage in ("waiting", "fetching", "saving") for b in builds):
+            return False
+        running = self.queue.cancel(video_id)
+        deadline = time.monotonic() + 10
+        while running and time.monotonic() < deadline:
+            time.sleep(0.1)  # the next progress of each is its chance to stop
+            running = [b for b in running if _active(self.queue.get(b.id))]
+        return not running
+
+    def _cancel_here(self, video_id: str) -> bool:
         with self._lock:
             jobs = self.running_for(video_id)
             for job in [j for j in jobs if not j.begun]:  # still in line: it leaves the line
@@ -187,6 +321,10 @@ class Jobs:
     def forget(self, key: tuple) -> None:
         with self._lock:
             self._jobs.pop(key, None)
+
+
+def _active(build: ytqa.Build | None) -> bool:
+    return build is not None and build.active
 
 
 def _run(job: Job, work: Callable, where: str) -> None:

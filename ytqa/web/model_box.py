@@ -17,6 +17,7 @@ import streamlit as st
 import ytqa
 
 from .jobs import Job
+from .builds import serve_queue
 from . import signin
 from .resources import embedder_for, library_for
 from .state import Page, PageState
@@ -203,3 +204,4 @@ def draw(page: Page) -> None:
         model = page.state.model_ok = ytqa.DEFAULT_MODEL
         page.library = ytqa.acting_as(library_for(page.config.data_dir, page.config.store, model), page.person)
     page.model = model
+    serve_queue(page)  # openings and full indexes: through the store's queue, shared by its processes

@@ -21,9 +21,19 @@ def is_quick(index: ytqa.VideoIndex) -> bool:
     return not index.best
 
 
+def build_of(page: Page, kind: str, video_id: str, source: dict, owner: str | None = None) -> ytqa.Build:
+    """What the store's queue keeps of a build this page asks for (``as``: the signed-in
+    person the video becomes theirs for)."""
+    return ytqa.Build(kind=kind, video_id=video_id, model=page.model, person=owner, watched=True,
+                      source=source | ({"as": page.person} if page.person else {}))
+
+
 def start_full(page: Page, video_id: str) -> None:
     """The full index, built behind the questions; they switch to it when it is ready."""
     library = page.library
+    if page.jobs.queue is not None:
+        page.jobs.queued(page.full_key(video_id), build_of(page, "full", video_id, {"stored": True}))
+        return
 
     def work(progress):
         transcript = library.stored_transcript(video_id)
@@ -53,10 +63,21 @@ def start_open(page: Page, video_id: str, languages=(), prefer_generated: bool =
 
     if upload is not None:
         page.state.upload_served = upload.digest  # the file is this opening's: no other link uses it
+    owner = page.person or page.state.history.token
+    current = page.jobs.get(page.job_key(video_id))
     try:
-        job = page.jobs.start(page.job_key(video_id), work, owner=page.state.history.token)
+        if current is not None and current.running:  # being opened already (from a file, or by another page)
+            job = current.watch()
+        elif upload is None and page.jobs.queue is not None:  # any process may open it from YouTube
+            source = {"youtube": {"languages": list(languages), "prefer_generated": prefer_generated}}
+            job = page.jobs.queued(page.job_key(video_id), build_of(page, "open", video_id, source, owner))
+        else:  # the file is this process's: opened here
+            job = page.jobs.start(page.job_key(video_id), work, owner=owner)
     except TooManyJobs as busy:
         page.state.open_error = str(busy)
+        return
+    except Exception as error:  # the queue cannot be written (a read-only folder, the server away)
+        page.state.open_error = app_words(in_words(error))
         return
     page.state.pending = job.key
     page.state.open_error = None
