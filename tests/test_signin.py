@@ -84,7 +84,7 @@ def shelf(tmp_path, embedder):
 def signed_in(browser, url, who, size=(1280, 900), address="", width=None):
     """A new browser context (no cookie) of that size (or ``width`` x 900), signed in as ``who``
     through the provider's form; with ``address``, gone on to the app's page at that address."""
-    size = (width, 900) if width else size
+    size = (width, 900) if width else (size, 900) if isinstance(size, int) else size
     page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
     sign_in(page, url, who)
     if address:  # the provider sends the browser back to the app's own address: go on from there

@@ -153,7 +153,8 @@ def _split_sentences(lines: Sequence[Line], count_tokens: TokenCounter, max_toke
     def close():
         if current:
             text = " ".join(w for w, *_ in current)
-            sentences.append((Sentence(text, current[0][1], current[-1][2]), current[0][3]))
+            # Overlapping captions: a sentence ends with its latest word, never before it starts.
+            sentences.append((Sentence(text, current[0][1], max(w[2] for w in current)), current[0][3]))
             current.clear()
 
     limit_words = 25
@@ -225,7 +226,7 @@ def chunk_transcript(
         chunks.append(Chunk(
             text=" ".join(s.text for s in chunk_sentences),
             start=chunk_sentences[0].start,
-            end=chunk_sentences[-1].end,
+            end=max(s.end for s in chunk_sentences),  # overlapping captions: the latest end
             first_sentence=first,
             last_sentence=last,
         ))
