@@ -54,7 +54,8 @@ def test_a_token_that_is_not_one_gets_a_new_history_never_a_path(tmp_path):
     address = {"h": "../../etc/passwd-xxxxxxxxxxxx"}
     history = page_state(address=address).keep_history(str(tmp_path))
     assert history.token != "../../etc/passwd-xxxxxxxxxxxx" and address["h"] == history.token
-    assert history.path.parent == tmp_path
+    assert history.key == history.token  # a record's key, never a path
+    assert all(path.resolve().is_relative_to(tmp_path.resolve()) for path in tmp_path.rglob("*"))
 
 
 @pytest.mark.parametrize("value, expected", [("https://youtu.be/tkm0TNFzIeg", "tkm0TNFzIeg"),
