@@ -1,3 +1,4 @@
+import contextlib
 import os
 from pathlib import Path
 
@@ -155,19 +156,28 @@ def store(request, tmp_path):
         yield request.getfixturevalue("postgres_store")
 
 
-@pytest.fixture
-def postgres_database(postgres_url):
-    """The URL of an empty database of its own on the server (for other processes to share)."""
+@contextlib.contextmanager
+def fresh_database(postgres_url: str, prefix: str = "ytqa_test"):
+    """The URL of an empty database of its own on the server, dropped afterwards."""
     import uuid
 
     import psycopg
 
-    name = f"ytqa_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
+    """The URL of an empty database of its own on the server (for other processes to share)."""
+    with fresh_database(postgres_url) as url:
+        yield url
 
 
 def pytest_sessionfinish(session, exitstatus):

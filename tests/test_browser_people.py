@@ -10,13 +10,12 @@ import contextlib
 import os
 import re
 import time
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 import ytqa
-from conftest import ROOT
+from conftest import ROOT, fresh_database
 from fake_model import WordHashEmbedder
 from test_access import PLANTED, talk
 from test_browser import chromium
@@ -34,14 +33,8 @@ WIDE, PHONE = (1280, 900), (400, 850)
 
 @pytest.fixture(scope="module")
 def database(postgres_url):
-    name = f"ytqa_people_{uuid.uuid4().hex[:8]}"
-    import psycopg
-
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(postgres_url, "ytqa_people") as url:
+        yield url
 
 
 def as_person(database, folder, name):

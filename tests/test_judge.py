@@ -10,7 +10,8 @@ from ytqa._answer import Answerer, parse_ranking
 from ytqa._judge import BiEncoderJudge, ChatJudge, CrossEncoderJudge, Judge, JudgeUnavailable, \
     judge_from_setting, judge_names, make_judge
 from ytqa._search import judge_passage, rejudge
-from chat_server import ChatServer, Reply, closed_port
+from chat_server import Reply, closed_port
+from test_answers import server  # noqa: F401 (a fixture: chat servers on 127.0.0.1)
 from fake_model import WordHashEmbedder
 from test_ranking import FILLER, MODEL, every, video
 
@@ -111,19 +112,6 @@ def completion(text: str) -> Reply:
                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
 
-@pytest.fixture
-def chat():
-    servers = []
-
-    def start(reply):
-        servers.append(ChatServer(reply))
-        return servers[-1]
-
-    yield start
-    for running in servers:
-        running.close()
-
-
 def chat_judge(url: str) -> ChatJudge:
     return ChatJudge(Answerer("openai:test-model", base_url=url + "/v1", api_key="sk-test"))
 
@@ -131,25 +119,25 @@ def chat_judge(url: str) -> ChatJudge:
 PASSAGES = ["The weather in the valley.", "Zebra stripes confuse biting flies.", "Market hours are nine to five."]
 
 
-def test_the_chat_judge_sends_every_passage_once_as_data_and_scores_the_named_ones_in_order(chat):
-    server = chat(lambda request: completion("3, 2"))
-    scores = chat_judge(server.url).score("when does the market open", PASSAGES)
+def test_the_chat_judge_sends_every_passage_once_as_data_and_scores_the_named_ones_in_order(server):
+    running = server(lambda request: completion("3, 2"))
+    scores = chat_judge(running.url).score("when does the market open", PASSAGES)
     assert scores[2] > scores[1] > scores[0] == 0
-    sent = server.requests[0]["messages"][1]["content"]
+    sent = running.requests[0]["messages"][1]["content"]
     assert all(sent.count(p) == 1 for p in PASSAGES) and "when does the market open" in sent
 
 
-def test_a_chat_judge_naming_no_passage_leaves_the_first_stages_order(chat):
+def test_a_chat_judge_naming_no_passage_leaves_the_first_stages_order(server):
     index = video(every(10, FILLER * 3), window=20)
     question = "river bridge traffic"
     ranking = index.rank(question, MODEL.embed_query(question))
     for reply in ("0", "None of them answer it.", "Passage 99"):
-        server = chat(lambda request, reply=reply: completion(reply))
-        judged = rejudge(ranking, chat_judge(server.url), question, SearchSettings(judge_candidates=4))
+        running = server(lambda request, reply=reply: completion(reply))
+        judged = rejudge(ranking, chat_judge(running.url), question, SearchSettings(judge_candidates=4))
         assert judged.order == ranking.order
 
 
-def test_the_passage_a_chat_judge_names_moves_first(chat):
+def test_the_passage_a_chat_judge_names_moves_first(server):
     lines = every(10, FILLER[:3] + ["The market opens at nine on weekdays."] + FILLER[3:]
                   + ["Zebra stripes confuse biting flies."] + FILLER)
     index = video(lines, window=20)
@@ -160,12 +148,12 @@ def test_the_passage_a_chat_judge_names_moves_first(chat):
                    if line.startswith("Passage ") and "Zebra" in line]
         return completion(", ".join(numbers) or "0")
 
-    server = chat(pick_the_zebra)
+    running = server(pick_the_zebra)
     question = "why do zebras have stripes"
     misled = MODEL.embed_query("market opens weekdays")
     settings = SearchSettings(lexical_weight=0, judge_candidates=50, judge_weight=3.0, judge_context=0)
     assert "market" in index.search(question, misled, 1, settings)[0].sentence
-    assert "Zebra" in index.search(question, misled, 1, settings, judge=chat_judge(server.url))[0].text
+    assert "Zebra" in index.search(question, misled, 1, settings, judge=chat_judge(running.url))[0].text
 
 
 def test_a_chat_judge_whose_server_is_not_running_says_so_in_words():
@@ -219,9 +207,9 @@ def test_a_chat_judge_without_a_chat_model_says_how_to_set_one():
     assert isinstance(made, ChatJudge) and made.answerer.name == "openai:gpt-4o-mini"
 
 
-def test_a_chat_judge_asks_for_a_short_reply(chat, monkeypatch, tmp_path):
-    server = chat(lambda request: completion("1"))
-    monkeypatch.setenv("YTQA_CHAT_BASE_URL", server.url + "/v1")
+def test_a_chat_judge_asks_for_a_short_reply(server, monkeypatch, tmp_path):
+    running = server(lambda request: completion("1"))
+    monkeypatch.setenv("YTQA_CHAT_BASE_URL", running.url + "/v1")
     library = ytqa.Library(tmp_path, embedder=WordHashEmbedder(), judge="chat:openai:test-model")
     library.judge.score("a question", PASSAGES)
-    assert server.requests[0]["max_completion_tokens"] <= 64
+    assert running.requests[0]["max_completion_tokens"] <= 64

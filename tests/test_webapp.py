@@ -125,15 +125,19 @@ def wait_until_ended(jobs, key):
     return jobs.get(key)
 
 
-def test_an_opening_through_the_stores_queue_shows_its_progress_and_opens_its_video(tmp_path):
-    release = threading.Event()
-
+def held_open(release: threading.Event, done: int, total: int):
+    """An opening's runner that reports embedding ``done`` of ``total`` sentences, then waits
+    for ``release`` before it opens its video."""
     def run_open(build, progress):
-        progress("embedding", 120, 800)
+        progress("embedding", done, total)
         release.wait(10)
         return build.video_id
+    return run_open
 
-    jobs = queued_jobs(tmp_path, {"open": run_open})
+
+def test_an_opening_through_the_stores_queue_shows_its_progress_and_opens_its_video(tmp_path):
+    release = threading.Event()
+    jobs = queued_jobs(tmp_path, {"open": held_open(release, 120, 800)})
     jobs.queued(("open", "a", "m"), opening("a"))
     deadline = time.monotonic() + 10
     while jobs.get(("open", "a", "m")).stage != "embedding" and time.monotonic() < deadline:
@@ -147,12 +151,7 @@ def test_an_opening_through_the_stores_queue_shows_its_progress_and_opens_its_vi
 
 def test_a_build_one_processs_page_queued_is_shown_and_joined_by_anothers(tmp_path):
     release = threading.Event()
-
-    def run_open(build, progress):
-        progress("embedding", 7, 70)
-        release.wait(10)
-        return build.video_id
-
+    run_open = held_open(release, 7, 70)
     asking, other = queued_jobs(tmp_path, {"open": run_open}), queued_jobs(tmp_path, {"open": run_open})
     asking.queued(("open", "a", "m"), opening("a"))
     deadline = time.monotonic() + 10
