@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -43,11 +44,12 @@ def running_app(env: dict, launcher: tuple = ("-m", "streamlit", "run", str(ROOT
     environment: its URL, once its health check answers (the test fails past 60 s).
     ``launcher``: what python runs, given streamlit run's options (tests/recorded_app.py's too)."""
     port = free_port()
+    log = tempfile.TemporaryFile()  # the server's output, shown when the test fails
     process = subprocess.Popen(
         [sys.executable, *launcher,
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -61,9 +63,14 @@ def running_app(env: dict, launcher: tuple = ("-m", "streamlit", "run", str(ROOT
         else:
             pytest.fail("streamlit did not start within 60 s")
         yield url
+    except BaseException:
+        log.seek(0)
+        print("the app's output:\n" + log.read()[-6000:].decode("utf-8", "replace"))
+        raise
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
 
 
 @contextlib.contextmanager
@@ -119,9 +126,16 @@ def open_upload(page, url, video_id):
     page.goto(url)
     page.get_by_text("Upload subtitles").click()
     page.locator("input[type=file]").set_input_files(str(shared("transcripts", f"{video_id}.json")))
-    page.get_by_text(f"{video_id}.json").first.wait_for(state="attached", timeout=30_000)
+    uploaded(page, f"{video_id}.json")
     page.get_by_label("YouTube link or video id").fill(f"https://youtu.be/{video_id}")
     page.get_by_label("YouTube link or video id").press("Enter")
+
+
+def uploaded(page, name):
+    """Wait until the chosen file ``name`` has reached the server (its chip shows no spinner):
+    a link entered before that is the link alone, as it would be for a person that quick."""
+    page.get_by_test_id("stFileChipName").filter(has_text=name).first.wait_for(state="attached", timeout=30_000)
+    page.get_by_test_id("stFileChipIconSpinner").first.wait_for(state="detached", timeout=60_000)
 
 
 def ask(page, question):

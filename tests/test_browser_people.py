@@ -18,7 +18,7 @@ import ytqa
 from conftest import ROOT, fresh_database
 from fake_model import WordHashEmbedder
 from test_access import PLANTED, talk
-from test_browser import chromium
+from test_browser import chromium, uploaded
 from test_signin import serving_with_sign_in, sign_in
 
 oidc = pytest.importorskip("oidc_provider_mock", reason="needs oidc-provider-mock (pip install '.[test]')")
@@ -154,7 +154,7 @@ def test_a_video_added_through_one_server_and_shared_with_a_group_is_seen_throug
     bob.get_by_text("Upload subtitles").click()
     subtitles = talk(folder, NEW, planted="The falconer fed the owl.")
     bob.locator("input[type=file]").set_input_files(str(subtitles))
-    bob.get_by_text(subtitles.name).first.wait_for(state="attached", timeout=30_000)
+    uploaded(bob, subtitles.name)
     bob.get_by_label("YouTube link or video id").fill(f"https://youtu.be/{NEW}")
     bob.get_by_label("YouTube link or video id").press("Enter")
     bob.get_by_role("heading", name=NEW).wait_for(timeout=120_000)

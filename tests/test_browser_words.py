@@ -74,7 +74,7 @@ def test_the_answer_in_words_shows_above_the_moments_and_its_citation_plays_the_
     words.wait_for(timeout=60_000)
     time.sleep(2)  # the run ends once it is written: the answer is brought into view then
     plays = answer.get_by_role("button", name=PLAY)
-    assert words.is_visible() and words.bounding_box()["y"] < plays.first.bounding_box()["y"]
+    assert settled_top(words) < settled_top(plays.first)
     reader.page.screenshot(path=str(SHOTS / f"answer-in-words-{WIDTHS[width][0]}.png"))
     if width == "wide":
         with reader.page.expect_download() as download:  # at once, with no other run since it was written
@@ -102,6 +102,15 @@ def test_markup_and_links_in_an_answer_show_as_text(browser, server):
     reader.page.close()
 
 
+def settled_top(locator, timeout: float = 30) -> float:
+    """The element's top once it is laid out (a rerun may replace it between two reads)."""
+    deadline = time.time() + timeout
+    while (box := locator.bounding_box()) is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert box is not None, f"{locator} never laid out"
+    return box["y"]
+
+
 def test_the_moments_show_while_the_answer_in_words_is_written(browser, server):
     reader = Reader(browser, server, *WIDTHS["phone"]).open()
     reader.send(SLOW_QUESTION)
@@ -109,8 +118,9 @@ def test_the_moments_show_while_the_answer_in_words_is_written(browser, server):
     answer.get_by_role("button", name=PLAY).first.wait_for(timeout=60_000)
     assert answer.get_by_text(SLOW).count() == 0  # the model has not answered yet
     answer.get_by_text("Its control flow is improved").wait_for(timeout=60_000)
-    text = answer.get_by_text("Its control flow is improved")
-    assert text.bounding_box()["y"] < answer.get_by_role("button", name=PLAY).first.bounding_box()["y"]
+    words, moment = settled_top(answer.get_by_text("Its control flow is improved")), \
+        settled_top(answer.get_by_role("button", name=PLAY).first)
+    assert words < moment
     time.sleep(1)
     assert reader.errors == [], reader.errors
     reader.page.close()
