@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 import ytqa
@@ -242,6 +243,35 @@ def test_an_english_question_over_a_spanish_track_is_answered_at_once_by_e5(tmp_
     moments = quick.ask(HOLOGRAPHY, k=3)
     assert moments[0].answered_by == "e5 multilingual index" and not moments[0].caveat
     assert moments[0].start < GOLD[1] and GOLD[0] < moments[0].end
+
+
+def feynman():
+    return ytqa.load_transcript_file(shared("transcripts", "tkm0TNFzIeg.json"), "tkm0TNFzIeg")
+
+
+def test_with_a_strong_model_the_first_answer_is_minilm_in_int8_and_finds_the_moment(tmp_path, embedder, e5):
+    library = ytqa.Library(tmp_path, embedder=embedder, strong=e5)
+    quick = library.index_transcript(feynman(), quick=True)
+    assert quick.label == "minilm quick index" and quick.embedder.key in quick.key
+    assert quick.embedder.backend == "onnx-int8"
+    first = quick.ask("Richard Feynman Nobel Prize", k=1)[0]
+    assert first.start <= 88 and first.end >= 78  # the Nobel Prize at 78-88 s
+
+
+def test_the_full_index_after_an_int8_quick_index_embeds_its_sentences_exactly(tmp_path, embedder, e5):
+    library = ytqa.Library(tmp_path, embedder=embedder, strong=e5)
+    transcript = feynman()
+    quick = library.index_transcript(transcript, quick=True)
+    full = library.progression.open_cheap(transcript, lambda *_: None, quick=False, adopt=False)
+    assert full.label == "minilm full index" and full.embedder is embedder
+    exact = np.array(embedder.embed_documents([s.text for s in full.chunking.sentences]))
+    assert np.allclose(full.sentence_vectors, exact, atol=1e-5)
+    assert not np.allclose(quick.sentence_vectors, exact, atol=1e-3)  # the int8 ones were not reused
+
+
+def test_without_a_strong_model_the_quick_index_is_the_models_own(tmp_path, embedder):
+    quick = ytqa.Library(tmp_path, embedder=embedder).index_transcript(feynman(), quick=True)
+    assert quick.label == "minilm quick index" and quick.embedder is embedder
 
 
 def test_minilm_alone_over_the_spanish_track_says_it_may_miss(tmp_path, embedder):

@@ -195,6 +195,9 @@ class Library:
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
         _warm_up(self.embedder)
+        first = self.progression.stages[0]
+        if first.quantised:  # the first answer's model (the quantised copy)
+            first.embedder().embed_query("warm up")
 
     def index_key(self, transcript: Transcript, vectors: str | None = None) -> str:
         return self.progression.recipe(mode=vectors).key(transcript)

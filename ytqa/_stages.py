@@ -57,12 +57,28 @@ class LazyModel:
     def made(self) -> bool:
         return self._model is not None and not callable(self._model)
 
-    def owner(self) -> Callable[[IndexInfo], bool]:
-        """Whether a stored index was made by this model, judged without making it."""
+    def quantised(self):
+        """The same model quantised to int8 (ONNX) where it runs on ONNX: a first answer from
+        it costs half the CPU; any other model as it is. Made once, beside the model."""
+        from ._embeddings import Embedder
+
+        model = self.get()
+        if not isinstance(model, Embedder) or model.backend != "onnx":
+            return model
+        with self._lock:
+            if getattr(self, "_int8", None) is None:
+                self._int8 = Embedder(model.spec, "onnx-int8", cache_dir=model.cache_dir)
+        return self._int8
+
+    def owner(self, quantised: bool = False) -> Callable[[IndexInfo], bool]:
+        """Whether a stored index was made by this model (``quantised``: its int8 copy, where it
+        runs on ONNX), judged without making it."""
         from ._embeddings import resolve_model
 
         name = resolve_model(self.name).name
         backend = self.backend or current_config().backend
+        if quantised and backend in (None, "onnx"):
+            backend = "onnx-int8"
         return lambda info: info.model == name and (backend is None or info.model_key.endswith("-" + backend))
 
 
@@ -74,22 +90,33 @@ class Stage:
     model: LazyModel
     #: How an answer names it ("quick index", "full index", "multilingual index").
     label: str = "index"
+    #: Embedded by the model quantised to int8 (a first answer that a better index soon replaces).
+    quantised: bool = False
+
+    def embedder(self):
+        return self.model.quantised() if self.quantised else self.model.get()
 
 
-def quick_then_full(vectors: str, model: LazyModel, label: str = "full index") -> list[Stage]:
-    """The quick index (sentence vectors only) where it can answer before the full one."""
+def quick_then_full(vectors: str, model: LazyModel, label: str = "full index",
+                    quantised: bool = False) -> list[Stage]:
+    """The quick index (sentence vectors only) where it can answer before the full one;
+    ``quantised``: the quick index embedded by the model in int8 (the full one then embeds
+    its sentences again, exactly)."""
     if vectors not in VECTOR_MODES:
         raise ValueError(f"vectors must be one of {', '.join(VECTOR_MODES)}")
     if vectors != "chunks+sentences":
         return [Stage(vectors, model, label)]
-    return [Stage("sentences", model, "quick index"), Stage(vectors, model, label)]
+    return [Stage("sentences", model, "quick index", quantised), Stage(vectors, model, label)]
 
 
 def progressive(vectors: str, cheap: LazyModel, strong: LazyModel | None = None) -> list[Stage]:
     """The cheap model's quick and full indexes, then (with ``strong``) the strong model's
     index, the best. (A strong sentence-only stage between them was measured and left out:
-    on dev2 cross-language it ranks worse than MiniLM, hit@1 0.27 against 0.36.)"""
-    stages = quick_then_full(vectors, cheap)
+    on dev2 cross-language it ranks worse than MiniLM, hit@1 0.27 against 0.36.) With a
+    strong model the quick index is embedded in int8: half the CPU to a first answer, at the
+    quick index's quality within one or two questions a set (README, Retrieval quality),
+    and the two better indexes replace it within seconds and a minute."""
+    stages = quick_then_full(vectors, cheap, quantised=strong is not None)
     return stages + [Stage(vectors, strong, "multilingual index")] if strong is not None else stages
 
 
@@ -116,7 +143,7 @@ class Progression:
         """How the index of ``stage`` (the best by default) is made; ``mode`` overrides its vectors."""
         self.drop_unloadable()
         stage = stage or self.best
-        model = stage.model.get()
+        model = stage.embedder()
         return Recipe(model.spec.name, model.key, self.chunking, mode or stage.mode)
 
     def key(self, transcript: Transcript, stage: Stage | None = None) -> str:
@@ -258,7 +285,7 @@ class Progression:
 
     def _index(self, transcript: Transcript, stage: Stage, stored, key: str) -> VideoIndex:
         """A stage's index, named for its answers (model and stage), with its helper across languages."""
-        model = stage.model.get()
+        model = stage.embedder()
         index = VideoIndex(transcript, stored.chunking, stored.vectors, model, key=key)
         index.stage, index.best, index.family = stage.label, stage is self.best, self.recipe(stage).family
         index.label = f"{getattr(getattr(model, 'spec', None), 'name', 'model')} {stage.label}"
@@ -270,13 +297,13 @@ class Progression:
         """Cut and embed; the sentence vectors of an earlier stage of the same model are reused."""
         known = None
         for earlier in reversed(self.stages[: self.stages.index(stage)]):
-            if earlier.model is stage.model:
+            if earlier.model is stage.model and earlier.quantised == stage.quantised:
                 key = self.key(transcript, earlier)
                 found = self.opened.get(key) or self._get(key, transcript, earlier)
                 if found is not None:
                     known = Built(found.chunking, None, found.sentence_vectors)
                     break
-        return build_index(transcript, stage.model.get(), self.recipe(stage), progress, known)
+        return build_index(transcript, stage.embedder(), self.recipe(stage), progress, known)
 
     def _publish(self, transcript: Transcript, progress: Progress, stage: Stage, built: Built,
                  new: bool = False) -> VideoIndex:
@@ -310,7 +337,7 @@ class Progression:
 
     def stored_key(self, video: StoredVideo, mode: str, stage: Stage | None = None) -> str:
         """The key of that stage's model's index of a stored video, with vectors ``mode``."""
-        model = (stage or self.best).model.get()
+        model = (stage or self.best).embedder()
         return index_key(video.video_id, video.transcript, model.key, self.chunking.key(), mode)
 
     def is_best(self, info: IndexInfo | None) -> bool:
@@ -326,7 +353,7 @@ class Progression:
             if stage.model.made:
                 info = video.index(self.stored_key(video, stage.mode, stage))
             else:
-                owns = stage.model.owner()
+                owns = stage.model.owner(stage.quantised)
                 info = next((i for i in video.indexes if owns(i) and i.chunking == self.chunking.key()
                              and i.transcript == video.transcript and i.mode == stage.mode), None)
             if info is not None:
