@@ -8,7 +8,7 @@ listing of the test course playlist, the videos' recorded pages, players and cap
 its seven videos three are indexed, four fail as YouTube answers them: captions turned off,
 private, age-restricted, members-only). The playlist grows by one video when the test writes
 it in the file the servers read at each listing. dan's video, shared with everyone, is in
-every list (the sign of a drawn library)."""
+every list (a sign the library is drawn)."""
 
 import time
 
