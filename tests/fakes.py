@@ -41,6 +41,16 @@ def listing(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+def grown(name: str, extra: str | None = None) -> dict:
+    """The listing ``name``, with one more video where ``extra`` names one (``id,title,seconds``):
+    a playlist that grew since it was last listed."""
+    result = listing(name)
+    if extra and extra.strip():
+        video, title, seconds = extra.strip().split(",")
+        result["entries"].append(entry_like(result, video, title, int(seconds)))
+    return result
+
+
 def entry_like(listing_dict: dict, video_id: str, title: str, duration: int) -> dict:
     """One more video entry in the same shape as the listing's first one."""
     entry = copy.deepcopy(listing_dict["entries"][0])

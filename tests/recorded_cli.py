@@ -17,17 +17,13 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import responses  # noqa: E402
 import yt_dlp  # noqa: E402
 
-from fakes import RecordedYouTube, entry_like, listing, youtube_dl  # noqa: E402
+from fakes import RecordedYouTube, grown, youtube_dl  # noqa: E402
 
 
 def main(listing_name: str, argv: list[str]) -> int:
     from ytqa.cli import main as ytqa
 
-    result = listing(listing_name)
-    if os.environ.get("EXTRA_ENTRY"):
-        video, title, seconds = os.environ["EXTRA_ENTRY"].split(",")
-        result["entries"].append(entry_like(result, video, title, int(seconds)))
-    yt_dlp.YoutubeDL = youtube_dl(result)
+    yt_dlp.YoutubeDL = youtube_dl(grown(listing_name, os.environ.get("EXTRA_ENTRY")))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         RecordedYouTube(mock)
         return ytqa(argv)

@@ -25,6 +25,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PLAY = re.compile(r"^▶ Play ")
+APP = ("-m", "streamlit", "run", str(ROOT / "app.py"))  # what python runs to serve the app
 
 playwright = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install playwright)")
 if not Path(CHROMIUM).exists():
@@ -39,11 +40,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(env: dict, launcher: tuple = ("-m", "streamlit", "run", str(ROOT / "app.py"))):
-    """The app served by streamlit on a free port of 127.0.0.1 with ``env`` added to the
+def running_app(env: dict, launcher: tuple = APP, port: int | None = None):
+    """The app served by streamlit on ``port`` (a free one) of 127.0.0.1 with ``env`` added to the
     environment: its URL, once its health check answers (the test fails past 60 s).
     ``launcher``: what python runs, given streamlit run's options (tests/recorded_app.py's too)."""
-    port = free_port()
+    port = port or free_port()
     log = tempfile.TemporaryFile()  # the server's output, shown when the test fails
     process = subprocess.Popen(
         [sys.executable, *launcher,

@@ -5,10 +5,7 @@ contexts, one library."""
 
 import contextlib
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
@@ -16,7 +13,7 @@ import ytqa
 from conftest import ROOT
 from fake_model import WordHashEmbedder
 from test_access import ANA_S, BOBS, OLD, talk
-from test_browser import ask, chromium, free_port
+from test_browser import APP, ask, chromium, free_port, running_app
 
 oidc = pytest.importorskip("oidc_provider_mock", reason="needs oidc-provider-mock (pip install '.[test]')")
 pytest.importorskip("authlib", reason="st.login needs Authlib (pip install Authlib)")
@@ -32,9 +29,10 @@ def app_signing_in(tmp_path):
 
 
 @contextlib.contextmanager
-def serving_with_sign_in(folder, provider, env):
+def serving_with_sign_in(folder, provider, env, launcher=APP):
     """One app process on a free port of 127.0.0.1 with ``env`` added, signing visitors in
-    through ``provider`` (its secrets.toml written in ``folder``): its URL once it answers."""
+    through ``provider`` (its secrets.toml written in ``folder``): its URL once it answers.
+    ``launcher``: what python runs, given streamlit run's options (as for running_app)."""
     port = free_port()
     secrets = folder / f"secrets-{port}.toml"
     secrets.write_text(f"""[auth]
@@ -44,30 +42,8 @@ client_id = "ytqa"
 client_secret = "ytqa-secret"
 server_metadata_url = "http://localhost:{provider.server_port}/.well-known/openid-configuration"
 """)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats",
-         "false", "--secrets.files", str(secrets)],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while not _answers(url + "/_stcore/health"):
-            if time.time() > deadline:
-                pytest.fail("streamlit did not start within 60 s")
-            time.sleep(0.3)
+    with running_app(env, (*launcher, "--secrets.files", str(secrets)), port=port) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _answers(url) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=1)
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
