@@ -277,6 +277,7 @@ def hnsw_store(url: str, ef_search: int):
 def disk_mb(store) -> float:
     with store._pool.connection() as conn:
         return conn.execute(f"SELECT pg_total_relation_size('ytqa_vectors_{DIM}') + "
+                            f"pg_total_relation_size('ytqa_means_{DIM}') + "
                             f"pg_total_relation_size('ytqa_parts_{DIM}')").fetchone()[0] / 2**20
 
 
@@ -382,7 +383,7 @@ def postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truth
             have = size
             started = time.perf_counter()
             with store._pool.connection() as conn:
-                conn.execute(f"REINDEX INDEX ytqa_parts_{DIM}_hnsw")  # kept by every write; rebuilt, timed
+                conn.execute(f"REINDEX INDEX ytqa_means_{DIM}_hnsw")  # kept by every write; rebuilt, timed
                 build_s = round(time.perf_counter() - started, 1)
                 conn.execute("ANALYZE")
                 count = conn.execute(f"SELECT count(*) FROM ytqa_vectors_{DIM}").fetchone()[0]

@@ -249,9 +249,10 @@ def test_a_search_over_listed_videos_finds_the_same_through_the_means_index_as_s
     assert {h.video_id for h in scored_each} == set(listed)
 
 
-def test_a_library_stored_with_one_mean_a_video_is_upgraded_to_parts_on_its_first_search(postgres_store):
-    """A store made when the routing table held one mean vector a whole video (ytqa_means_<dim>)
-    gets a mean vector a part in its place on the first search, and loses no video."""
+@pytest.mark.parametrize("kept", ["one mean a video", "no means"])
+def test_a_library_stored_before_parts_were_kept_gets_them_on_its_first_search(postgres_store, kept):
+    """A store made when the routing table held one mean vector a whole video (ytqa_means_<dim>),
+    or before even that, gets what it lacks on the first search and loses no video."""
     from fake_model import DIM
     from test_store import BREAD, GARDEN, MODEL, RECIPE, TALK, put
 
@@ -260,15 +261,8 @@ def test_a_library_stored_with_one_mean_a_video_is_upgraded_to_parts_on_its_firs
         put(postgres_store, t)
     with psycopg.connect(postgres_store.url, autocommit=True) as conn:  # the tables as they were
         conn.execute(f"DROP TABLE {schema}.ytqa_parts_{DIM}")
-        conn.execute(f"""CREATE TABLE {schema}.ytqa_means_{DIM} (
-            index_key TEXT PRIMARY KEY REFERENCES {schema}.ytqa_indexes (key) ON DELETE CASCADE,
-            video_id TEXT NOT NULL, family TEXT NOT NULL, chunks INTEGER NOT NULL,
-            embedding vector({DIM}) NOT NULL)""")
-        conn.execute(f"""INSERT INTO {schema}.ytqa_means_{DIM} (index_key, video_id, family, chunks, embedding)
-            SELECT index_key, min(video_id), min(family), count(*), l2_normalize(avg(embedding))
-            FROM {schema}.ytqa_vectors_{DIM} WHERE kind = 'chunk' GROUP BY index_key""")
-        conn.execute(f"CREATE INDEX ytqa_means_{DIM}_hnsw ON {schema}.ytqa_means_{DIM} "
-                     "USING hnsw (embedding vector_cosine_ops)")
+        if kept == "no means":
+            conn.execute(f"DROP TABLE {schema}.ytqa_means_{DIM}")
     reopened = _postgres_store(postgres_store)
     try:
         hits = reopened.search(RECIPE.family, MODEL.embed_query("bake sourdough bread"), 3)
@@ -279,7 +273,7 @@ def test_a_library_stored_with_one_mean_a_video_is_upgraded_to_parts_on_its_firs
             chunks = conn.execute(f"SELECT count(*) FROM {schema}.ytqa_vectors_{DIM} WHERE kind = 'chunk'"
                                   ).fetchone()[0]
             assert covered == chunks
-            assert conn.execute("SELECT to_regclass(%s)", (f"{schema}.ytqa_means_{DIM}",)).fetchone()[0] is None
+            assert conn.execute(f"SELECT count(*) FROM {schema}.ytqa_means_{DIM}").fetchone()[0] == 3
     finally:
         reopened.close()
 
@@ -309,7 +303,7 @@ def test_a_question_answered_in_the_middle_of_a_long_video_finds_it_as_exact_sea
         for t in (long, starter):
             put(store, t)
     query = MODEL.embed_query("sourdough starter")
-    monkeypatch.setattr(_postgres, "PROBE_CHUNKS", 40)
+    monkeypatch.setattr(_postgres, "PROBE_CHUNKS", 40)  # fewer than the two videos hold
     exact = files.search(RECIPE.family, query, 3)
     assert [h.video_id for h in exact] == ["LongVideo01"] * 3
     found = postgres_store.search(RECIPE.family, query, 3)

@@ -14,19 +14,19 @@ nothing is ever unpickled)::
                          LangChain ``PGVectorStore`` table with the video id, index key,
                          family, kind (chunk | sentence), position and start/end seconds as
                          metadata columns, and a btree on (index key, kind, position)
-    ytqa_parts_<dim>     one row a part of an index (a run of about ``PART_CHUNKS``
-                         consecutive chunks): its video, family, first and last chunk
-                         position and mean chunk vector (unit length), with an HNSW index
-                         (cosine); it replaced ``ytqa_means_<dim>`` (one mean a whole index),
-                         which a store made before is upgraded from in place
+    ytqa_means_<dim>     one row an index: its family, number of chunks and mean chunk
+                         vector (unit length), with an HNSW index (cosine)
+    ytqa_parts_<dim>     one row a part of an index (a run of at most ``PART_CHUNKS``
+                         consecutive chunks): its first and last chunk position and mean
+                         chunk vector (unit length); added in place to a store made before
 
 LangChain's ``PGEngine`` creates the vectors table. Its ``PGVectorStore`` adds rows one at a
 time, each in its own transaction, and returns every row's vector with each hit, so an
 index is written here with COPY inside one transaction (an index is there whole or not at
 all), with its mean in the same transaction, and searches are our own SQL: one video's rows
 scored by one exact query that returns scores only, and the library-wide search routed by
-the means of parts of videos (``PostgresStore.search``: the chunks of the parts nearest the
-question scored exactly), which reaches a recall that an HNSW index over every chunk
+the means (``PostgresStore.search``: the videos whose mean is nearest the question, then
+those videos' parts nearest it, and the chunks of those parts scored exactly), which reaches a recall that an HNSW index over every chunk
 did not at 10,000 videos (benchmarks/scale.py, README "Scale").
 
 Concurrency: writes of one video are serialised by an advisory lock (``lock``), an index
@@ -66,17 +66,19 @@ _SHUTDOWN = {"57P01", "57P02", "57P03"}
 _VECTOR_COLUMNS = ("id", "content", "embedding", "video_id", "index_key", "family", "kind", "position",
                    "start_s", "end_s")
 #: An index's chunks are kept as parts of this many consecutive chunks at most (split evenly:
-#: a video of 150 chunks is 8 parts of 18 or 19), each with its mean vector to route by.
-PART_CHUNKS = 20
-#: A library-wide search looks at the parts whose mean chunk vector is nearest the question
-#: (in that order) until they hold this many chunks, and scores every chunk of those exactly
-#: (benchmarks/scale.py: recall@10 and time by part size and budget).
-PROBE_CHUNKS = 10_000
-#: Up to this many videos listed, a search over them scores all their parts' means (else the
-#: HNSW index over the means is searched with the list as a filter).
+#: a video of 150 chunks is 15 parts of 10), each with its mean vector to route by.
+PART_CHUNKS = 10
+#: A library-wide search takes the ``PROBE_VIDEOS`` videos whose mean chunk vector is nearest
+#: the question, scores their parts' means, takes the nearest parts until they hold
+#: ``PROBE_CHUNKS`` chunks and scores every chunk of those exactly (benchmarks/scale.py:
+#: recall@10 and time by part size and budget).
+PROBE_CHUNKS = 15_000
+PROBE_VIDEOS = 500
+#: Up to this many videos listed, a search over them scores all their means (else the HNSW
+#: index over the means is searched with the list as a filter).
 EXACT_MEANS = 2_000
 #: The HNSW search over the mean vectors: scanned on until enough rows pass the family filter.
-MEANS_EF_SEARCH = 1_000
+MEANS_EF_SEARCH = 500
 #: How long a delete waits for a video another process is indexing before refusing.
 DELETE_WAIT = 2.0
 _INSTALL_HINT = ("The PostgreSQL store needs psycopg and langchain-postgres: "
@@ -236,7 +238,7 @@ class PostgresStore:
 
     def _ensure_vectors(self, dim: int) -> None:
         """The vectors table of that size, made by LangChain's PGEngine, with its indexes and
-        its table of parts' mean vectors; a table of that name that ytqa did not make is named
+        its tables of mean vectors (of each index, of each part); a table of that name that ytqa did not make is named
         (:class:`ForeignTable`), never used."""
         if dim in self._tables:
             return
@@ -249,6 +251,8 @@ class PostgresStore:
                     self._create_vectors_table(conn, table, dim)
                 else:
                     self._check_vectors_table(conn, table)
+                if conn.execute("SELECT to_regclass(%s)", (self._t(self._means_table(dim)),)).fetchone()[0] is None:
+                    self._create_means_table(conn, dim)
                 if conn.execute("SELECT to_regclass(%s)", (self._t(self._parts_table(dim)),)).fetchone()[0] is None:
                     self._create_parts_table(conn, dim)
             finally:
@@ -284,39 +288,52 @@ class PostgresStore:
             FOREIGN KEY (index_key) REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE""")
         conn.execute(f"CREATE INDEX {table}_key ON {self._t(table)} (index_key, kind, position)")
 
+    def _means_table(self, dim: int) -> str:
+        return f"ytqa_means_{int(dim)}"
+
+    def _create_means_table(self, conn, dim: int) -> None:
+        """One row an index: its video, family, number of chunks and mean chunk vector, with an
+        HNSW index (cosine) that a library-wide search routes by. Filled from the vectors
+        already stored; the HNSW index over every chunk that ytqa made before is dropped
+        (the routed search never uses it, and it slowed every write)."""
+        means, table = self._means_table(dim), self._vectors_table(dim)
+        with conn.transaction():
+            conn.execute(f"""CREATE TABLE {self._t(means)} (
+                index_key TEXT PRIMARY KEY REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE,
+                video_id TEXT NOT NULL,
+                family TEXT NOT NULL,
+                chunks INTEGER NOT NULL,
+                embedding vector({int(dim)}) NOT NULL)""")
+            conn.execute(f"CREATE INDEX {means}_video ON {self._t(means)} (video_id)")
+            conn.execute(f"""INSERT INTO {self._t(means)} (index_key, video_id, family, chunks, embedding)
+                SELECT index_key, min(video_id), min(family), count(*), l2_normalize(avg(embedding))
+                FROM {self._t(table)} WHERE kind = 'chunk' GROUP BY index_key""")
+            conn.execute(f"CREATE INDEX {means}_hnsw ON {self._t(means)} USING hnsw (embedding vector_cosine_ops)")
+            conn.execute(f'DROP INDEX IF EXISTS "{self.schema}".{table}_hnsw')
+
     def _parts_table(self, dim: int) -> str:
         return f"ytqa_parts_{int(dim)}"
 
     def _create_parts_table(self, conn, dim: int) -> None:
-        """One row a part of an index (``part_bounds``): its video, family, first and last
-        chunk position and mean chunk vector, with an HNSW index (cosine) that a
-        library-wide search routes by. Filled from the vectors already stored, in one
-        transaction; what it replaces is dropped there: the table of one mean a whole index
-        that ytqa kept before, and the HNSW index over every chunk kept before that (the
-        routed search uses neither, and each slowed every write)."""
+        """One row a part of an index (``part_bounds``): its first and last chunk position and
+        mean chunk vector, read by index key (a library-wide search scores the parts of the
+        videos it routes to). Filled from the vectors already stored, in one transaction."""
         parts, table, size = self._parts_table(dim), self._vectors_table(dim), max(1, int(PART_CHUNKS))
         with conn.transaction():
             conn.execute(f"""CREATE TABLE {self._t(parts)} (
                 index_key TEXT NOT NULL REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE,
                 part INTEGER NOT NULL,
-                video_id TEXT NOT NULL,
-                family TEXT NOT NULL,
                 lo INTEGER NOT NULL,
                 hi INTEGER NOT NULL,
                 embedding vector({int(dim)}) NOT NULL,
                 PRIMARY KEY (index_key, part))""")
-            conn.execute(f"CREATE INDEX {parts}_video ON {self._t(parts)} (video_id)")
             # The parts as part_bounds splits them: a chunk's part is position * parts // chunks.
-            conn.execute(f"""INSERT INTO {self._t(parts)} (index_key, part, video_id, family, lo, hi, embedding)
+            conn.execute(f"""INSERT INTO {self._t(parts)} (index_key, part, lo, hi, embedding)
                 SELECT v.index_key, v.position::bigint * ((n.chunks + {size} - 1) / {size}) / n.chunks AS part,
-                       min(v.video_id), min(v.family), min(v.position), max(v.position),
-                       l2_normalize(avg(v.embedding))
+                       min(v.position), max(v.position), l2_normalize(avg(v.embedding))
                 FROM {self._t(table)} v JOIN (SELECT index_key, count(*) AS chunks FROM {self._t(table)}
                                              WHERE kind = 'chunk' GROUP BY index_key) n USING (index_key)
                 WHERE v.kind = 'chunk' GROUP BY v.index_key, part""")
-            conn.execute(f"CREATE INDEX {parts}_hnsw ON {self._t(parts)} USING hnsw (embedding vector_cosine_ops)")
-            conn.execute(f"DROP TABLE IF EXISTS {self._t(f'ytqa_means_{int(dim)}')}")
-            conn.execute(f'DROP INDEX IF EXISTS "{self.schema}".{table}_hnsw')
 
     def _pg_engine(self):
         with self._mutex:
@@ -496,6 +513,7 @@ class PostgresStore:
                      json.dumps(chunking.to_json(), ensure_ascii=False))).fetchone()
                 if inserted is not None:
                     self._copy_vectors(conn, dim, info, built)
+                    self._put_mean(conn, dim, info, built.chunk_vectors)
                     self._put_parts(conn, dim, info, built.chunk_vectors)
         if inserted is None:  # another writer got there first: theirs is the index
             stored = self.get(info.key)
@@ -521,6 +539,13 @@ class PostgresStore:
                                     info.video_id, info.key, info.family, kind, position,
                                     item.start, item.end))
 
+    def _put_mean(self, conn, dim: int, info: IndexInfo, vectors: np.ndarray) -> None:
+        """The index's mean chunk vector (unit length), which library-wide searches route by."""
+        mean = np.asarray(vectors, dtype="float64").mean(axis=0)
+        mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype("float32")
+        conn.execute(f"""INSERT INTO {self._t(self._means_table(dim))} (index_key, video_id, family, chunks, embedding)
+                         VALUES (%s, %s, %s, %s, %s)""", (info.key, info.video_id, info.family, len(vectors), mean))
+
     def _put_parts(self, conn, dim: int, info: IndexInfo, vectors: np.ndarray) -> None:
         """The index's parts' mean chunk vectors (unit length), which library-wide searches route by."""
         vectors = np.asarray(vectors, dtype="float64")
@@ -528,10 +553,10 @@ class PostgresStore:
         for part, (lo, hi) in enumerate(part_bounds(len(vectors), PART_CHUNKS)):
             mean = vectors[lo:hi + 1].mean(axis=0)
             mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype("float32")
-            rows.append((info.key, part, info.video_id, info.family, lo, hi, mean))
+            rows.append((info.key, part, lo, hi, mean))
         with conn.cursor() as cursor:
-            cursor.executemany(f"""INSERT INTO {self._t(self._parts_table(dim))}
-                (index_key, part, video_id, family, lo, hi, embedding) VALUES (%s, %s, %s, %s, %s, %s, %s)""", rows)
+            cursor.executemany(f"""INSERT INTO {self._t(self._parts_table(dim))} (index_key, part, lo, hi, embedding)
+                                     VALUES (%s, %s, %s, %s, %s)""", rows)
 
     # --- the library -------------------------------------------------------------
 
@@ -617,13 +642,13 @@ class PostgresStore:
 
     def search(self, family: str, query: np.ndarray, k: int,
                video_ids: Sequence[str] | None = None) -> list[Hit]:
-        """The ``k`` chunks nearest the query (inner product) of the parts of videos whose mean
-        vector is nearest it, up to ``PROBE_CHUNKS`` chunks, scored exactly: one statement,
-        whose cost is the same at any library size (the HNSW search over the means aside,
-        which grows as its logarithm). Given ``video_ids``, up to ``EXACT_MEANS`` of them,
-        their parts' means are scored exactly instead (their number is the cost); more, the
-        HNSW index over the means is scanned until enough of them pass (pgvector's
-        iterative scan)."""
+        """The ``k`` chunks nearest the query (inner product) among the parts nearest it of the
+        ``PROBE_VIDEOS`` videos whose mean vector is nearest it, up to ``PROBE_CHUNKS`` chunks,
+        scored exactly: one statement, whose cost is the same at any library size (the HNSW
+        search over the means aside, which grows as its logarithm). Given ``video_ids``, up
+        to ``EXACT_MEANS`` of them, their means are scored exactly instead (their number is
+        the cost); more, the HNSW index over the means is scanned until enough of them pass
+        (pgvector's iterative scan)."""
         dim = int(np.asarray(query).shape[-1])
         if video_ids is not None and not video_ids:
             return []
@@ -632,9 +657,8 @@ class PostgresStore:
                 if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
                     return []
             self._ensure_vectors(dim)  # a library stored before the parts were kept gets them now
-        params = {"family": family, "q": np.asarray(query, dtype="float32"), "budget": PROBE_CHUNKS, "k": int(k),
-                  # as many parts as hold the budget, with room for parts shorter than PART_CHUNKS
-                  "parts": 3 * int(PROBE_CHUNKS) // (2 * max(1, int(PART_CHUNKS))) + 1}
+        params = {"family": family, "q": np.asarray(query, dtype="float32"), "videos": PROBE_VIDEOS,
+                  "budget": PROBE_CHUNKS, "k": int(k)}
         near = "WHERE family = %(family)s"
         if video_ids is not None:
             near += " AND video_id = ANY(%(ids)s)"
@@ -648,14 +672,16 @@ class PostgresStore:
         return [Hit(video_id, key, int(position), float(score)) for video_id, key, position, score in rows]
 
     def _routed_sql(self, dim: int, near: str) -> str:
-        """The routed search, one statement: the nearest parts (``near``: their filter and
-        order), those that hold the budget, and their chunks scored exactly. Each picked
-        part's rows are read by the btree on (index_key, kind, position) (OFFSET 0 keeps the
-        planner from turning that into a join that scans the whole table)."""
+        """The routed search, one statement: the nearest videos (``near``: their filter and
+        order), their parts by distance, those that hold the budget, and their chunks scored
+        exactly. Each picked part's rows are read by the btree on (index_key, kind, position)
+        (OFFSET 0 keeps the planner from turning that into a join that scans the whole table)."""
         return f"""
-            WITH near AS MATERIALIZED (
-                SELECT index_key, lo, hi, embedding <=> %(q)s AS distance FROM {self._t(self._parts_table(dim))}
-                {near} LIMIT %(parts)s),
+            WITH videos AS MATERIALIZED (
+                SELECT index_key FROM {self._t(self._means_table(dim))} {near} LIMIT %(videos)s),
+            near AS MATERIALIZED (
+                SELECT p.index_key, p.lo, p.hi, (p.embedding <=> %(q)s) + 0 AS distance
+                FROM videos JOIN {self._t(self._parts_table(dim))} p USING (index_key)),
             picked AS MATERIALIZED (
                 SELECT index_key, lo, hi FROM (SELECT index_key, lo, hi, sum(hi - lo + 1) OVER (
                     ORDER BY distance ROWS UNBOUNDED PRECEDING) AS upto FROM near) ranked
