@@ -277,65 +277,29 @@ def hnsw_store(url: str, ef_search: int):
 def disk_mb(store) -> float:
     with store._pool.connection() as conn:
         return conn.execute(f"SELECT pg_total_relation_size('ytqa_vectors_{DIM}') + "
-                            f"pg_total_relation_size('ytqa_means_{DIM}') + "
-                            f"pg_total_relation_size('ytqa_parts_{DIM}')").fetchone()[0] / 2**20
+                            f"pg_total_relation_size('ytqa_means_{DIM}')").fetchone()[0] / 2**20
 
 
-def rebuild_parts(store, part_chunks: int) -> float:
-    """The parts table made again with parts of ``part_chunks`` chunks (as a store made before
-    parts upgrades itself); seconds taken."""
+def budget_sweep(server, store, family, size, queries, truth, budgets) -> None:
+    """The routed search's recall@10, time and the server's CPU time (what a search takes on
+    a core of its own, when other work slows the wall clock) for each chunk budget (printed)."""
     from ytqa import _postgres
 
-    _postgres.PART_CHUNKS = part_chunks
-    started = time.perf_counter()
-    with store._pool.connection() as conn:
-        conn.execute(f"DROP TABLE ytqa_parts_{DIM}")
-        conn.commit()
-        store._create_parts_table(conn, DIM)
-        conn.execute(f"ANALYZE ytqa_parts_{DIM}")
-        conn.commit()
-    return time.perf_counter() - started
-
-
-def sweep_one(server, store, shown, family, queries, truth, asked) -> dict:
-    """Recall@10, wall and server CPU time of the routed search, and real video@5, as set now."""
-    store.search(family, queries[0], 10)
-    timings, recalls = [], []
-    used = server.cpu_s()  # the server's CPU time is counted in clock ticks (10 ms): summed over all
-    for q, true in zip(queries, truth):
-        started = time.perf_counter()
-        hits = store.search(family, q, 10)
-        timings.append(1000 * (time.perf_counter() - started))
-        recalls.append(len({(h.video_id, h.position) for h in hits} & true) / len(true))
-    cpu = 1000 * (server.cpu_s() - used) / len(queries)
-    right = sum(any(m.video_id == video_id for m in shown.ask_all(question, k=5)) for question, video_id, _ in asked)
-    return {"recall": np.mean(recalls), "p50": statistics.median(timings), "p90": percentile(timings, 0.9),
-            "cpu": cpu, "video5": right / len(asked),
-            "load": os.getloadavg()[0]}
-
-
-def budget_sweep(server, store, embedder, family, size, queries, truth, asked, budgets, part_sizes) -> None:
-    """The routed search at each part size (the parts table rebuilt) and chunk budget: recall@10,
-    wall and server CPU time (what a search takes on a core of its own, when other work slows
-    the wall clock), and real video@5. Printed as a Markdown table."""
-    from ytqa import _postgres
-
-    kept = _postgres.PROBE_CHUNKS, _postgres.PART_CHUNKS
-    shown = ytqa.Library(store=store, embedder=embedder, vectors="chunks")
-    lines = []
-    for part_chunks in part_sizes:
-        rebuilt = rebuild_parts(store, part_chunks)
-        print(f"parts of {part_chunks} chunks: table rebuilt in {rebuilt:.0f} s", flush=True)
-        for budget in budgets:
-            _postgres.PROBE_CHUNKS = budget
-            r = sweep_one(server, store, shown, family, queries, truth, asked)
-            lines.append(f"| {part_chunks} | {budget:,} | {r['recall']:.3f} | {r['video5']:.3f} | {r['p50']:.1f} "
-                         f"| {r['p90']:.1f} | {r['cpu']:.1f} | {r['load']:.1f} |")
-            print(f"routed, {size:,} videos, " + lines[-1], flush=True)
-    print("\n| part chunks | budget | recall@10 | real video@5 | p50 ms | p90 ms "
-          "| server CPU ms (mean) | load avg |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(lines), flush=True)
-    _postgres.PROBE_CHUNKS, _postgres.PART_CHUNKS = kept
-    rebuild_parts(store, kept[1])
+    kept = _postgres.PROBE_CHUNKS
+    for budget in budgets:
+        _postgres.PROBE_CHUNKS = budget
+        store.search(family, queries[0], 10)
+        timings, recalls, cpu = [], [], []
+        for q, true in zip(queries, truth):
+            started, used = time.perf_counter(), server.cpu_s()
+            hits = store.search(family, q, 10)
+            timings.append(1000 * (time.perf_counter() - started))
+            cpu.append(1000 * (server.cpu_s() - used))
+            recalls.append(len({(h.video_id, h.position) for h in hits} & true) / len(true))
+        print(f"routed, {size:,} videos, budget {budget:,} chunks: recall@10 {np.mean(recalls):.3f}, "
+              f"p50 {statistics.median(timings):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms, "
+              f"server CPU p50 {statistics.median(cpu):.1f} ms, p95 {percentile(cpu, 0.95):.1f} ms", flush=True)
+    _postgres.PROBE_CHUNKS = kept
 
 
 def compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, queries, truth, rows,
@@ -369,7 +333,7 @@ def compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, 
 
 
 def postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, pg_sizes,
-                  hnsw_sizes, ef_searches, budgets, part_sizes) -> None:
+                  hnsw_sizes, ef_searches, budgets) -> None:
     import contextlib
 
     from ytqa._postgres import PostgresStore
@@ -399,8 +363,7 @@ def postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truth
                     recipe.family, size, synthetic, real, asked, queries[size], truths[size], rows,
                     {"reopen": lambda: PostgresStore(server.server.url), "memory": memory,
                      "vectors": count, "load_s": load_s, "build_s": build_s})
-            budget_sweep(server, store, embedder, recipe.family, size, queries[size], truths[size], asked,
-                         budgets, part_sizes)
+            budget_sweep(server, store, recipe.family, size, queries[size], truths[size], budgets)
             if size in hnsw_sizes:
                 compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, queries[size],
                              truths[size], rows, ef_searches, count, load_s)
@@ -455,10 +418,8 @@ def main() -> None:
     parser.add_argument("--hnsw-sizes", default="1000",
                         help="sizes at which pgvector's HNSW index over every chunk is built and compared")
     parser.add_argument("--ef-search", default="400,1000", help="HNSW ef_search values compared")
-    parser.add_argument("--budgets", default="5000,10000,20000,45000",
+    parser.add_argument("--budgets", default="15000,30000,45000,65536",
                         help="routed search: chunk budgets compared (recall and time)")
-    parser.add_argument("--parts", default="10,20,40,150",
-                        help="routed search: part sizes compared, in chunks (150: a synthetic video whole)")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
     args = parser.parse_args()
@@ -492,8 +453,7 @@ def main() -> None:
         postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, pg_sizes,
                       [int(s) for s in args.hnsw_sizes.split(",") if s],
                       [int(s) for s in args.ef_search.split(",") if s],
-                      [int(s) for s in args.budgets.split(",") if s],
-                      [int(s) for s in args.parts.split(",") if s])
+                      [int(s) for s in args.budgets.split(",") if s])
     shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nwhole run: {(time.perf_counter() - started_all) / 60:.1f} min\n")

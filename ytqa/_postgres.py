@@ -16,17 +16,14 @@ nothing is ever unpickled)::
                          metadata columns, and a btree on (index key, kind, position)
     ytqa_means_<dim>     one row an index: its family, number of chunks and mean chunk
                          vector (unit length), with an HNSW index (cosine)
-    ytqa_parts_<dim>     one row a part of an index (a run of at most ``PART_CHUNKS``
-                         consecutive chunks): its first and last chunk position and mean
-                         chunk vector (unit length); added in place to a store made before
 
 LangChain's ``PGEngine`` creates the vectors table. Its ``PGVectorStore`` adds rows one at a
 time, each in its own transaction, and returns every row's vector with each hit, so an
 index is written here with COPY inside one transaction (an index is there whole or not at
 all), with its mean in the same transaction, and searches are our own SQL: one video's rows
 scored by one exact query that returns scores only, and the library-wide search routed by
-the means (``PostgresStore.search``: the videos whose mean is nearest the question, then
-those videos' parts nearest it, and the chunks of those parts scored exactly), which reaches a recall that an HNSW index over every chunk
+the means (``PostgresStore.search``: the nearest videos' chunks scored exactly, as the file
+store's library index does), which reaches a recall that an HNSW index over every chunk
 did not at 10,000 videos (benchmarks/scale.py, README "Scale").
 
 Concurrency: writes of one video are serialised by an advisory lock (``lock``), an index
@@ -65,20 +62,16 @@ _SHUTDOWN = {"57P01", "57P02", "57P03"}
 #: The columns ytqa's vectors table has: a table of that name without them is not ytqa's.
 _VECTOR_COLUMNS = ("id", "content", "embedding", "video_id", "index_key", "family", "kind", "position",
                    "start_s", "end_s")
-#: An index's chunks are kept as parts of this many consecutive chunks at most (split evenly:
-#: a video of 150 chunks is 15 parts of 10), each with its mean vector to route by.
-PART_CHUNKS = 10
-#: A library-wide search takes the ``PROBE_VIDEOS`` videos whose mean chunk vector is nearest
-#: the question, scores their parts' means, takes the nearest parts until they hold
-#: ``PROBE_CHUNKS`` chunks and scores every chunk of those exactly (benchmarks/scale.py:
-#: recall@10 and time by part size and budget).
-PROBE_CHUNKS = 15_000
-PROBE_VIDEOS = 500
+#: A library-wide search looks at the videos whose mean chunk vector is nearest the question
+#: (in that order) until they hold this many chunks, at most ``PROBE_VIDEOS`` of them, and
+#: scores every chunk of those exactly (benchmarks/scale.py: recall@10 and time by budget).
+PROBE_CHUNKS = 45_000
+PROBE_VIDEOS = 1_000
 #: Up to this many videos listed, a search over them scores all their means (else the HNSW
 #: index over the means is searched with the list as a filter).
 EXACT_MEANS = 2_000
 #: The HNSW search over the mean vectors: scanned on until enough rows pass the family filter.
-MEANS_EF_SEARCH = 500
+MEANS_EF_SEARCH = 1_000
 #: How long a delete waits for a video another process is indexing before refusing.
 DELETE_WAIT = 2.0
 _INSTALL_HINT = ("The PostgreSQL store needs psycopg and langchain-postgres: "
@@ -238,7 +231,7 @@ class PostgresStore:
 
     def _ensure_vectors(self, dim: int) -> None:
         """The vectors table of that size, made by LangChain's PGEngine, with its indexes and
-        its tables of mean vectors (of each index, of each part); a table of that name that ytqa did not make is named
+        its table of mean vectors; a table of that name that ytqa did not make is named
         (:class:`ForeignTable`), never used."""
         if dim in self._tables:
             return
@@ -253,8 +246,6 @@ class PostgresStore:
                     self._check_vectors_table(conn, table)
                 if conn.execute("SELECT to_regclass(%s)", (self._t(self._means_table(dim)),)).fetchone()[0] is None:
                     self._create_means_table(conn, dim)
-                if conn.execute("SELECT to_regclass(%s)", (self._t(self._parts_table(dim)),)).fetchone()[0] is None:
-                    self._create_parts_table(conn, dim)
             finally:
                 with contextlib.suppress(Exception):
                     conn.execute("SELECT pg_advisory_unlock(hashtextextended('ytqa:schema', 0))")
@@ -310,30 +301,6 @@ class PostgresStore:
                 FROM {self._t(table)} WHERE kind = 'chunk' GROUP BY index_key""")
             conn.execute(f"CREATE INDEX {means}_hnsw ON {self._t(means)} USING hnsw (embedding vector_cosine_ops)")
             conn.execute(f'DROP INDEX IF EXISTS "{self.schema}".{table}_hnsw')
-
-    def _parts_table(self, dim: int) -> str:
-        return f"ytqa_parts_{int(dim)}"
-
-    def _create_parts_table(self, conn, dim: int) -> None:
-        """One row a part of an index (``part_bounds``): its first and last chunk position and
-        mean chunk vector, read by index key (a library-wide search scores the parts of the
-        videos it routes to). Filled from the vectors already stored, in one transaction."""
-        parts, table, size = self._parts_table(dim), self._vectors_table(dim), max(1, int(PART_CHUNKS))
-        with conn.transaction():
-            conn.execute(f"""CREATE TABLE {self._t(parts)} (
-                index_key TEXT NOT NULL REFERENCES {self._t('ytqa_indexes')} (key) ON DELETE CASCADE,
-                part INTEGER NOT NULL,
-                lo INTEGER NOT NULL,
-                hi INTEGER NOT NULL,
-                embedding vector({int(dim)}) NOT NULL,
-                PRIMARY KEY (index_key, part))""")
-            # The parts as part_bounds splits them: a chunk's part is position * parts // chunks.
-            conn.execute(f"""INSERT INTO {self._t(parts)} (index_key, part, lo, hi, embedding)
-                SELECT v.index_key, v.position::bigint * ((n.chunks + {size} - 1) / {size}) / n.chunks AS part,
-                       min(v.position), max(v.position), l2_normalize(avg(v.embedding))
-                FROM {self._t(table)} v JOIN (SELECT index_key, count(*) AS chunks FROM {self._t(table)}
-                                             WHERE kind = 'chunk' GROUP BY index_key) n USING (index_key)
-                WHERE v.kind = 'chunk' GROUP BY v.index_key, part""")
 
     def _pg_engine(self):
         with self._mutex:
@@ -514,7 +481,6 @@ class PostgresStore:
                 if inserted is not None:
                     self._copy_vectors(conn, dim, info, built)
                     self._put_mean(conn, dim, info, built.chunk_vectors)
-                    self._put_parts(conn, dim, info, built.chunk_vectors)
         if inserted is None:  # another writer got there first: theirs is the index
             stored = self.get(info.key)
             if stored is not None:
@@ -545,18 +511,6 @@ class PostgresStore:
         mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype("float32")
         conn.execute(f"""INSERT INTO {self._t(self._means_table(dim))} (index_key, video_id, family, chunks, embedding)
                          VALUES (%s, %s, %s, %s, %s)""", (info.key, info.video_id, info.family, len(vectors), mean))
-
-    def _put_parts(self, conn, dim: int, info: IndexInfo, vectors: np.ndarray) -> None:
-        """The index's parts' mean chunk vectors (unit length), which library-wide searches route by."""
-        vectors = np.asarray(vectors, dtype="float64")
-        rows = []
-        for part, (lo, hi) in enumerate(part_bounds(len(vectors), PART_CHUNKS)):
-            mean = vectors[lo:hi + 1].mean(axis=0)
-            mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype("float32")
-            rows.append((info.key, part, lo, hi, mean))
-        with conn.cursor() as cursor:
-            cursor.executemany(f"""INSERT INTO {self._t(self._parts_table(dim))} (index_key, part, lo, hi, embedding)
-                                     VALUES (%s, %s, %s, %s, %s)""", rows)
 
     # --- the library -------------------------------------------------------------
 
@@ -642,13 +596,12 @@ class PostgresStore:
 
     def search(self, family: str, query: np.ndarray, k: int,
                video_ids: Sequence[str] | None = None) -> list[Hit]:
-        """The ``k`` chunks nearest the query (inner product) among the parts nearest it of the
-        ``PROBE_VIDEOS`` videos whose mean vector is nearest it, up to ``PROBE_CHUNKS`` chunks,
-        scored exactly: one statement, whose cost is the same at any library size (the HNSW
-        search over the means aside, which grows as its logarithm). Given ``video_ids``, up
-        to ``EXACT_MEANS`` of them, their means are scored exactly instead (their number is
-        the cost); more, the HNSW index over the means is scanned until enough of them pass
-        (pgvector's iterative scan)."""
+        """The ``k`` chunks nearest the query (inner product) of the videos whose mean vector
+        is nearest it, up to ``PROBE_CHUNKS`` chunks, scored exactly: one statement, whose
+        cost is the same at any library size (the HNSW search over the means aside, which
+        grows as its logarithm). Given ``video_ids``, up to ``EXACT_MEANS`` of them, their
+        means are scored exactly instead (their number is the cost); more, the HNSW index
+        over the means is scanned until enough of them pass (pgvector's iterative scan)."""
         dim = int(np.asarray(query).shape[-1])
         if video_ids is not None and not video_ids:
             return []
@@ -656,53 +609,34 @@ class PostgresStore:
             with self._connection() as conn:
                 if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
                     return []
-            self._ensure_vectors(dim)  # a library stored before the parts were kept gets them now
-        params = {"family": family, "q": np.asarray(query, dtype="float32"), "videos": PROBE_VIDEOS,
-                  "budget": PROBE_CHUNKS, "k": int(k)}
-        near = "WHERE family = %(family)s"
-        if video_ids is not None:
-            near += " AND video_id = ANY(%(ids)s)"
-            params["ids"] = list(video_ids)
-        if video_ids is None or len(video_ids) > EXACT_MEANS:  # the HNSW index over the means
-            near += " ORDER BY embedding <=> %(q)s"  # (scanned on past the videos not listed)
-        else:  # an order the HNSW index cannot give: the listed videos' means, every one
-            near += " ORDER BY (embedding <=> %(q)s) + 0"
+            self._ensure_vectors(dim)  # a library stored before the means were kept gets them now
+        # Each picked video's rows are read by the btree on index_key (OFFSET 0 keeps the
+        # planner from turning that into a join that scans the whole table).
         with self._connection() as conn:
-            rows = conn.execute(self._routed_sql(dim, near), params).fetchall()
+            params = {"family": family, "q": np.asarray(query, dtype="float32"), "videos": PROBE_VIDEOS,
+                      "budget": PROBE_CHUNKS, "k": int(k)}
+            near = "WHERE family = %(family)s"
+            if video_ids is not None:
+                near += " AND video_id = ANY(%(ids)s)"
+                params["ids"] = list(video_ids)
+            if video_ids is None or len(video_ids) > EXACT_MEANS:  # the HNSW index over the means
+                near += " ORDER BY embedding <=> %(q)s"  # (scanned on past the videos not listed)
+            else:  # an order the HNSW index cannot give: the listed videos' means, every one
+                near += " ORDER BY (embedding <=> %(q)s) + 0"
+            rows = conn.execute(f"""
+                WITH near AS MATERIALIZED (
+                    SELECT index_key, chunks, embedding <=> %(q)s AS distance FROM {self._t(self._means_table(dim))}
+                    {near} LIMIT %(videos)s),
+                picked AS MATERIALIZED (
+                    SELECT index_key FROM (SELECT index_key, chunks, sum(chunks) OVER (
+                        ORDER BY distance ROWS UNBOUNDED PRECEDING) AS upto FROM near) ranked
+                    WHERE upto - chunks < %(budget)s)
+                SELECT v.video_id, v.index_key, v.position, v.score FROM picked p CROSS JOIN LATERAL (
+                    SELECT video_id, index_key, position, (embedding <#> %(q)s) * -1 AS score
+                    FROM {self._t(self._vectors_table(dim))}
+                    WHERE index_key = p.index_key AND kind = 'chunk' OFFSET 0) v
+                ORDER BY v.score DESC LIMIT %(k)s""", params).fetchall()
         return [Hit(video_id, key, int(position), float(score)) for video_id, key, position, score in rows]
-
-    def _routed_sql(self, dim: int, near: str) -> str:
-        """The routed search, one statement: the nearest videos (``near``: their filter and
-        order), their parts by distance, those that hold the budget, and their chunks scored
-        exactly. Each picked part's rows are read by the btree on (index_key, kind, position)
-        (OFFSET 0 keeps the planner from turning that into a join that scans the whole table)."""
-        return f"""
-            WITH videos AS MATERIALIZED (
-                SELECT index_key FROM {self._t(self._means_table(dim))} {near} LIMIT %(videos)s),
-            near AS MATERIALIZED (
-                SELECT p.index_key, p.lo, p.hi, (p.embedding <=> %(q)s) + 0 AS distance
-                FROM videos JOIN {self._t(self._parts_table(dim))} p USING (index_key)),
-            picked AS MATERIALIZED (
-                SELECT index_key, lo, hi FROM (SELECT index_key, lo, hi, sum(hi - lo + 1) OVER (
-                    ORDER BY distance ROWS UNBOUNDED PRECEDING) AS upto FROM near) ranked
-                WHERE upto - (hi - lo + 1) < %(budget)s)
-            SELECT v.video_id, v.index_key, v.position, v.score FROM picked p CROSS JOIN LATERAL (
-                SELECT video_id, index_key, position, (embedding <#> %(q)s) * -1 AS score
-                FROM {self._t(self._vectors_table(dim))}
-                WHERE index_key = p.index_key AND kind = 'chunk' AND position BETWEEN p.lo AND p.hi OFFSET 0) v
-            ORDER BY v.score DESC LIMIT %(k)s"""
-
-
-def part_bounds(chunks: int, size: int) -> list[tuple[int, int]]:
-    """An index of ``chunks`` chunks as parts of at most ``size`` consecutive chunks, split
-    evenly (sizes differ by one at most): each part's first and last position. Chunk
-    ``position`` is in part ``position * parts // chunks``, as the SQL that fills the parts
-    of a store made before them computes it."""
-    if chunks <= 0:
-        return []
-    parts = -(-chunks // max(1, int(size)))
-    starts = [-(-part * chunks // parts) for part in range(parts + 1)]
-    return [(starts[part], starts[part + 1] - 1) for part in range(parts)]
 
 
 def _listed(row, indexes) -> StoredVideo:
