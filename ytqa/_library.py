@@ -62,12 +62,15 @@ def _listed(video: StoredVideo, progression: Progression) -> VideoInfo:
                      indexed=chosen is not None, damaged=video.damaged, ready=progression.is_best(chosen))
 
 
-def _warm_up(embedder) -> None:
+def _warm_up(embedder, first) -> None:
+    """The model, the first answer's model where it is its quantised copy, and the index libraries."""
     from ._language import preload as preload_language
     from ._vectors import preload
 
     embedder.load()
     embedder.embed_query("warm up")
+    if first.quantised:
+        first.embedder().embed_query("warm up")
     preload()
     preload_language()
 
@@ -194,10 +197,7 @@ class Library:
 
     def warm_up(self) -> None:
         """Load the model and the index libraries now, so the first video is not kept waiting."""
-        _warm_up(self.embedder)
-        first = self.progression.stages[0]
-        if first.quantised:  # the first answer's model (the quantised copy)
-            first.embedder().embed_query("warm up")
+        _warm_up(self.embedder, self.progression.stages[0])
 
     def index_key(self, transcript: Transcript, vectors: str | None = None) -> str:
         return self.progression.recipe(mode=vectors).key(transcript)
