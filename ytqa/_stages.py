@@ -40,6 +40,7 @@ class LazyModel:
     def __init__(self, given=None, name: str | None = None, backend: str | None = None,
                  cache_dir: str | os.PathLike | None = None):
         self._model = given
+        self._int8 = None  # its quantised copy (``quantised``), made on first use
         self.name, self.backend, self.cache_dir = name, backend, cache_dir
         self._lock = threading.Lock()
 
@@ -66,7 +67,7 @@ class LazyModel:
         if not isinstance(model, Embedder) or model.backend != "onnx":
             return model
         with self._lock:
-            if getattr(self, "_int8", None) is None:
+            if self._int8 is None:
                 self._int8 = Embedder(model.spec, "onnx-int8", cache_dir=model.cache_dir)
         return self._int8
 
