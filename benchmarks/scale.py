@@ -266,8 +266,8 @@ def hnsw_store(url: str, ef_search: int):
             with self._connection() as conn, conn.transaction():
                 conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
                 rows = conn.execute(
-                    f"""SELECT video_id, index_key, position, (embedding <#> %(q)s) * -1 FROM ytqa_vectors_{DIM}
-                        WHERE family = %(f)s AND kind = 'chunk' ORDER BY embedding <#> %(q)s LIMIT %(k)s""",
+                    f"""SELECT video_id, index_key, position, (embedding <#> %(q)s::halfvec) * -1 FROM ytqa_vectors_{DIM}
+                        WHERE family = %(f)s AND kind = 'chunk' ORDER BY embedding <#> %(q)s::halfvec LIMIT %(k)s""",
                     {"q": np.asarray(query, dtype="float32"), "f": family, "k": int(k)}).fetchall()
             return sorted((Hit(v, key, int(p), float(s)) for v, key, p, s in rows), key=lambda h: -h.score)
 
@@ -308,7 +308,7 @@ def compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, 
     search it answers at each ef_search, and drop it again."""
     started = time.perf_counter()
     with store._pool.connection() as conn:
-        conn.execute(f"CREATE INDEX ytqa_bench_hnsw ON ytqa_vectors_{DIM} USING hnsw (embedding vector_ip_ops) "
+        conn.execute(f"CREATE INDEX ytqa_bench_hnsw ON ytqa_vectors_{DIM} USING hnsw (embedding halfvec_ip_ops) "
                      "WITH (m = 16, ef_construction = 64) WHERE kind = 'chunk'")
     build_s = round(time.perf_counter() - started, 1)
     table_mb = disk_mb(store)

@@ -302,9 +302,9 @@ def damage_rows(conn, kind: str, damage: str) -> None:
             conn.execute(f"""UPDATE {table} t SET {column} = o.{column} FROM {table} o
                              WHERE t.video_id = %(a)s AND o.video_id = %(b)s""", {"a": TARGET, "b": OTHER})
     elif column == "embedding":
-        value = {"truncated": "'[0.5, 0.5]'", "zeroed": "array_fill(0, ARRAY[384])::vector",
-                 "garbage": "array_fill(1e30, ARRAY[384])::vector",
-                 "wrong_types": "array_fill(-1, ARRAY[384])::vector"}[damage]
+        value = {"truncated": "'[0.5, 0.5]'", "zeroed": "array_fill(0, ARRAY[384])::halfvec",
+                 "garbage": "array_fill(65504, ARRAY[384])::halfvec",  # the largest number a half holds
+                 "wrong_types": "array_fill(-1, ARRAY[384])::halfvec"}[damage]
         if damage == "truncated":  # a vector of another size cannot be stored: the rows are cut short instead
             conn.execute(f"DELETE FROM {table} WHERE {where} AND position %% 2 = 1", target)
         else:

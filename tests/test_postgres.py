@@ -268,7 +268,82 @@ def test_a_library_stored_before_means_were_kept_gets_them_on_its_first_search(p
         reopened.close()
 
 
-def _postgres_store(store):
+def _postgres_store(store, notice=None):
     from ytqa._postgres import PostgresStore
 
-    return PostgresStore(store.url, store.schema)
+    return PostgresStore(store.url, store.schema, notice=notice)
+
+
+def test_vectors_are_stored_in_half_precision_half_the_bytes_of_full(postgres_store):
+    from fake_model import DIM
+    from test_store import TALK, put
+
+    put(postgres_store, TALK)
+    with psycopg.connect(postgres_store.url) as conn:
+        sizes = {row[0] for row in conn.execute(
+            f'SELECT pg_column_size(embedding) FROM "{postgres_store.schema}".ytqa_vectors_{DIM}').fetchall()}
+    assert sizes == {2 * DIM + 8}  # 2 bytes a number and 8 of header; full precision is 4 * DIM + 8
+
+
+def test_a_library_stored_in_full_precision_is_converted_in_place_and_answers_the_same(postgres_store):
+    from fake_model import DIM
+    from test_store import BREAD, GARDEN, MODEL, RECIPE, TALK, put
+
+    stored = {t.video_id: put(postgres_store, t)[0].info.key for t in (TALK, BREAD, GARDEN)}
+    questions = ["bake sourdough bread", "water the tomatoes", "cache invalidation", "cat on the keyboard"]
+    before = [postgres_store.search(RECIPE.family, MODEL.embed_query(q), 3) for q in questions]
+    table = f'"{postgres_store.schema}".ytqa_vectors_{DIM}'
+    with psycopg.connect(postgres_store.url, autocommit=True) as conn:  # as ytqa stored them before
+        conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({DIM}) USING embedding::vector({DIM})")
+    told = []
+    reopened = _postgres_store(postgres_store, notice=told.append)
+    try:
+        after = [reopened.search(RECIPE.family, MODEL.embed_query(q), 3) for q in questions]
+        assert [[(h.video_id, h.position) for h in hits] for hits in after] == \
+               [[(h.video_id, h.position) for h in hits] for hits in before]
+        assert after[0][0].video_id == BREAD.video_id and after[1][0].video_id == GARDEN.video_id
+        assert told and "half precision" in told[0]
+        index = reopened.get(stored[TALK.video_id])
+        assert index.vectors.search(MODEL.embed_query("cat sleeps on the keyboard"), 1)[0][0] == 1
+        with psycopg.connect(postgres_store.url) as conn:
+            assert conn.execute(f"SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                                f"'{table}'::regclass AND attname = 'embedding'").fetchone()[0] == f"halfvec({DIM})"
+            assert conn.execute(f"SELECT count(DISTINCT index_key) FROM {table}").fetchone()[0] == 3
+    finally:
+        reopened.close()
+
+
+def test_an_older_store_is_converted_before_its_first_index_is_opened(postgres_store):
+    from fake_model import DIM
+    from test_store import MODEL, TALK, put
+
+    key = put(postgres_store, TALK)[0].info.key
+    with psycopg.connect(postgres_store.url, autocommit=True) as conn:
+        conn.execute(f'ALTER TABLE "{postgres_store.schema}".ytqa_vectors_{DIM} ALTER COLUMN embedding '
+                     f"TYPE vector({DIM}) USING embedding::vector({DIM})")
+    reopened = _postgres_store(postgres_store)
+    try:
+        index = reopened.get(key)  # no search first: the index itself is opened
+        assert index.vectors.search(MODEL.embed_query("cat sleeps on the keyboard"), 1)[0][0] == 1
+    finally:
+        reopened.close()
+
+
+def test_converting_an_older_store_removes_an_index_whose_vectors_no_half_can_hold(postgres_store):
+    from fake_model import DIM
+    from test_store import BREAD, MODEL, RECIPE, TALK, put
+
+    keys = {t.video_id: put(postgres_store, t)[0].info.key for t in (TALK, BREAD)}
+    table = f'"{postgres_store.schema}".ytqa_vectors_{DIM}'
+    with psycopg.connect(postgres_store.url, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({DIM}) USING embedding::vector({DIM})")
+        conn.execute(f"UPDATE {table} SET embedding = array_fill(1e30, ARRAY[{DIM}])::vector "
+                     "WHERE video_id = %s", (TALK.video_id,))  # damaged as ytqa stored them before
+    reopened = _postgres_store(postgres_store)
+    try:
+        hits = reopened.search(RECIPE.family, MODEL.embed_query("bake sourdough bread"), 3)
+        assert {h.video_id for h in hits} == {BREAD.video_id}
+        assert reopened.get(keys[TALK.video_id]) is None  # to be rebuilt from its transcript
+        assert reopened.transcript(TALK.video_id) is not None
+    finally:
+        reopened.close()
