@@ -14,6 +14,12 @@ RECIPE = Recipe("fake", MODEL.key, ChunkSettings(window_seconds=20, stride_secon
 OTHER_MODEL = Recipe("fake", "another-model", RECIPE.chunking)
 
 
+def close(store) -> float:
+    """How near a stored score is to the model's: the file store keeps float32, the server
+    store half precision (``halfvec``: 3 significant digits, so within 2e-3 for unit vectors)."""
+    return 1e-5 if type(store).__name__ == "FileStore" else 2e-3
+
+
 def transcript(video_id: str, *texts: str, title: str | None = None) -> Transcript:
     lines = tuple(Line(text, 10.0 * i, 9.0) for i, text in enumerate(texts))
     return Transcript(video_id, lines, "English", "en", title=title)
@@ -61,9 +67,9 @@ def test_an_index_put_is_got_back_whole(store):
     exact = built.chunk_vectors @ query
     found = stored.vectors.search(query, 2)
     assert [i for i, _ in found] == list(np.argsort(-exact)[:2])
-    assert [s for _, s in found] == pytest.approx(sorted(exact, reverse=True)[:2], abs=1e-5)
-    assert stored.vectors.sentence_scores(query) == pytest.approx(built.sentence_vectors @ query, abs=1e-5)
-    assert np.allclose(stored.vectors.sentence_vectors(), built.sentence_vectors, atol=1e-6)
+    assert [s for _, s in found] == pytest.approx(sorted(exact, reverse=True)[:2], abs=close(store))
+    assert stored.vectors.sentence_scores(query) == pytest.approx(built.sentence_vectors @ query, abs=close(store))
+    assert np.allclose(stored.vectors.sentence_vectors(), built.sentence_vectors, atol=close(store) / 2)
 
 
 def test_an_index_of_chunk_vectors_only_has_no_sentence_scores(store):
@@ -128,7 +134,7 @@ def test_scores_of_a_library_search_are_the_models_similarity_in_every_video(sto
     query = MODEL.embed_query("water the garden and bake bread")
     for hit in store.search(RECIPE.family, query, 5):
         vector = built[hit.video_id].chunk_vectors[hit.position]
-        assert hit.score == pytest.approx(float(vector @ query), abs=1e-5)
+        assert hit.score == pytest.approx(float(vector @ query), abs=close(store))
         assert hit.key == RECIPE.key({t.video_id: t for t in (TALK, BREAD, GARDEN)}[hit.video_id])
 
 
