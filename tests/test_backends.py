@@ -180,3 +180,20 @@ def test_an_export_that_onnxruntime_refuses_is_made_again_though_its_checksum_ho
     vectors = ytqa.Embedder("minilm", "onnx").embed_documents(TEXTS)
     assert np.allclose(vectors, made.embed_documents(TEXTS), atol=1e-5)
     assert _onnx._intact(exported) and exported.stat().st_size > 1_000_000
+
+
+def test_an_export_damaged_at_its_recorded_size_is_never_used_and_is_made_again(tmp_path, model_cache,
+                                                                               monkeypatch):
+    """A new process loads the export while its checksum is verified beside it: weights
+    damaged in place (onnxruntime loads them happily) still never give a vector."""
+    from ytqa import _onnx
+
+    made, copy = copied_export(tmp_path, monkeypatch)
+    exported = copy / "model.onnx"
+    data = bytearray(exported.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 4096] = bytes(4096)  # as a bad sector leaves it
+    exported.write_bytes(bytes(data))
+    assert not _onnx._intact(exported) and exported.stat().st_size == len(data)
+    vectors = ytqa.Embedder("minilm", "onnx").embed_documents(TEXTS)
+    assert np.allclose(vectors, made.embed_documents(TEXTS), atol=1e-5)
+    assert _onnx._intact(exported)
