@@ -556,6 +556,21 @@ def test_an_unreachable_model_is_found_out_fast_and_the_current_one_kept(app, mo
     assert plays(app)
 
 
+def test_the_model_box_says_the_default_answers_at_once_and_e5_takes_over(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("YTQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("YTQA_STRONG_MODEL", "e5")  # as a server runs it (the tests' default is none)
+    said = new_page().selectbox(key="model_choice").help
+    assert "answers at once with all-MiniLM-L6-v2 while multilingual-e5-small indexes the video" in said
+    assert "each answer says which model answered" in said
+
+
+def test_without_a_strong_model_the_model_box_promises_no_takeover(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("YTQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("YTQA_STRONG_MODEL", "none")
+    said = new_page().selectbox(key="model_choice").help
+    assert said.startswith("all-MiniLM-L6-v2 answers by default") and "behind" not in said
+
+
 def test_the_custom_model_box_takes_hub_ids_only_and_never_echoes_a_server_path(app, tmp_path):
     app.selectbox(key="model_choice").set_value("custom").run()
     app.text_input(key="custom_model").input(str(tmp_path)).run()

@@ -104,6 +104,19 @@ def display_name(model: str) -> str:
     return MODEL_CHOICES.get(model, model).split(":")[0]
 
 
+def model_help(strong: str | None) -> str:
+    """What the choice means: with a strong model (the server's YTQA_STRONG_MODEL, e5 by
+    default), the default is a progression, and the page should say so."""
+    first = display_name(ytqa.DEFAULT_MODEL)
+    if strong is None:
+        return f"{first} answers by default. Any other choice indexes the videos again with that model."
+    second = display_name(strong)
+    return (f"The default answers at once with {first} while {second} indexes the video behind it; "
+            f"from then on {second} answers, which finds the right moment more often and in any of its "
+            "languages, and each answer says which model answered. Any other choice uses that model "
+            "alone, for every video.")
+
+
 def chosen_model(state: PageState, wanted: str, custom: bool) -> tuple[str, str | None]:
     """The model to use and, when the wanted one cannot be, why (the last good one is kept)."""
     if wanted == state.model_ok:
@@ -181,7 +194,8 @@ def draw(page: Page) -> None:
     """The sidebar's top; sets the page's model, its library and moments per answer."""
     st.header("Library")
     signin.sidebar(page.person)  # whose library this is
-    choice = st.selectbox("Embedding model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get, key="model_choice")
+    choice = st.selectbox("Embedding model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get, key="model_choice",
+                          help=model_help(ytqa.default_strong(ytqa.DEFAULT_MODEL)))
     wanted = choice
     if choice == "custom":
         wanted = st.text_input("Hugging Face model id", placeholder="sentence-transformers/all-mpnet-base-v2",
