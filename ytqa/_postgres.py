@@ -13,7 +13,9 @@ nothing is ever unpickled)::
     ytqa_vectors_<dim>   every chunk and sentence vector, one table per vector size: a
                          LangChain ``PGVectorStore`` table with the video id, index key,
                          family, kind (chunk | sentence), position and start/end seconds as
-                         metadata columns, and a btree on (index key, kind, position)
+                         metadata columns, and a btree on (index key, kind, position);
+                         its vectors in half precision (``halfvec``: half the pages a
+                         question reads; a table made before is converted on first use)
     ytqa_means_<dim>     one row an index: its family, number of chunks and mean chunk
                          vector (unit length), with an HNSW index (cosine)
 
