@@ -347,3 +347,12 @@ def test_converting_an_older_store_removes_an_index_whose_vectors_no_half_can_ho
         assert reopened.transcript(TALK.video_id) is not None
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize("version, kept", [("0.5.1", False), ("0.6.2", False), ("0.7.0", True), ("0.8.1", True),
+                                           ("1.0", True)])
+def test_only_pgvector_07_or_newer_can_keep_the_vectors_in_half_precision(version, kept):
+    from ytqa._postgres import has_halfvec
+
+    assert has_halfvec(version) is kept
+

@@ -97,6 +97,16 @@ def _driver_url(url: str) -> str:
     return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
 
 
+def has_halfvec(version: str) -> bool:
+    """Whether pgvector at ``version`` ("0.8.0") has ``halfvec`` (0.7 and later), which keeps
+    the vectors; an unreadable version is taken as new enough (the server then says more)."""
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return True
+    return (major, minor) >= (0, 7)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -190,6 +200,11 @@ class PostgresStore:
             # One process at a time: CREATE ... IF NOT EXISTS races with itself.
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('ytqa:schema', 0))")
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
+            if not has_halfvec(version):
+                raise StoreUnavailable(self.location, f"its vector extension is pgvector {version}, older than 0.7",
+                                       "Update it on the server (ALTER EXTENSION vector UPDATE, after installing "
+                                       "pgvector 0.7 or newer): ytqa keeps its vectors as halfvec, which came in 0.7.")
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             conn.execute(f"""CREATE TABLE IF NOT EXISTS {self._t('ytqa_videos')} (
                 video_id TEXT PRIMARY KEY,
