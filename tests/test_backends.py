@@ -184,8 +184,8 @@ def test_an_export_that_onnxruntime_refuses_is_made_again_though_its_checksum_ho
 
 def test_an_export_damaged_at_its_recorded_size_is_never_used_and_is_made_again(tmp_path, model_cache,
                                                                                monkeypatch):
-    """A new process loads the export while its checksum is verified beside it: weights
-    damaged in place (onnxruntime loads them happily) still never give a vector."""
+    """Weights damaged in place, the file at its recorded size (onnxruntime would load them
+    happily), fail the export's checksum: it is made again and never gives a vector."""
     from ytqa import _onnx
 
     made, copy = copied_export(tmp_path, monkeypatch)

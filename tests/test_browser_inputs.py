@@ -71,13 +71,17 @@ def choose(page, path: str, timeout: float = 120):
     deadline = time.time() + timeout
     while True:
         uploading = page.get_by_test_id("stFileChipIconSpinner").count() > 0
-        arrived = any(shown_as(name, text) for text in page.get_by_test_id("stFileChipName").all_inner_texts()) \
-            or not page.get_by_test_id("stFileUploader").is_visible()
+        arrived = in_box(page, name) or not page.get_by_test_id("stFileUploader").is_visible()
         if arrived and not uploading:
             return
         assert time.time() < deadline, (f"{name} did not reach the server in {timeout} s: chips "
                                         f"{page.get_by_test_id('stFileChip').all_inner_texts()}, uploading {uploading}")
         time.sleep(0.1)
+
+
+def in_box(page, name: str) -> bool:
+    """Whether the upload box shows the file ``name`` (its chip)."""
+    return any(shown_as(name, text) for text in page.get_by_test_id("stFileChipName").all_inner_texts())
 
 
 def shown_as(name: str, text: str) -> bool:
@@ -276,7 +280,7 @@ def kept(page, path: str, tries: int = 3):
     for _ in range(tries):
         choose(page, path)
         time.sleep(1.5)
-        if any(shown_as(name, t) for t in page.get_by_test_id("stFileChipName").all_inner_texts()):
+        if in_box(page, name):
             return
     raise AssertionError(f"the box never kept {name} in {tries} tries")
 

@@ -274,6 +274,15 @@ def _postgres_store(store, notice=None):
     return PostgresStore(store.url, store.schema, notice=notice)
 
 
+def in_full_precision(store) -> None:
+    """The store's vectors as ytqa stored them before half precision (``vector``)."""
+    from fake_model import DIM
+
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        conn.execute(f'ALTER TABLE "{store.schema}".ytqa_vectors_{DIM} ALTER COLUMN embedding '
+                     f"TYPE vector({DIM}) USING embedding::vector({DIM})")
+
+
 def test_vectors_are_stored_in_half_precision_half_the_bytes_of_full(postgres_store):
     from fake_model import DIM
     from test_store import TALK, put
@@ -293,8 +302,7 @@ def test_a_library_stored_in_full_precision_is_converted_in_place_and_answers_th
     questions = ["bake sourdough bread", "water the tomatoes", "cache invalidation", "cat on the keyboard"]
     before = [postgres_store.search(RECIPE.family, MODEL.embed_query(q), 3) for q in questions]
     table = f'"{postgres_store.schema}".ytqa_vectors_{DIM}'
-    with psycopg.connect(postgres_store.url, autocommit=True) as conn:  # as ytqa stored them before
-        conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({DIM}) USING embedding::vector({DIM})")
+    in_full_precision(postgres_store)
     told = []
     reopened = _postgres_store(postgres_store, notice=told.append)
     try:
@@ -314,13 +322,10 @@ def test_a_library_stored_in_full_precision_is_converted_in_place_and_answers_th
 
 
 def test_an_older_store_is_converted_before_its_first_index_is_opened(postgres_store):
-    from fake_model import DIM
     from test_store import MODEL, TALK, put
 
     key = put(postgres_store, TALK)[0].info.key
-    with psycopg.connect(postgres_store.url, autocommit=True) as conn:
-        conn.execute(f'ALTER TABLE "{postgres_store.schema}".ytqa_vectors_{DIM} ALTER COLUMN embedding '
-                     f"TYPE vector({DIM}) USING embedding::vector({DIM})")
+    in_full_precision(postgres_store)
     reopened = _postgres_store(postgres_store)
     try:
         index = reopened.get(key)  # no search first: the index itself is opened
@@ -335,8 +340,8 @@ def test_converting_an_older_store_removes_an_index_whose_vectors_no_half_can_ho
 
     keys = {t.video_id: put(postgres_store, t)[0].info.key for t in (TALK, BREAD)}
     table = f'"{postgres_store.schema}".ytqa_vectors_{DIM}'
+    in_full_precision(postgres_store)
     with psycopg.connect(postgres_store.url, autocommit=True) as conn:
-        conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({DIM}) USING embedding::vector({DIM})")
         conn.execute(f"UPDATE {table} SET embedding = array_fill(1e30, ARRAY[{DIM}])::vector "
                      "WHERE video_id = %s", (TALK.video_id,))  # damaged as ytqa stored them before
     reopened = _postgres_store(postgres_store)

@@ -269,6 +269,17 @@ class PostgresStore:
                     conn.execute("SELECT pg_advisory_unlock(hashtextextended('ytqa:schema', 0))")
         self._tables.add(dim)
 
+    def _kept_vectors(self, dim: int) -> bool:
+        """Whether a vectors table of that size is there; one stored by an older ytqa is
+        brought up to date first (its means kept, its vectors in halves: ``_ensure_vectors``)."""
+        if dim in self._tables:
+            return True
+        with self._connection() as conn:
+            if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
+                return False
+        self._ensure_vectors(dim)
+        return True
+
     def _store_halves(self, conn, table: str, dim: int) -> None:
         """Keep the vectors in half precision (``halfvec``): half the pages to read, so the
         exact scoring of a library-wide search costs a third less, with the same passages
@@ -480,11 +491,9 @@ class PostgresStore:
                                (key,)).fetchone()
             if row is None:
                 return None
-            if row[2] not in self._tables:  # an older table is stored in halves before it is read
-                conn.commit()
-                if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(row[2])),)).fetchone()[0]:
-                    self._ensure_vectors(row[2])
-                conn.commit()
+            if row[2] not in self._tables:  # an older table is brought up to date before it is read
+                conn.commit()  # (holding no lock meanwhile)
+                self._kept_vectors(row[2])
             try:
                 info = IndexInfo.from_json(json.loads(row[0]))
                 chunking = Chunking.from_json(json.loads(row[1]))
@@ -650,11 +659,8 @@ class PostgresStore:
         dim = int(np.asarray(query).shape[-1])
         if video_ids is not None and not video_ids:
             return []
-        if dim not in self._tables:
-            with self._connection() as conn:
-                if conn.execute("SELECT to_regclass(%s)", (self._t(self._vectors_table(dim)),)).fetchone()[0] is None:
-                    return []
-            self._ensure_vectors(dim)  # a library stored before the means were kept gets them now
+        if not self._kept_vectors(dim):
+            return []
         # Each picked video's rows are read by the btree on index_key (OFFSET 0 keeps the
         # planner from turning that into a join that scans the whole table).
         with self._connection() as conn:
