@@ -375,7 +375,7 @@ class StoreUnavailable(YtqaError):
         super().__init__(
             f"Cannot use the library at {where}: {cause}. "
             + (remedy or "Check the URL given with --store (or YTQA_STORE): any PostgreSQL 13 "
-               "or newer with the vector extension (pgvector) will do; to try one locally, "
+               "or newer with the vector extension (pgvector 0.7 or newer) will do; to try one locally, "
                "'ytqa postgres start DIR' starts a server in a folder and prints its URL.")
         )
 
