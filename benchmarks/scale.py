@@ -24,7 +24,8 @@ store and size:
   pgvector, the server's resident memory and the vectors table with its indexes on disk.
 
 For the routed search it also prints recall@10 and time at each ``--budgets`` (chunks
-scored exactly). Prints a Markdown table. Not part of the test suite.
+scored exactly), and (``--people``) the search as one person who is no administrator and
+sees every video, half of them or 20. Prints a Markdown table. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -302,6 +303,45 @@ def budget_sweep(server, store, family, size, queries, truth, budgets) -> None:
     _postgres.PROBE_CHUNKS = kept
 
 
+def people_sweep(store, family, size, synthetic, real, queries) -> None:
+    """The library-wide search as one person who is no administrator, so only over what they
+    see (``_access.sees``): every video (nobody holds one), half of them, or 20 (the rest held
+    privately by another person); with the rule in the search (now) and with their videos
+    listed first and passed as ``video_ids`` (before). Prints p50, p95 and recall@10 against
+    exact search over the videos they see."""
+    from ytqa._access import Access, Person
+
+    every = [video_id for video_id, _ in source_of(synthetic, real, size)]
+    person = Person("reader")
+    ways = {"the rule in the search": Access(store, person).view().search,  # what ytqa does
+            "their videos listed first": lambda family, q, k: store.search(  # what it did before
+                family, q, k, store.video_ids(visible_to=person))}
+    holdings = "ytqa_holdings"
+    for label, hidden in (("every video", []), ("half the videos", every[1::2]), ("20 videos", every[20:])):
+        with store._pool.connection() as conn:
+            conn.execute(f"DELETE FROM {holdings}")
+            conn.execute(f"INSERT INTO {holdings} (video_id, person, shared) SELECT unnest(%s::text[]), 'other', false",
+                         (hidden,))
+            conn.execute("ANALYZE")
+        hidden_set = set(hidden)
+        seen = ((v, found) for v, found in source_of(synthetic, real, size) if v not in hidden_set)
+        truth = exact_top(queries, seen)
+        for way, search in ways.items():
+            search(family, queries[0], 10)
+            timings, recalls = [], []
+            for q, true in zip(queries, truth):
+                started = time.perf_counter()
+                hits = search(family, q, 10)
+                timings.append(1000 * (time.perf_counter() - started))
+                assert not {h.video_id for h in hits} & hidden_set, "a search showed a video the person cannot see"
+                recalls.append(len({(h.video_id, h.position) for h in hits} & true) / len(true))
+            print(f"routed, {size:,} videos, one person who sees {label} ({size - len(hidden):,}), {way}: "
+                  f"recall@10 {np.mean(recalls):.3f}, p50 {statistics.median(timings):.1f} ms, "
+                  f"p95 {percentile(timings, 0.95):.1f} ms", flush=True)
+    with store._pool.connection() as conn:
+        conn.execute(f"DELETE FROM {holdings}")
+
+
 def compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, queries, truth, rows,
                  ef_searches, count, load_s) -> None:
     """Build pgvector's HNSW index over every chunk (m 16, ef_construction 64), measure the
@@ -333,7 +373,7 @@ def compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, 
 
 
 def postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, pg_sizes,
-                  hnsw_sizes, ef_searches, budgets) -> None:
+                  hnsw_sizes, ef_searches, budgets, people=0) -> None:
     import contextlib
 
     from ytqa._postgres import PostgresStore
@@ -364,6 +404,8 @@ def postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truth
                     {"reopen": lambda: PostgresStore(server.server.url), "memory": memory,
                      "vectors": count, "load_s": load_s, "build_s": build_s})
             budget_sweep(server, store, recipe.family, size, queries[size], truths[size], budgets)
+            if people:
+                people_sweep(store, recipe.family, size, synthetic, real, queries[size][:people])
             if size in hnsw_sizes:
                 compare_hnsw(server, store, embedder, recipe, size, synthetic, real, asked, queries[size],
                              truths[size], rows, ef_searches, count, load_s)
@@ -421,6 +463,8 @@ def main() -> None:
     parser.add_argument("--budgets", default="15000,30000,45000,65536",
                         help="routed search: chunk budgets compared (recall and time)")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--people", type=int, default=50,
+                        help="questions asked as one person who is no administrator (0: none)")
     parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -453,7 +497,7 @@ def main() -> None:
         postgres_rows(work, embedder, recipe, real, asked, synthetic, queries, truths, rows, pg_sizes,
                       [int(s) for s in args.hnsw_sizes.split(",") if s],
                       [int(s) for s in args.ef_search.split(",") if s],
-                      [int(s) for s in args.budgets.split(",") if s])
+                      [int(s) for s in args.budgets.split(",") if s], args.people)
     shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nwhole run: {(time.perf_counter() - started_all) / 60:.1f} min\n")

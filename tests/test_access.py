@@ -90,6 +90,22 @@ def test_a_question_over_all_videos_covers_only_what_the_person_sees(stored):
     assert stored("bob").ask_all(question, k=1)[0].sentence == sentence
 
 
+def test_a_store_whose_search_takes_no_person_is_searched_over_the_videos_the_person_sees(model, tmp_path):
+    from ytqa._files_store import FileStore
+
+    class OlderStore(FileStore):  # a store of another make: search(family, query, k, video_ids)
+        def search(self, family, query, k, video_ids=None):
+            return super().search(family, query, k, video_ids)
+
+    store = OlderStore(tmp_path / "library")
+    for name, video in (("ana", ANA_S), ("bob", BOBS)):
+        ytqa.Library(tmp_path, store=store, embedder=model, user=name).index_transcript(fetched(tmp_path, video))
+    sentence, question = PLANTED[ANA_S]
+    bob = ytqa.Library(tmp_path, store=store, embedder=model, user="bob")
+    assert all(m.video_id != ANA_S for m in bob.ask_all(question, k=5))
+    assert ytqa.Library(tmp_path, store=store, embedder=model, user="ana").ask_all(question, k=1)[0].sentence == sentence
+
+
 def test_adding_a_video_another_person_holds_makes_it_theirs_too_without_embedding_it_again(stored, model):
     embedded = model.embedded
     index = stored("bob").index(ANA_S)

@@ -249,6 +249,24 @@ def test_a_search_over_listed_videos_finds_the_same_through_the_means_index_as_s
     assert {h.video_id for h in scored_each} == set(listed)
 
 
+def test_a_person_who_sees_many_videos_is_searched_with_the_rule_in_the_means_scan(postgres_store, monkeypatch):
+    """Past ``EXACT_MEANS`` visible videos, whose list would make a question's cost grow with
+    the library, the rule is a filter on the scan of the means index: the same answer."""
+    from test_store import BREAD, GARDEN, MODEL, RECIPE, TALK, put
+
+    from ytqa import _postgres
+    from ytqa._access import Person
+
+    for t in (TALK, BREAD, GARDEN):
+        put(postgres_store, t)
+    postgres_store.hold(BREAD.video_id, "ana")
+    query, bob = MODEL.embed_query("bake sourdough bread in the garden"), Person("bob")
+    listed = postgres_store.search(RECIPE.family, query, 5, visible_to=bob)  # two videos: listed, scored each
+    monkeypatch.setattr(_postgres, "EXACT_MEANS", 1)  # more than this: the rule in the scan
+    assert postgres_store.search(RECIPE.family, query, 5, visible_to=bob) == listed
+    assert {h.video_id for h in listed} == {TALK.video_id, GARDEN.video_id}
+
+
 def test_a_library_stored_before_means_were_kept_gets_them_on_its_first_search(postgres_store):
     from fake_model import DIM
     from test_store import BREAD, GARDEN, MODEL, RECIPE, TALK, put

@@ -204,3 +204,21 @@ def test_an_index_is_never_published_beside_another_transcript_or_none(store):
     with pytest.raises(DeletedWhileIndexing):
         store.put(RECIPE.info(TALK, built), built)
     assert not store.has(RECIPE.key(TALK)) and store.videos()[0].indexes == ()
+
+
+def test_a_search_for_one_person_finds_only_the_videos_they_see(store):
+    from ytqa._access import Person
+
+    for t in (TALK, BREAD, GARDEN):
+        put(store, t)
+    store.hold(BREAD.video_id, "ana")  # ana's, private; the garden is nobody's; the talk is bob's, shared
+    store.hold(TALK.video_id, "bob", shared=True)
+    query = MODEL.embed_query("bake sourdough bread, water the tomatoes, caching pages")
+    bob, ana = Person("bob"), Person("ana")
+    assert {h.video_id for h in store.search(RECIPE.family, query, 10, visible_to=bob)} == {
+        TALK.video_id, GARDEN.video_id}
+    assert {h.video_id for h in store.search(RECIPE.family, query, 10, visible_to=ana)} == {
+        TALK.video_id, BREAD.video_id, GARDEN.video_id}
+    assert {h.video_id for h in store.search(RECIPE.family, query, 10, [BREAD.video_id, GARDEN.video_id],
+                                             visible_to=bob)} == {GARDEN.video_id}
+    assert store.search(RECIPE.family, query, 10, [BREAD.video_id], visible_to=bob) == []

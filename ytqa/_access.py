@@ -22,6 +22,7 @@ With no person named nothing here applies: the library is everyone's, as it alwa
 from __future__ import annotations
 
 import contextlib
+import inspect
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -225,6 +226,14 @@ class Access:
         return [h for h in found if self.sees(by_video[h.video_id])]
 
 
+def _takes_viewer(search) -> bool:
+    """Whether a store's ``search`` takes ``visible_to`` (ours do; ``Store`` does not ask it)."""
+    try:
+        return "visible_to" in inspect.signature(search).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class PersonalStore:
     """A ``Store`` as one person sees it: listing and search cover what they see, a delete
     follows the rules; everything else is the store's."""
@@ -257,7 +266,9 @@ class PersonalStore:
     def search(self, family: str, query, k: int, video_ids: Sequence[str] | None = None):
         if self.access.admin:
             return self._store.search(family, query, k, video_ids)
-        seen = set(self._store.video_ids(visible_to=self._seen_by()))
+        if _takes_viewer(self._store.search):  # the rule applied in the search itself
+            return self._store.search(family, query, k, video_ids, visible_to=self._seen_by())
+        seen = set(self._store.video_ids(visible_to=self._seen_by()))  # a store of another make
         return self._store.search(family, query, k, sorted(seen if video_ids is None else seen & set(video_ids)))
 
     def remove(self, video_id: str) -> bool:

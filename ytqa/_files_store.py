@@ -775,15 +775,20 @@ class FileStore:
             return index
 
     def search(self, family: str, query: np.ndarray, k: int,
-               video_ids: Sequence[str] | None = None) -> list[Hit]:
+               video_ids: Sequence[str] | None = None, visible_to: Viewer | None = None) -> list[Hit]:
+        """``visible_to``: only the videos that person sees (``_access.sees``); this store reads
+        its one file of holdings for it, so here (one computer's library) the cost grows with
+        the library, as the catalog's does."""
         with self._family_mutex:
             state = self._state(family)
-        wanted = None
-        if video_ids is not None:
-            chosen = set(video_ids)
-            wanted = {key for key, (video_id, _) in state.live.items() if video_id in chosen}
-        else:
+        chosen = None if video_ids is None else set(video_ids)
+        held = None if visible_to is None else self._people.by_video()
+        if chosen is None and held is None:
             wanted = set(state.live)
+        else:
+            wanted = {key for key, (video_id, _) in state.live.items()
+                      if (chosen is None or video_id in chosen)
+                      and (held is None or visible_to.sees(held.get(video_id, ())))}
         found = []
         for part in (state.base, state.delta):
             if part is None:

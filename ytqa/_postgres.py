@@ -574,13 +574,19 @@ class PostgresStore:
             pattern = f"%{_escape_like(search)}%"
             clauses.append("(v.video_id ILIKE %s OR v.title ILIKE %s)")
             params += (pattern, pattern)
-        if visible_to is not None:  # _access.sees, in SQL: nobody holds it, or this person does,
-            holdings = self._t("ytqa_holdings")  # or a holder shares it with everyone or their group
-            clauses.append(f"""(NOT EXISTS (SELECT 1 FROM {holdings} h WHERE h.video_id = v.video_id)
-                OR EXISTS (SELECT 1 FROM {holdings} h WHERE h.video_id = v.video_id
-                           AND (h.person = %s OR h.shared OR h.shared_group = ANY(%s))))""")
+        if visible_to is not None:
+            clauses.append(self._visible_clause("v.video_id", "%s", "%s"))
             params += (visible_to.name, sorted(visible_to.groups))
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def _visible_clause(self, column: str, person: str, groups: str) -> str:
+        """``_access.sees`` in SQL, for the video named by ``column``: nobody holds it, or this
+        person does, or a holder shares it with everyone or with one of their groups (``person``
+        and ``groups``: the placeholders of the person's name and their groups)."""
+        holdings = self._t("ytqa_holdings")  # one look-up of the video's holders (true: nobody)
+        return f"""COALESCE((SELECT bool_or(h.person = {person} OR h.shared
+                                           OR COALESCE(h.shared_group = ANY({groups}), false))
+                           FROM {holdings} h WHERE h.video_id = {column}), true)"""
 
     def videos(self, offset: int = 0, limit: int | None = None, search: str | None = None,
                visible_to: Viewer | None = None) -> list[StoredVideo]:
@@ -648,35 +654,68 @@ class PostgresStore:
             return conn.execute(f"DELETE FROM {self._t('ytqa_videos')} WHERE video_id = %s RETURNING 1",
                                 (video_id,)).fetchone() is not None
 
+    def _seen_ids(self, visible_to: Viewer, video_ids: Sequence[str] | None) -> tuple[list[str] | None, bool]:
+        """The videos to search for a person: those they see (of ``video_ids``) when they see
+        at most ``EXACT_MEANS`` (a bounded query), with False; else ``video_ids`` and True (the
+        rule goes in the scan of the means)."""
+        where, params = self._where(None, visible_to)
+        with self._connection() as conn:
+            few = {row[0] for row in conn.execute(
+                f"SELECT video_id FROM {self._t('ytqa_videos')} v {where} LIMIT %s", params + (EXACT_MEANS + 1,))}
+        if len(few) > EXACT_MEANS:
+            return (None if video_ids is None else list(video_ids)), True
+        return sorted(few if video_ids is None else few & set(video_ids)), False
+
+    def _near(self, params: dict, video_ids: Sequence[str] | None, visible_to: Viewer | None) -> str:
+        """The search's WHERE and ORDER BY over the means (its parameters added to ``params``):
+        of ``video_ids`` and those ``visible_to`` sees, where given."""
+        near = "WHERE m.family = %(family)s"
+        if video_ids is not None:
+            near += " AND m.video_id = ANY(%(ids)s)"
+            params["ids"] = list(video_ids)
+        if visible_to is not None:
+            near += " AND " + self._visible_clause("m.video_id", "%(viewer)s", "%(groups)s")
+            params.update(viewer=visible_to.name, groups=sorted(visible_to.groups))
+        if video_ids is None or len(video_ids) > EXACT_MEANS:  # the HNSW index over the means
+            return near + " ORDER BY m.embedding <=> %(q)s"  # (scanned on past the videos not listed or seen)
+        return near + " ORDER BY (m.embedding <=> %(q)s) + 0"  # an order the HNSW index cannot give:
+        # the listed videos' means, every one
+
     def search(self, family: str, query: np.ndarray, k: int,
-               video_ids: Sequence[str] | None = None) -> list[Hit]:
+               video_ids: Sequence[str] | None = None, visible_to: Viewer | None = None) -> list[Hit]:
         """The ``k`` chunks nearest the query (inner product) of the videos whose mean vector
         is nearest it, up to ``PROBE_CHUNKS`` chunks, scored exactly: one statement, whose
         cost is the same at any library size (the HNSW search over the means aside, which
         grows as its logarithm). Given ``video_ids``, up to ``EXACT_MEANS`` of them, their
         means are scored exactly instead (their number is the cost); more, the HNSW index
-        over the means is scanned until enough of them pass (pgvector's iterative scan)."""
+        over the means is scanned until enough of them pass (pgvector's iterative scan).
+        ``visible_to``: only the videos that person sees (``_access.sees``, in SQL). Where
+        they see more than ``EXACT_MEANS`` videos, the rule is a filter on that scan, so the
+        question's cost does not grow with what they see; fewer are listed (a bounded query)
+        and scored exactly, as given ``video_ids``."""
         dim = int(np.asarray(query).shape[-1])
         if video_ids is not None and not video_ids:
             return []
         if not self._kept_vectors(dim):
             return []
+        in_scan = False
+        if visible_to is not None:
+            video_ids, in_scan = self._seen_ids(visible_to, video_ids)
+            if video_ids is not None and not video_ids:
+                return []
+        params = {"family": family, "q": np.asarray(query, dtype="float32"), "videos": PROBE_VIDEOS,
+                  "budget": PROBE_CHUNKS, "k": int(k)}
+        near = self._near(params, video_ids, visible_to if in_scan else None)
         # Each picked video's rows are read by the btree on index_key (OFFSET 0 keeps the
-        # planner from turning that into a join that scans the whole table).
+        # planner from turning that into a join that scans the whole table). Never prepared:
+        # the generic plan PostgreSQL keeps for a prepared statement ignores how few rows the
+        # filters (listed videos, what a person sees) let through, and took 20-25 ms more at
+        # 10,000 videos (benchmarks/scale.py --people).
         with self._connection() as conn:
-            params = {"family": family, "q": np.asarray(query, dtype="float32"), "videos": PROBE_VIDEOS,
-                      "budget": PROBE_CHUNKS, "k": int(k)}
-            near = "WHERE family = %(family)s"
-            if video_ids is not None:
-                near += " AND video_id = ANY(%(ids)s)"
-                params["ids"] = list(video_ids)
-            if video_ids is None or len(video_ids) > EXACT_MEANS:  # the HNSW index over the means
-                near += " ORDER BY embedding <=> %(q)s"  # (scanned on past the videos not listed)
-            else:  # an order the HNSW index cannot give: the listed videos' means, every one
-                near += " ORDER BY (embedding <=> %(q)s) + 0"
             rows = conn.execute(f"""
                 WITH near AS MATERIALIZED (
-                    SELECT index_key, chunks, embedding <=> %(q)s AS distance FROM {self._t(self._means_table(dim))}
+                    SELECT m.index_key, m.chunks, m.embedding <=> %(q)s AS distance
+                    FROM {self._t(self._means_table(dim))} m
                     {near} LIMIT %(videos)s),
                 picked AS MATERIALIZED (
                     SELECT index_key FROM (SELECT index_key, chunks, sum(chunks) OVER (
@@ -686,7 +725,7 @@ class PostgresStore:
                     SELECT video_id, index_key, position, (embedding <#> %(q)s::halfvec) * -1 AS score
                     FROM {self._t(self._vectors_table(dim))}
                     WHERE index_key = p.index_key AND kind = 'chunk' OFFSET 0) v
-                ORDER BY v.score DESC LIMIT %(k)s""", params).fetchall()
+                ORDER BY v.score DESC LIMIT %(k)s""", params, prepare=False).fetchall()
         return [Hit(video_id, key, int(position), float(score)) for video_id, key, position, score in rows]
 
 

@@ -249,7 +249,10 @@ class Store(Protocol):
     def search(self, family: str, query: "np.ndarray", k: int,
                video_ids: Sequence[str] | None = None) -> list[Hit]:
         """The k nearest chunks over every video's current index of ``family`` (or those of
-        ``video_ids``), best first: one search, scores comparable across videos."""
+        ``video_ids``), best first: one search, scores comparable across videos. A store may
+        also take ``visible_to`` (a ``Viewer``): only the videos that person sees, the rule
+        applied in the search itself (both of ours do; without it a person's question lists
+        what they see and passes it as ``video_ids``)."""
 
     def holdings(self, video_ids: Sequence[str] | None = None) -> list[Holding]:
         """Who holds which video (of ``video_ids``, or all), by video id then person."""
