@@ -659,6 +659,8 @@ class PostgresStore:
         at most ``EXACT_MEANS`` (a bounded query), with False; else ``video_ids`` and True (the
         rule goes in the scan of the means)."""
         where, params = self._where(None, visible_to)
+        if video_ids is not None and len(video_ids) <= EXACT_MEANS:  # a few named: which of them
+            where, params = where + " AND v.video_id = ANY(%s)", params + (list(video_ids),)
         with self._connection() as conn:
             few = {row[0] for row in conn.execute(
                 f"SELECT video_id FROM {self._t('ytqa_videos')} v {where} LIMIT %s", params + (EXACT_MEANS + 1,))}
