@@ -241,6 +241,7 @@ class PersonalStore:
     def __init__(self, access: Access):
         self.__dict__["access"] = access
         self.__dict__["_store"] = access.store
+        self.__dict__["_scoped"] = _takes_viewer(access.store.search)  # asked once, not every question
 
     def __getattr__(self, name: str):
         return getattr(self._store, name)
@@ -266,7 +267,7 @@ class PersonalStore:
     def search(self, family: str, query, k: int, video_ids: Sequence[str] | None = None):
         if self.access.admin:
             return self._store.search(family, query, k, video_ids)
-        if _takes_viewer(self._store.search):  # the rule applied in the search itself
+        if self._scoped:  # the rule applied in the search itself
             return self._store.search(family, query, k, video_ids, visible_to=self._seen_by())
         seen = set(self._store.video_ids(visible_to=self._seen_by()))  # a store of another make
         return self._store.search(family, query, k, sorted(seen if video_ids is None else seen & set(video_ids)))
