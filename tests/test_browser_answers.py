@@ -41,6 +41,29 @@ def browser():
     with chromium() as browser:
         yield browser
 
+def tops(*locators, timeout: float = 30) -> list[float]:
+    """The tops of the elements read in one frame of the page, so a scroll (the app brings a
+    finished answer into view) or a rerun between two separate reads cannot swap their order."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            handles = [locator.element_handle(timeout=5_000) for locator in locators]
+            read = locators[0].page.evaluate(
+                "els => els.every(e => e.isConnected) ? els.map(e => e.getBoundingClientRect().top) : null",
+                handles)
+        except Exception:  # an element replaced by a rerun between finding and reading it
+            read = None
+        if read is not None:
+            return read
+        assert time.time() < deadline, f"{locators} never laid out together"
+        time.sleep(0.2)
+
+
+def above(upper, lower) -> bool:
+    """Whether ``upper`` starts above ``lower`` on the page."""
+    first, second = tops(upper, lower)
+    return first < second
+
 
 class Reader:
     """One visitor's page at one width, with what its console said."""
@@ -187,7 +210,7 @@ def test_a_question_the_video_does_not_answer_says_so_above_its_moments(reader, 
     note = answer.get_by_text("No passage matches this question well")
     assert note.is_visible()
     plays = answer.get_by_role("button", name=PLAY)
-    assert plays.count() == 5 and note.bounding_box()["y"] < plays.first.bounding_box()["y"]
+    assert plays.count() == 5 and above(note, plays.first), tops(note, plays.first)
     answered = reader.ask(MATCH)  # a question it answers: no such note
     assert answered.get_by_text("No passage matches this question well").count() == 0
 
@@ -198,7 +221,8 @@ def test_a_question_in_another_language_says_so_and_names_the_remedy(reader, con
     assert note.is_visible()
     words = note.inner_text()
     assert "English" in words and "e5" in words and "Embedding model" in words and "translation" in words
-    assert note.bounding_box()["y"] < answer.get_by_role("button", name=PLAY).first.bounding_box()["y"]
+    first = answer.get_by_role("button", name=PLAY).first
+    assert above(note, first), tops(note, first)
 
 
 def test_each_moment_shows_the_sentence_that_answers_without_opening_it(reader, console):

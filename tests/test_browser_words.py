@@ -15,7 +15,7 @@ import pytest
 from chat_server import ChatServer, Reply, sse
 from conftest import ROOT, shared
 from test_browser import PLAY, chromium, running_app
-from test_browser_answers import MATCH, SHOTS, VIDEO, WIDTHS, Reader
+from test_browser_answers import MATCH, SHOTS, VIDEO, WIDTHS, Reader, above, tops
 
 ANSWER = ("Guido van Rossum did: the feature began with a nerd-sniping email from him on a Wednesday "
           "morning during COVID [1]. The talk then shows what a match statement looks like [2].")
@@ -74,7 +74,7 @@ def test_the_answer_in_words_shows_above_the_moments_and_its_citation_plays_the_
     words.wait_for(timeout=60_000)
     time.sleep(2)  # the run ends once it is written: the answer is brought into view then
     plays = answer.get_by_role("button", name=PLAY)
-    assert settled_top(words) < settled_top(plays.first)
+    assert above(words, plays.first), tops(words, plays.first)
     reader.page.screenshot(path=str(SHOTS / f"answer-in-words-{WIDTHS[width][0]}.png"))
     if width == "wide":
         with reader.page.expect_download() as download:  # at once, with no other run since it was written
@@ -102,15 +102,6 @@ def test_markup_and_links_in_an_answer_show_as_text(browser, server):
     reader.page.close()
 
 
-def settled_top(locator, timeout: float = 30) -> float:
-    """The element's top once it is laid out (a rerun may replace it between two reads)."""
-    deadline = time.time() + timeout
-    while (box := locator.bounding_box()) is None and time.time() < deadline:
-        time.sleep(0.2)
-    assert box is not None, f"{locator} never laid out"
-    return box["y"]
-
-
 def test_the_moments_show_while_the_answer_in_words_is_written(browser, server):
     reader = Reader(browser, server, *WIDTHS["phone"]).open()
     reader.send(SLOW_QUESTION)
@@ -118,9 +109,8 @@ def test_the_moments_show_while_the_answer_in_words_is_written(browser, server):
     answer.get_by_role("button", name=PLAY).first.wait_for(timeout=60_000)
     assert answer.get_by_text(SLOW).count() == 0  # the model has not answered yet
     answer.get_by_text("Its control flow is improved").wait_for(timeout=60_000)
-    words, moment = settled_top(answer.get_by_text("Its control flow is improved")), \
-        settled_top(answer.get_by_role("button", name=PLAY).first)
-    assert words < moment
+    words, moment = answer.get_by_text("Its control flow is improved"), answer.get_by_role("button", name=PLAY).first
+    assert above(words, moment), tops(words, moment)
     time.sleep(1)
     assert reader.errors == [], reader.errors
     reader.page.close()
