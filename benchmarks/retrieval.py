@@ -7,7 +7,8 @@ cross-language (45: English questions over es/fr/de tracks), dev3 medical how-to
 and dev3 software tutorials (58). Each cell is hit@1 / hit@3 / land@1 / mIoU / r1@0.5;
 "whole video" is the reference line for mIoU. Vectors are memoised by text inside the
 run, so rows that share chunks do not embed them again. ``--sweep`` adds the boundary
-sweep (procedure lead-in and length) behind the table.
+sweep (procedure lead-in and length) and the ranking constants one at a time (RRF k, the
+three rankings' weights, the next sentence's weight, candidates) behind the table.
 
     .venv/bin/python benchmarks/retrieval.py --stages minilm,e5 [--vector-cache data/vcache]
 
@@ -49,10 +50,10 @@ SETS = [  # name, questions file, transcripts, which questions
      lambda row: row["video_id"].startswith("tutorialvqa")),
 ]
 PLAIN = dict(lexical_weight=0, sentence_weight=0, start_at_sentence=False, min_seconds=0, lead_in=0,
-             boundaries="passage")
-PREVIOUS = dict(boundaries="passage", cross_lexical_weight=1.5)
-ANSWER = dict(boundaries="answer", cross_lexical_weight=1.5)
-# label, vectors, search settings; every row but the last two is explicit
+             boundaries="passage", fact_context=0.5)
+PREVIOUS = dict(boundaries="passage", cross_lexical_weight=1.5, fact_context=0.5)
+ANSWER = dict(boundaries="answer", cross_lexical_weight=1.5, fact_context=0.5)
+# label, vectors, search settings; every row but the last two is explicit (the defaults)
 ROWS = [
     ("plain: 60 s windows every 20 s, dense only, the window as the moment", "chunks", PLAIN),
     ("previous defaults: + BM25, sentence vectors, start at the best sentence (9 s lead-in, >= 30 s)",
@@ -62,13 +63,21 @@ ROWS = [
     ("previous, BM25 at half weight across languages",
      "chunks+sentences", dict(PREVIOUS, cross_lexical_weight=0.75)),
     ("previous + procedures get long moments (10 s lead-in, >= 75 s)", "chunks+sentences", ANSWER),
-    ("defaults: + BM25 across languages only for a model that is not multilingual",
+    ("previous + BM25 across languages only for a model that is not multilingual",
+     "chunks+sentences", dict(fact_context=0.5)),
+    ("defaults: + a fact's sentence chosen with the next one at the model's weight (e5 0.25; others 0.5, as a procedure's)",
      "chunks+sentences", dict()),
     ("defaults, sentence vectors only (the app's quick index)", "sentences", dict()),
 ]
 SWEEP = [(f"defaults, procedures: {lead:g} s lead-in, >= {seconds:g} s", "chunks+sentences",
           dict(procedure_lead_in=lead, procedure_seconds=seconds))
-         for lead, seconds in ((10, 45), (10, 60), (10, 90), (10, 120), (6, 75), (15, 75))]
+         for lead, seconds in ((10, 45), (10, 60), (10, 90), (10, 120), (6, 75), (15, 75))] + [
+    (f"defaults, {name} {value:g}", "chunks+sentences", {name: value})
+    for name, values in (("rrf_k", (5, 20, 60)), ("sentence_weight", (0.5, 1.5, 2)),
+                         ("dense_weight", (0.5, 1.5)), ("lexical_weight", (0.75, 1, 2)),
+                         ("sentence_context", (0, 0.25, 1)), ("fact_context", (0, 0.25, 0.5, 1)),
+                         ("candidates", (20, 100)))
+    for value in values]
 
 
 def load_sets():

@@ -34,6 +34,16 @@ def test_a_factual_answer_gets_a_short_moment_at_the_answer(library):
     assert moment.end >= row["answer_end"]
 
 
+def test_e5s_moment_for_a_fact_starts_at_the_sentence_that_answers_not_after_it(tmp_path, e5):
+    """With the next sentence at half weight (MiniLM's), this moment started 8 s after the
+    answer had ended: e5 picks a fact's sentence at its own, measured weight."""
+    folder = shared("eval", "dev2", "transcripts")
+    row = gold(shared("eval", "dev2", "questions.jsonl"), "d2-002")  # why the eigenvalues' product...
+    moment = top_moment(ytqa.Library(tmp_path / "data", embedder=e5), folder, row)
+    assert row["answer_start"] - 15 <= moment.start <= row["answer_start"]  # a click plays it at once
+    assert moment.end >= row["answer_end"]
+
+
 def test_a_procedure_gets_a_long_moment_that_covers_its_steps(library):
     folder = shared("eval", "dev3", "transcripts")
     row = next(json.loads(l) for l in shared("eval", "dev3", "questions.jsonl").read_text().splitlines()

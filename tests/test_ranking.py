@@ -103,6 +103,47 @@ def test_a_fact_starts_up_to_nine_seconds_before_its_sentence_and_lasts_at_least
     assert 30 <= top.end - top.start <= 64  # the passage it was found in (60 s windows), or 30 s
 
 
+LEAD = "Alpha beta lead into it."  # leads into the answer, sharing some of its words
+ANSWER_LINE = "Alpha beta gamma are the answer."
+
+
+def lead_and_answer(**model):
+    """Two minutes of talk with no step in it, a sentence leading into the answer, then the
+    answer; ``model``: what the model's spec says of itself (``fact_context``)."""
+    talk = [line for line in FILLER if "now" not in line]  # "now" narrates a step
+    lines = every(4, talk * 6)
+    lines[6], lines[7] = (LEAD, 24.0, 4.0), (ANSWER_LINE, 28.0, 4.0)
+    index = video(lines, window=60)
+    index.fact_context = model.get("fact_context")  # as VideoIndex reads it from the model's spec
+    return index
+
+
+def test_a_facts_moment_starts_at_its_own_sentence_when_the_next_one_weighs_nothing_for_facts():
+    index = lead_and_answer()
+    # By default the next sentence counts half: the lead-in, followed by the answer, wins.
+    assert ask(index, "alpha beta gamma", k=1)[0].sentence == LEAD
+    assert ask(index, "alpha beta gamma", k=1, fact_context=0)[0].sentence == ANSWER_LINE
+
+
+def test_a_procedure_weighs_the_next_sentence_when_facts_do_not():
+    top = ask(lead_and_answer(), "How do I alpha beta gamma?", k=1, fact_context=0)[0]
+    assert top.sentence == LEAD  # a run of steps starts where the next sentence matches too
+    assert top.end - top.start >= 75
+
+
+def test_the_models_own_weight_for_facts_holds_unless_the_search_names_one():
+    measured = lead_and_answer(fact_context=0.0)
+    assert ask(measured, "alpha beta gamma", k=1)[0].sentence == ANSWER_LINE
+    assert ask(measured, "alpha beta gamma", k=1, fact_context=0.5)[0].sentence == LEAD
+
+
+def test_e5_carries_its_measured_weight_for_facts_and_minilm_the_procedures():
+    from ytqa import resolve_model
+
+    assert resolve_model("e5").fact_context == 0.25
+    assert resolve_model("minilm").fact_context is None
+
+
 def test_a_procedure_gets_a_longer_lead_in_and_a_moment_of_at_least_75_seconds():
     lines = every(4, FILLER * 6)
     lines[15] = ("Unscrew the cover of the battery box.", 60.0, 4.0)

@@ -17,7 +17,7 @@ from ._errors import InvalidQuestion
 from ._language import same_language
 from ._lexical import LexicalIndex, terms
 from ._links import embed_url, format_timestamp, watch_url
-from ._moments import answer_after, restates, run_past, shape_moment
+from ._moments import answer_after, is_procedure, restates, run_past, shape_moment
 from ._transcript import Transcript
 
 MAX_QUESTION_CHARS = 2000
@@ -49,8 +49,13 @@ class SearchSettings:
     #: A procedure's lead-in and length: it is introduced before its best step, and long.
     procedure_lead_in: float = 10.0
     procedure_seconds: float = 75.0
-    #: Weight of the following sentence when choosing where an answer starts.
+    #: Weight of the following sentence when choosing the sentence a procedure's moment is
+    #: cut around (a run of steps starts where the next sentence matches too) ...
     sentence_context: float = 0.5
+    #: ... and any other answer's; None: the model's own weight (``ModelSpec.fact_context``),
+    #: else ``sentence_context``. e5's sentence similarities are sharp enough that the
+    #: next sentence pulled its facts' moments too early (README, Retrieval quality).
+    fact_context: float | None = None
     #: The second stage, when a judge is given to ``search``: how many of the first
     #: stage's passages it reads, how many sentences either side of each it reads with
     #: it, and its weight against the first stage's rank (reciprocal ranks, ``rrf_k``).
@@ -155,6 +160,9 @@ class VideoIndex:
         if multilingual is None:
             multilingual = bool(getattr(getattr(embedder, "spec", None), "multilingual", False))
         self.multilingual = multilingual
+        #: The next sentence's weight when choosing a fact's sentence, measured for this
+        #: model (None: the search's ``sentence_context``).
+        self.fact_context = getattr(getattr(embedder, "spec", None), "fact_context", None)
         #: Which stage of the progression it is, whether it is the video's best, and how
         #: its answers name it (set by ``_stages``).
         self.stage, self.best, self.family = "index", True, ""
@@ -242,7 +250,12 @@ class VideoIndex:
 
     def _shape(self, ranking: "Ranking", index: int, question: str, settings: SearchSettings):
         """A chunk's moment: sentences [first, last), and the sentence it shows."""
-        best = ranking.best_sentence(index)
+        fact = settings.fact_context if settings.fact_context is not None else self.fact_context
+        fact = settings.sentence_context if fact is None else fact
+        best = ranking.best_sentence(index, fact)
+        if fact != settings.sentence_context and settings.boundaries != "passage" \
+                and is_procedure(question, self.chunking, best):
+            best = ranking.best_sentence(index, settings.sentence_context)
         first, last = shape_moment(self.chunking, index, best, settings, question, ranking.sentence_scores)
         shown = best
         if settings.restated_follow and restates(question, self.chunking.sentences[best].text,
@@ -322,9 +335,11 @@ class Ranking:
     question_terms: set
     context: float
 
-    def best_sentence(self, chunk_index: int) -> int:
+    def best_sentence(self, chunk_index: int, context: float | None = None) -> int:
+        """The chunk's sentence that answers best; ``context``: the following sentence's
+        weight (by default the procedure's, ``sentence_context``)."""
         return self.index._best_sentence(chunk_index, self.question_terms, self.sentence_scores,
-                                         self.context)
+                                         self.context if context is None else context)
 
     def similarity(self, chunk_index: int, sentence: int) -> float:
         if self.sentence_scores is not None:
